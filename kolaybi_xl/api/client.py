@@ -1,0 +1,601 @@
+"""The KolayBi HTTP client.
+
+Retries are decided by what is safe to repeat: reads and the token call are retried on
+connection errors, 429 and 502/503/504; a collection (``proceed``) is only sent again when
+the server certainly did not apply it (429, 401, connection refused) and otherwise raises
+``OutcomeUnknown`` for the caller to reconcile.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import requests
+from pydantic import ValidationError
+
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConnectionFailed,
+    InvalidResponse,
+    KolayBiError,
+    NotFoundError,
+    OutcomeUnknown,
+    RateLimitedError,
+    RejectedError,
+    ServerError,
+)
+from .models import Invoice, InvoiceType, ProceedResult, Vault
+
+log = logging.getLogger("kolaybi_xl.api")
+
+SANDBOX_URL = "https://ofis-sandbox-api.kolaybi.com/kolaybi/v1"
+PRODUCTION_URL = "https://ofis-api.kolaybi.com/kolaybi/v1"
+
+# Tokens live 24 h; renew an hour early so a long run never holds an expiring one.
+TOKEN_TTL = 23 * 3600.0
+RETRYABLE_READ_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0
+USER_AGENT = "kolaybi-xl/0.1 (+python-requests)"
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".localhost"
+    ):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str) -> str:
+    """Return the normalised base URL, or raise ``ConfigurationError``.
+
+    ``https`` is required for any host but loopback, so a token never crosses a network
+    in clear text.
+    """
+    text = (base_url or "").strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"API URL must look like https://host/kolaybi/v1, got {text!r}")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"refusing plain http:// for {parts.hostname}: use https:// (http is only for loopback)"
+        )
+    if parts.username or parts.password:
+        raise ConfigurationError("the API URL must not carry a user name or password")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+class _Redactor:
+    """Removes the API key and tokens from any text that may reach a user or a log."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+
+class KolayBiClient:
+    """A client for the KolayBi REST API.
+
+    >>> client = KolayBiClient(base_url=SANDBOX_URL, channel="...", api_key="...")  # doctest: +SKIP
+    >>> client.list_invoices("sale_invoice")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        channel: str,
+        api_key: str,
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        proceed_timeout: tuple[float, float] | None = None,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 20.0,
+        token_ttl: float = TOKEN_TTL,
+        max_pages: int = 10_000,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = check_base_url(base_url)
+        if not channel or not str(channel).strip():
+            raise ConfigurationError("the Channel is empty (ask KolayBi support for it)")
+        if not api_key or not str(api_key).strip():
+            raise ConfigurationError("the API key is empty")
+        self.channel = str(channel).strip()
+        self._api_key = str(api_key).strip()
+        self.timeout = timeout
+        self.proceed_timeout = proceed_timeout or (timeout[0], max(timeout[1], 60.0))
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.token_ttl = token_ttl
+        self.max_pages = max_pages
+        self._sleep = sleep
+        self._clock = clock
+        self._redact = _Redactor()
+        self._redact.add(self._api_key)
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+        # One session per thread: requests.Session is not documented as thread-safe.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+        self._rng = random.Random()
+
+    def __repr__(self) -> str:
+        return f"KolayBiClient(base_url={self.base_url!r}, channel={self.channel!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> KolayBiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+            session.headers["Accept"] = "application/json"
+            session.trust_env = True
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    # -- public API --------------------------------------------------------------------------
+
+    def list_invoices(self, type: InvoiceType | str = InvoiceType.SALE_INVOICE) -> list[Invoice]:
+        """Every invoice of one type, following any paging the answer carries."""
+        invoice_type = InvoiceType.parse(type)
+        items = self._get_all_pages("/invoices", {"type": invoice_type.value})
+        return [self._parse(Invoice, item, "invoice") for item in items]
+
+    def get_invoice(self, document_id: int) -> Invoice:
+        data = self._get(f"/invoices/{int(document_id)}")
+        if not isinstance(data, dict):
+            raise InvalidResponse("invoice detail: expected an object in 'data'")
+        return self._parse(Invoice, data, "invoice")
+
+    def list_vaults(self, *, currency: str | None = None, type: str | None = None) -> list[Vault]:
+        params = {k: v for k, v in (("currency", currency), ("type", type)) if v}
+        items = self._get_all_pages("/vaults", params)
+        vaults = [self._parse(Vault, item, "vault") for item in items]
+        # The documented filter key is `type`; one client sends `vault_type`. Filter here too.
+        if currency:
+            vaults = [v for v in vaults if (v.currency or "") == currency.upper()]
+        if type:
+            vaults = [v for v in vaults if (v.type or "") == type.lower()]
+        return vaults
+
+    def proceed(
+        self, document_id: int, vault_id: int, amount: Decimal | None = None
+    ) -> ProceedResult:
+        """Collect (tahsilat) an invoice into a vault: the whole remaining amount by default.
+
+        Raises ``OutcomeUnknown`` whenever the request may have been applied without a
+        trustworthy answer; never repeats such a request.
+        """
+        form: dict[str, str] = {
+            "document_id": str(int(document_id)),
+            "vault_id": str(int(vault_id)),
+        }
+        if amount is not None:
+            if amount <= 0:
+                raise ValueError("amount must be positive")
+            form["amount"] = f"{amount.quantize(Decimal('0.01'))}"
+        data = self._request("POST", "/invoices/proceed", form=form, repeatable=False)
+        if not isinstance(data, dict):
+            raise OutcomeUnknown(
+                "the collection answer has no result object",
+                document_id=int(document_id),
+                vault_id=int(vault_id),
+            )
+        return self._parse(ProceedResult, data, "proceed result")
+
+    # -- paging ------------------------------------------------------------------------------
+
+    def _get_all_pages(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Follow ``links.next``, ``meta.last_page`` or an older ``pagination`` object.
+
+        A plain ``data`` list is one page. Items are de-duplicated by id; the walk stops when a
+        page adds nothing new, when the pages run out, or at ``max_pages``.
+        """
+        body = self._request("GET", path, params=params, whole_body=True)
+        seen: dict[int, dict[str, Any]] = {}
+        self._collect_items(body, seen, path)
+        pages = 1
+        page_no = 1
+        while pages < self.max_pages:
+            next_request = self._next_page(body, path, params, page_no, len(seen))
+            if next_request is None:
+                break
+            next_path, next_params = next_request
+            page_no = int(next_params.get("page", page_no + 1))
+            body = self._request("GET", next_path, params=next_params, whole_body=True)
+            pages += 1
+            if self._collect_items(body, seen, path) == 0:
+                log.warning("%s: page %s added no new items; stopping", path, page_no)
+                break
+        else:
+            log.warning("%s: stopped after %s pages", path, self.max_pages)
+        total = _paging_total(body)
+        if total is not None and total != len(seen):
+            log.warning("%s: server reported %s items, received %s", path, total, len(seen))
+        return list(seen.values())
+
+    def _collect_items(
+        self, body: dict[str, Any], seen: dict[int, dict[str, Any]], path: str
+    ) -> int:
+        data = body.get("data")
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            data = data["data"]  # a paginator nested inside data
+        if not isinstance(data, list):
+            raise InvalidResponse(f"{path}: expected a list in 'data'")
+        added = 0
+        for item in data:
+            if not isinstance(item, dict):
+                raise InvalidResponse(f"{path}: list item is not an object")
+            key = item.get("commercial_doc_id", item.get("id"))
+            if not isinstance(key, int) or isinstance(key, bool):
+                raise InvalidResponse(f"{path}: list item without an integer id")
+            if key not in seen:
+                seen[key] = item
+                added += 1
+        return added
+
+    def _next_page(
+        self,
+        body: dict[str, Any],
+        path: str,
+        params: dict[str, str],
+        page_no: int,
+        received: int,
+    ) -> tuple[str, dict[str, str]] | None:
+        links = body.get("links")
+        if isinstance(links, dict) and links.get("next"):
+            return self._same_api_url(str(links["next"]))
+        meta = body.get("meta") or (
+            body.get("data") if isinstance(body.get("data"), dict) else None
+        )
+        if isinstance(meta, dict):
+            current, last = meta.get("current_page"), meta.get("last_page")
+            if isinstance(current, int) and isinstance(last, int):
+                return (path, {**params, "page": str(current + 1)}) if current < last else None
+        pagination = body.get("pagination")
+        if isinstance(pagination, dict):
+            total = pagination.get("total")
+            current = pagination.get("current_page", page_no)
+            if isinstance(total, int) and isinstance(current, int) and received < total:
+                return path, {**params, "page": str(current + 1)}
+        return None
+
+    def _same_api_url(self, url: str) -> tuple[str, dict[str, str]]:
+        """Turn a ``links.next`` URL into a path under our base URL; refuse other hosts.
+
+        The bearer token must never be sent to a host the user did not configure.
+        """
+        base = urlsplit(self.base_url)
+        parts = urlsplit(url)
+        if parts.netloc and (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            raise InvalidResponse(f"the next page points to another host ({parts.netloc})")
+        if not parts.path.startswith(base.path):
+            raise InvalidResponse("the next page points outside the API")
+        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return parts.path[len(base.path) :] or "/", params
+
+    # -- token -------------------------------------------------------------------------------
+
+    def _current_token(self) -> str:
+        with self._token_lock:
+            if self._token is None or self._clock() >= self._token_expires:
+                self._token = self._fetch_token()
+                self._token_expires = self._clock() + self.token_ttl
+            return self._token
+
+    def _drop_token(self, token: str) -> None:
+        with self._token_lock:
+            if self._token == token:  # another thread may have renewed it already
+                self._token = None
+
+    def _fetch_token(self) -> str:
+        data = self._request("POST", "/access_token", json={"api_key": self._api_key}, auth=False)
+        if not isinstance(data, str) or not data.strip():
+            raise InvalidResponse("access_token: expected the token string in 'data'")
+        token = data.strip()
+        self._redact.add(token)
+        return token
+
+    # -- the one request path ---------------------------------------------------------------
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        return self._request("GET", path, params=params)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        auth: bool = True,
+        repeatable: bool = True,
+        whole_body: bool = False,
+    ) -> Any:
+        """Send one logical request; return ``data`` (or the whole body) of a success.
+
+        ``repeatable`` says whether the request may be sent again after it possibly reached
+        the server (true for reads and the token call, false for proceed).
+        """
+        url = self.base_url + path
+        if params:
+            url = f"{url}?{urlencode(params)}"
+        reauthenticated = False
+        attempt = 0
+        while True:
+            headers = {"Channel": self.channel}
+            token = None
+            if auth:
+                token = self._current_token()
+                headers["Authorization"] = f"Bearer {token}"
+            timeout = self.timeout if repeatable else self.proceed_timeout
+            started = self._clock()
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=form,
+                    json=json,
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+            except requests.exceptions.RequestException as exc:
+                sent = _may_have_been_sent(exc)
+                reason = self._redact(_describe_network_error(exc))
+                if not repeatable and sent:
+                    raise OutcomeUnknown(
+                        f"no answer after sending the collection: {reason}",
+                        document_id=_int_or_none(form, "document_id"),
+                        vault_id=_int_or_none(form, "vault_id"),
+                    ) from None
+                if attempt < self.max_retries:
+                    self._wait(attempt, None, f"{method} {path}: {reason}")
+                    attempt += 1
+                    continue
+                raise ConnectionFailed(f"KolayBi could not be reached: {reason}") from None
+            elapsed = self._clock() - started
+            log.debug("%s %s -> %s in %.3fs", method, path, response.status_code, elapsed)
+            status = response.status_code
+
+            if status == 401 and auth and not reauthenticated and token is not None:
+                # An expired or revoked token: nothing was applied; renew once and resend.
+                self._drop_token(token)
+                reauthenticated = True
+                continue
+            if status == 429 or (repeatable and status in RETRYABLE_READ_STATUSES):
+                retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+                if attempt < self.max_retries:
+                    self._wait(attempt, retry_after, f"{method} {path}: HTTP {status}")
+                    attempt += 1
+                    continue
+                message = self._server_message(response)
+                if status == 429:
+                    raise RateLimitedError(message, retry_after=retry_after)
+                raise ServerError(message, status=status)
+            return self._interpret(response, path, form, repeatable, whole_body)
+
+    def _interpret(
+        self,
+        response: requests.Response,
+        path: str,
+        form: dict[str, str] | None,
+        repeatable: bool,
+        whole_body: bool,
+    ) -> Any:
+        status = response.status_code
+        message = self._server_message(response)
+        if status >= 500:
+            if not repeatable:
+                raise OutcomeUnknown(
+                    f"the server failed while collecting: {message}",
+                    status=status,
+                    document_id=_int_or_none(form, "document_id"),
+                    vault_id=_int_or_none(form, "vault_id"),
+                )
+            raise ServerError(message, status=status)
+        if status in (401, 403):
+            raise AuthenticationError(message, status=status)
+        if status == 404:
+            raise NotFoundError(message, status=status)
+        if status == 429:
+            raise RateLimitedError(message)
+        if 300 <= status < 400:
+            # Redirects are not followed: a POST must not silently turn into a GET elsewhere.
+            where = self._redact(response.headers.get("Location", "?"))
+            raise ConfigurationError(f"{path}: the server redirects to {where}", status=status)
+        if not 200 <= status < 300:
+            raise RejectedError(message, status=status)
+        body = _json_or_none(response)
+        if not isinstance(body, dict):
+            excerpt = self._excerpt(response)
+            if not repeatable:
+                raise OutcomeUnknown(
+                    f"unreadable answer to the collection: {excerpt}",
+                    status=status,
+                    document_id=_int_or_none(form, "document_id"),
+                    vault_id=_int_or_none(form, "vault_id"),
+                )
+            raise InvalidResponse(f"{path}: not a JSON object: {excerpt}", status=status)
+        if body.get("success") is not True:
+            if body.get("success") is False:
+                raise RejectedError(message, status=status)
+            if not repeatable:
+                raise OutcomeUnknown(
+                    "the collection answer has no success flag",
+                    status=status,
+                    document_id=_int_or_none(form, "document_id"),
+                    vault_id=_int_or_none(form, "vault_id"),
+                )
+            raise InvalidResponse(f"{path}: the answer has no success flag", status=status)
+        return body if whole_body else body.get("data")
+
+    def _server_message(self, response: requests.Response) -> str:
+        body = _json_or_none(response)
+        message: Any = None
+        if isinstance(body, dict):
+            message = body.get("message")
+            error = body.get("error")
+            if not message and isinstance(error, dict):
+                message = error.get("message")
+            elif not message and isinstance(error, str):
+                message = error
+            errors = body.get("errors")
+            if isinstance(errors, dict) and errors:
+                details = "; ".join(
+                    f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                    for k, v in errors.items()
+                )
+                message = f"{message} ({details})" if message else details
+        if not message:
+            message = self._excerpt(response) or f"HTTP {response.status_code}"
+        return self._redact(str(message).strip())[:500]
+
+    def _excerpt(self, response: requests.Response) -> str:
+        text = " ".join((response.text or "").split())
+        return self._redact(text[:160] + ("…" if len(text) > 160 else ""))
+
+    def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
+        if retry_after is not None:
+            delay = min(retry_after, MAX_RETRY_AFTER)
+        else:
+            # Capped exponential backoff with jitter so parallel workers do not stampede.
+            delay = min(self.max_backoff, self.backoff * (2**attempt)) * self._rng.uniform(0.5, 1.0)
+        log.info("%s; retrying in %.2fs", why, delay)
+        self._sleep(delay)
+
+    def _parse(self, model: Any, data: Any, what: str) -> Any:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            ident = (
+                data.get("commercial_doc_id", data.get("id")) if isinstance(data, dict) else None
+            )
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            label = f"{what} {ident}" if ident is not None else what
+            raise InvalidResponse(
+                self._redact(f"unexpected {label}: field '{where}': {first.get('msg')}")
+            ) from None
+
+
+def _paging_total(body: dict[str, Any]) -> int | None:
+    for key in ("meta", "pagination"):
+        block = body.get(key)
+        if isinstance(block, dict) and isinstance(block.get("total"), int):
+            total: int = block["total"]
+            return total
+    return None
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _may_have_been_sent(exc: requests.exceptions.RequestException) -> bool:
+    """False only when the request certainly never reached the server."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc)
+        refused = ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError")
+        return not any(marker in text for marker in refused)
+    return not isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema))
+
+
+def _describe_network_error(exc: requests.exceptions.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "no answer in time (read timeout)"
+    text = repr(exc)
+    if "ConnectionRefusedError" in text or "NewConnectionError" in text:
+        return "connection refused"
+    if "NameResolutionError" in text or "getaddrinfo" in text:
+        return "host name could not be resolved"
+    if "RemoteDisconnected" in text or "ConnectionResetError" in text or "ProtocolError" in text:
+        return "connection closed by the server"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS/SSL error"
+    return exc.__class__.__name__
+
+
+def _int_or_none(form: dict[str, str] | None, key: str) -> int | None:
+    if not form or key not in form:
+        return None
+    try:
+        return int(form[key])
+    except ValueError:
+        return None
+
+
+__all__ = [
+    "PRODUCTION_URL",
+    "SANDBOX_URL",
+    "KolayBiClient",
+    "KolayBiError",
+    "check_base_url",
+    "is_loopback",
+]

@@ -1,0 +1,1 @@
+"""The workbook contract (layout, cell coercion) and the grid backends."""

@@ -1,0 +1,296 @@
+"""Cell coercion: what users type and what the API sends, turned into safe, typed values.
+
+Readers raise ``CellError`` with a Turkish message meant for the row's outcome cell; they
+never raise anything else for any cell value. Writers make text safe for a cell (no control
+characters, within Excel's length limit); whether a string could be read as a formula is
+decided here too, and each backend applies it its own way.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .layout import MARK_NO, MARK_YES
+
+EXCEL_MAX_TEXT = 32_767
+# openpyxl refuses these (XML 1.0 forbids them); Excel cannot show them either.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Strings Excel would read as a formula when typed or written through COM.
+FORMULA_STARTS = ("=", "+", "-", "@")
+EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+class CellError(ValueError):
+    """A cell holds something the tool cannot use; ``message`` is Turkish, for the row."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def clean_text(value: str) -> str:
+    """Text safe to put in a cell: control characters removed, at most 32,767 characters."""
+    text = _CONTROL_CHARS.sub("", value)
+    if len(text) > EXCEL_MAX_TEXT:
+        text = text[: EXCEL_MAX_TEXT - 1] + "…"
+    return text
+
+
+def looks_like_formula(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS)
+
+
+def show(value: Any, limit: int = 40) -> str:
+    """A short, quoted rendering of a cell value for an error message."""
+    text = clean_text(str(value)).replace("\n", " ")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"'{text}'"
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# -- reading user input -----------------------------------------------------------------------
+
+
+def parse_mark(value: Any) -> bool:
+    """``Tahsil Et``: x/✓/evet/e/yes/y/1/TRUE are marked; blank/hayır/h/no/n/0/FALSE are not."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        if value == 1:
+            return True
+        if value == 0:
+            return False
+        raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
+    if isinstance(value, str):
+        text = value.strip().casefold()
+        if text in MARK_YES:
+            return True
+        if text in MARK_NO:
+            return False
+    raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
+
+
+def parse_int(value: Any, what: str) -> int | None:
+    """A whole number from a cell (``1854``, ``1854.0``, ``" 1854 "``); blank is None."""
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise CellError(f"{what} bir sayı olmalı: {show(value)}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, (float, Decimal)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CellError(f"{what} bir sayı olmalı: {show(value)}")
+        if value != int(value):
+            raise CellError(f"{what} tam sayı olmalı: {show(value)}")
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip().removesuffix(".0")
+        if not text.isascii() or not text.isdigit():
+            raise CellError(f"{what} bir sayı olmalı: {show(value)}")
+        number = int(text)
+    else:
+        raise CellError(f"{what} bir sayı olmalı: {show(value)}")
+    if number <= 0:
+        raise CellError(f"{what} pozitif olmalı: {show(value)}")
+    return number
+
+
+def parse_document_id(value: Any) -> int | None:
+    return parse_int(value, "Belge ID")
+
+
+def parse_decimal(value: Any, what: str = "Tutar") -> Decimal | None:
+    """An amount read back from a cell, exactly: floats via their shortest repr."""
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise CellError(f"{what} bir tutar olmalı: {show(value)}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CellError(f"{what} bir tutar olmalı: {show(value)}")
+        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    elif isinstance(value, str):
+        result = _parse_amount_text(value, what)
+    else:
+        raise CellError(f"{what} bir tutar olmalı: {show(value)}")
+    if not result.is_finite():
+        raise CellError(f"{what} bir tutar olmalı: {show(value)}")
+    return result
+
+
+def _parse_amount_text(value: str, what: str) -> Decimal:
+    """Accept ``1234.56``, ``1.234,56`` and ``1234,56`` (Turkish decimal comma)."""
+    text = value.strip().replace(" ", "").replace("\u00a0", "")
+    for symbol in ("₺", "TL", "TRY"):
+        text = text.replace(symbol, "")
+    if "," in text and "." in text:
+        if text.rfind(",") > text.rfind("."):
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", "")
+    elif "," in text:
+        text = text.replace(",", ".")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise CellError(f"{what} bir tutar olmalı: {show(value)}") from None
+
+
+def parse_date(value: Any, what: str = "Tarih") -> date | None:
+    """A date from a cell: a real date, an Excel serial number, or dd.mm.yyyy / yyyy-mm-dd."""
+    if is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CellError(f"{what} anlaşılamadı: {show(value)}")
+        if 1 <= value < 2_958_466:  # Excel's serial range, 1900-01-01 .. 9999-12-31
+            return (EXCEL_EPOCH + timedelta(days=float(value))).date()
+        raise CellError(f"{what} anlaşılamadı: {show(value)}")
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"):
+            try:
+                return datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+    raise CellError(f"{what} anlaşılamadı: {show(value)}")
+
+
+def parse_datetime(value: Any, what: str = "Zaman") -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        for fmt in ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S"):
+            try:
+                return datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+    day = parse_date(value, what)
+    if day is None:
+        return None
+    if isinstance(value, float):
+        return EXCEL_EPOCH + timedelta(days=value)
+    return datetime.combine(day, time())
+
+
+def cell_text(value: Any) -> str:
+    """Any cell value as the text a user sees (for comparing names, reading settings)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%d.%m.%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    return str(value).strip()
+
+
+def identity_text(value: Any) -> str:
+    """VKN/TCKN as text: a number that lost its leading zeros gets them back (10 or 11 digits)."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        digits = str(int(value))
+        width = 10 if len(digits) <= 10 else 11
+        return digits.zfill(width)
+    return str(value).strip()
+
+
+# -- vault references -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VaultRef:
+    """A vault as the workbook knows it (from ``Kasalar`` or the API)."""
+
+    id: int
+    name: str
+    type: str
+    currency: str
+
+
+def resolve_vault(value: Any, vaults: Sequence[VaultRef]) -> VaultRef:
+    """``Kasa/Banka``: a vault id, or a vault name exactly as listed (trimmed).
+
+    A name matching two vaults is ambiguous: the user must write the id.
+    """
+    if is_blank(value):
+        raise CellError("Kasa/Banka seçilmemiş")
+    by_id = {v.id: v for v in vaults}
+    number: int | None = None
+    try:
+        number = parse_int(value, "Kasa ID")
+    except CellError:
+        number = None
+    text = cell_text(value)
+    named = [v for v in vaults if v.name.strip() == text]
+    if not named:
+        folded = text.casefold()
+        named = [v for v in vaults if v.name.strip().casefold() == folded]
+    if number is not None and number in by_id:
+        if named and any(v.id != number for v in named):
+            raise CellError(
+                f"Kasa/Banka belirsiz: {show(value)} hem bir kasa ID'si hem bir kasa adı"
+            )
+        return by_id[number]
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        ids = ", ".join(str(v.id) for v in named)
+        raise CellError(
+            f"Kasa/Banka belirsiz: {show(value)} adında birden çok kasa var (ID: {ids})"
+        )
+    raise CellError(f"Kasa/Banka bulunamadı: {show(value)} (Kasalar sayfasını yenileyin)")
+
+
+# -- reading tables ---------------------------------------------------------------------------
+
+
+def find_header_row(rows: Sequence[Sequence[Any]], needle: str, limit: int) -> int | None:
+    """0-based index of the first of ``limit`` rows that has a cell equal to ``needle``."""
+    for index, row in enumerate(rows[:limit]):
+        if any(cell_text(cell) == needle for cell in row):
+            return index
+    return None
+
+
+def header_positions(header: Iterable[Any]) -> dict[str, int]:
+    """Header text -> 0-based column; the first occurrence wins."""
+    positions: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        text = cell_text(cell)
+        if text and text not in positions:
+            positions[text] = index
+    return positions
+
+
+def duplicate_headers(header: Iterable[Any]) -> list[str]:
+    seen: set[str] = set()
+    dupes: list[str] = []
+    for cell in header:
+        text = cell_text(cell)
+        if text in seen and text not in dupes:
+            dupes.append(text)
+        seen.add(text)
+    return dupes

@@ -1,0 +1,173 @@
+"""The grid: the small interface every job talks to, whatever holds the cells.
+
+Two real backends implement it (``xlsx_file.FileGrid`` with openpyxl, ``excel_grid.ExcelGrid``
+with xlwings); ``MemoryGrid`` here is the reference implementation and a test double.
+
+Rules every backend follows:
+- rows and columns are 1-based, like Excel;
+- ``read`` returns the used block from A1 as a list of rows of plain values
+  (str, int, float, bool, datetime, date, None); short rows are padded with None;
+- ``write`` stores every ``str`` as text, never as a formula, and ``Decimal`` as a number;
+  only a ``Formula`` value becomes a formula (the tool's own, never API text);
+- a backend makes a constant number of calls into Excel per ``read``/``write``, whatever the
+  number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+from .cells import clean_text
+
+CellValue = str | int | float | Decimal | bool | date | datetime | None
+
+
+class Formula(str):
+    """A formula the tool writes on purpose (e.g. a total on Özet). Never API text."""
+
+
+@dataclass(frozen=True)
+class ColumnFormat:
+    number_format: str | None = None
+    width: float | None = None
+    input: bool = False  # a column the user fills: highlighted
+    output: bool = False  # a column the tool writes outcomes into: highlighted differently
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A dropdown on one column of the data rows."""
+
+    column: int  # 1-based
+    source: str  # "a,b,c" inline list, or a range / defined name (no leading '=')
+    strict: bool = False  # False: the list is a suggestion, other values may be typed
+    prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class TableFormat:
+    """How a table on a sheet looks. Applied after its values are written."""
+
+    header_row: int
+    columns: Sequence[ColumnFormat]
+    data_rows: int
+    first_column: int = 1
+    freeze: bool = True
+    autofilter: bool = True
+    validations: Sequence[Validation] = ()
+    # Extra rows below the data that get the number formats and dropdowns too, so rows
+    # the user adds by hand behave the same.
+    spare_rows: int = 200
+    title_cells: Sequence[tuple[int, int]] = ()  # cells styled as a title
+    label_cells: Sequence[tuple[int, int]] = ()  # cells styled as a label (bold)
+
+
+@runtime_checkable
+class Grid(Protocol):
+    """What the jobs need from a workbook."""
+
+    def sheet_names(self) -> list[str]: ...
+
+    def ensure_sheet(self, name: str) -> bool:
+        """Create the sheet if missing (at the layout's position); True if it was created."""
+        ...
+
+    def read(self, sheet: str) -> list[list[Any]]: ...
+
+    def write(
+        self, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]
+    ) -> None: ...
+
+    def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
+        """Empty the values of a block (formats stay)."""
+        ...
+
+    def format_table(self, sheet: str, table: TableFormat) -> None: ...
+
+    def define_name(self, name: str, formula: str) -> None:
+        """A workbook-level defined name (formula without the leading '=')."""
+        ...
+
+    def progress(self, text: str) -> None:
+        """Tell the user what is happening (status bar, terminal); may do nothing."""
+        ...
+
+    def save(self) -> None: ...
+
+
+def normalise(value: CellValue) -> Any:
+    """What a cell holds after a write, as ``read`` returns it."""
+    if isinstance(value, Formula):
+        return value
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+@dataclass
+class MemoryGrid:
+    """A grid in memory: the reference behaviour of the interface, and a test double."""
+
+    sheets: dict[str, dict[tuple[int, int], Any]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    formats: dict[str, TableFormat] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    saves: int = 0
+
+    def sheet_names(self) -> list[str]:
+        return list(self.order)
+
+    def ensure_sheet(self, name: str) -> bool:
+        if name in self.sheets:
+            return False
+        self.sheets[name] = {}
+        self.order.append(name)
+        return True
+
+    def _sheet(self, name: str) -> dict[tuple[int, int], Any]:
+        if name not in self.sheets:
+            raise KeyError(name)
+        return self.sheets[name]
+
+    def read(self, sheet: str) -> list[list[Any]]:
+        cells = self._sheet(sheet)
+        filled = [k for k, v in cells.items() if v is not None and v != ""]
+        if not filled:
+            return []
+        bottom = max(r for r, _ in filled)
+        right = max(c for _, c in filled)
+        return [[cells.get((r, c)) for c in range(1, right + 1)] for r in range(1, bottom + 1)]
+
+    def write(self, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]) -> None:
+        cells = self._sheet(sheet)
+        for r, row in enumerate(rows, start=top):
+            for c, value in enumerate(row, start=left):
+                cells[(r, c)] = normalise(value)
+
+    def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
+        cells = self._sheet(sheet)
+        for key in [k for k in cells if top <= k[0] <= bottom and left <= k[1] <= right]:
+            del cells[key]
+
+    def format_table(self, sheet: str, table: TableFormat) -> None:
+        self._sheet(sheet)
+        self.formats[sheet] = table
+
+    def define_name(self, name: str, formula: str) -> None:
+        self.names[name] = formula
+
+    def progress(self, text: str) -> None:
+        self.messages.append(text)
+
+    def save(self) -> None:
+        self.saves += 1
+
+    def value(self, sheet: str, row: int, column: int) -> Any:
+        return self._sheet(sheet).get((row, column))

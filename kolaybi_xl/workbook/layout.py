@@ -1,0 +1,224 @@
+"""The workbook contract in one place: sheet names, the invoice table's columns, formats.
+
+Both backends (openpyxl files, xlwings in Excel) and the template builder read this module,
+so a workbook made by any of them has the same layout. Columns are always found by their
+header text when reading; the order below is only how new tables are laid out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+# -- sheets -----------------------------------------------------------------------------------
+
+INVOICES = "Faturalar"
+VAULTS = "Kasalar"
+SETTINGS = "Ayarlar"
+SUMMARY = "Özet"
+COLLECTION_LOG = "Tahsilat Günlüğü"
+XLWINGS_CONF = "xlwings.conf"
+
+SHEET_ORDER = (INVOICES, VAULTS, SUMMARY, COLLECTION_LOG, SETTINGS, XLWINGS_CONF)
+
+# The invoice table's header row is the first row (within the first 20) holding this text.
+ID_HEADER = "Belge ID"
+HEADER_SEARCH_ROWS = 20
+# Where new tables are laid out: a control strip above, the header on row 6.
+INVOICE_HEADER_ROW = 6
+MAX_DATA_ROWS = 1_048_576 - INVOICE_HEADER_ROW  # Excel's sheet limit
+
+
+class Kind(str, Enum):
+    """How a column's cells are typed and formatted."""
+
+    INT = "int"
+    TEXT = "text"  # always stored as text, never a formula
+    DATE = "date"
+    DATETIME = "datetime"
+    MONEY = "money"
+
+
+class Role(str, Enum):
+    DATA = "data"  # written by the tool from the API on every refresh
+    INPUT = "input"  # typed by the user; the tool never overwrites it
+    OUTCOME = "outcome"  # written by the tool when it collects
+
+
+NUMBER_FORMATS = {
+    Kind.INT: "0",
+    Kind.TEXT: "@",
+    Kind.DATE: "dd.mm.yyyy",
+    Kind.DATETIME: "dd.mm.yyyy hh:mm",
+    Kind.MONEY: "#,##0.00",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    kind: Kind
+    role: Role = Role.DATA
+    width: float = 14.0
+    required: bool = False
+
+
+# -- Faturalar --------------------------------------------------------------------------------
+
+C_ID = Column(ID_HEADER, "id", Kind.INT, width=10, required=True)
+C_SERIAL = Column("Seri No", "serial_no", Kind.TEXT, width=18, required=True)
+C_ISSUE = Column("Düzenleme Tarihi", "issue_date", Kind.DATE, width=12, required=True)
+C_DUE = Column("Vade Tarihi", "due_date", Kind.DATE, width=12, required=True)
+C_PARTY = Column("Cari", "party", Kind.TEXT, width=34, required=True)
+C_TAX_ID = Column("VKN/TCKN", "tax_id", Kind.TEXT, width=13, required=True)
+C_CURRENCY = Column("Para Birimi", "currency", Kind.TEXT, width=8, required=True)
+C_SUBTOTAL = Column("Ara Toplam", "subtotal", Kind.MONEY)
+C_VAT = Column("KDV", "vat", Kind.MONEY, width=12)
+C_TOTAL = Column("Genel Toplam", "grand_total", Kind.MONEY, required=True)
+C_PAID = Column("Ödenen", "paid", Kind.MONEY)
+C_REMAINING = Column("Kalan", "remaining", Kind.MONEY, required=True)
+C_PAYMENT_STATUS = Column("Ödeme Durumu", "payment_status", Kind.TEXT, width=15, required=True)
+C_MARK = Column("Tahsil Et", "mark", Kind.TEXT, Role.INPUT, width=9, required=True)
+C_VAULT = Column("Kasa/Banka", "vault", Kind.TEXT, Role.INPUT, width=22, required=True)
+C_OUTCOME = Column("Tahsilat Durumu", "outcome", Kind.TEXT, Role.OUTCOME, width=40, required=True)
+C_COLLECTED_AT = Column("Tahsilat Zamanı", "collected_at", Kind.DATETIME, Role.OUTCOME, width=16)
+C_TYPE = Column("Tür", "type", Kind.TEXT, width=20)
+C_DOC_STATUS = Column("Belge Durumu", "doc_status", Kind.TEXT, width=16)
+C_EDOC_STATUS = Column("e-Belge Durumu", "edoc_status", Kind.TEXT, width=16)
+C_DESCRIPTION = Column("Açıklama", "description", Kind.TEXT, width=30)
+C_TAGS = Column("Etiketler", "tags", Kind.TEXT, width=18)
+
+INVOICE_COLUMNS: tuple[Column, ...] = (
+    C_ID,
+    C_SERIAL,
+    C_ISSUE,
+    C_DUE,
+    C_PARTY,
+    C_TAX_ID,
+    C_CURRENCY,
+    C_SUBTOTAL,
+    C_VAT,
+    C_TOTAL,
+    C_PAID,
+    C_REMAINING,
+    C_PAYMENT_STATUS,
+    C_MARK,
+    C_VAULT,
+    C_OUTCOME,
+    C_COLLECTED_AT,
+    C_TYPE,
+    C_DOC_STATUS,
+    C_EDOC_STATUS,
+    C_DESCRIPTION,
+    C_TAGS,
+)
+INVOICE_COLUMNS_BY_HEADER = {c.header: c for c in INVOICE_COLUMNS}
+
+# The control strip above the invoice table (label in column A, value in column B).
+TITLE_CELL = (1, 1)
+TYPE_LABEL_CELL, TYPE_CELL = (2, 1), (2, 2)
+REFRESHED_LABEL_CELL, REFRESHED_CELL = (3, 1), (3, 2)
+STATUS_LABEL_CELL, STATUS_CELL = (4, 1), (4, 2)
+TITLE = "KolayBi Faturalar"
+ALL_TYPES_LABEL = "Tümü"
+
+# -- Kasalar ----------------------------------------------------------------------------------
+
+VAULT_COLUMNS: tuple[Column, ...] = (
+    Column("Kasa ID", "id", Kind.INT, width=9, required=True),
+    Column("Ad", "name", Kind.TEXT, width=28, required=True),
+    Column("Tür", "type", Kind.TEXT, width=14, required=True),
+    Column("Para Birimi", "currency", Kind.TEXT, width=10, required=True),
+    Column("Bakiye", "balance", Kind.MONEY, width=16, required=True),
+)
+VAULT_HEADER_ROW = 1
+VAULT_TYPE_LABELS = {"bank_account": "Banka", "safe_deposit": "Kasa"}
+# The vault dropdown on Faturalar reads this name, which grows and shrinks with the list.
+VAULT_NAMES_RANGE = "KasaAdlari"
+VAULT_NAMES_FORMULA = "OFFSET(Kasalar!$B$2,0,0,MAX(1,COUNTA(Kasalar!$B:$B)-1),1)"
+
+# -- Tahsilat Günlüğü -------------------------------------------------------------------------
+
+LOG_COLUMNS: tuple[Column, ...] = (
+    Column("Zaman", "at", Kind.DATETIME, width=17),
+    Column("Belge ID", "id", Kind.INT, width=10),
+    Column("Seri No", "serial_no", Kind.TEXT, width=18),
+    Column("Cari", "party", Kind.TEXT, width=30),
+    Column("Kasa ID", "vault_id", Kind.INT, width=9),
+    Column("Kasa/Banka", "vault", Kind.TEXT, width=22),
+    Column("Tutar", "amount", Kind.MONEY, width=14),
+    Column("Para Birimi", "currency", Kind.TEXT, width=8),
+    Column("Sonuç", "result", Kind.TEXT, width=14),
+    Column("Açıklama", "detail", Kind.TEXT, width=50),
+    Column("Kalan", "remaining", Kind.MONEY, width=14),
+)
+LOG_HEADER_ROW = 1
+
+# -- Ayarlar ----------------------------------------------------------------------------------
+
+SETTING_ENVIRONMENT = "Ortam"
+SETTING_CHANNEL = "Channel"
+SETTING_TYPE = "Varsayılan Fatura Türü"
+SETTING_CONCURRENCY = "Eşzamanlı İstek"
+SETTING_KEYRING_USER = "Anahtar Kaydı (keyring)"
+SETTINGS_ROWS: tuple[tuple[str, str, str], ...] = (
+    # label, default value, help text shown beside it
+    (
+        SETTING_ENVIRONMENT,
+        "Sandbox",
+        "Sandbox, Canlı ya da tam API adresi (https://.../kolaybi/v1). "
+        "KOLAYBI_BASE_URL ortam değişkeni bunu geçersiz kılar.",
+    ),
+    (
+        SETTING_CHANNEL,
+        "",
+        "KolayBi desteğinden alınan Channel değeri. KOLAYBI_CHANNEL bunu geçersiz kılar.",
+    ),
+    (SETTING_TYPE, "Satış Faturası", "Faturalar sayfasında tür seçilmemişse kullanılır."),
+    (SETTING_CONCURRENCY, "4", "Tahsilatta aynı anda gönderilecek en fazla istek (1-8)."),
+    (
+        SETTING_KEYRING_USER,
+        "",
+        "API anahtarı bu çalışma kitabına YAZILMAZ: KOLAYBI_API_KEY ortam değişkeni ya da "
+        "'kolaybi-xl set-key' ile işletim sisteminin anahtar deposu kullanılır.",
+    ),
+)
+SETTINGS_HEADER = ("Ayar", "Değer", "Açıklama")
+ENVIRONMENT_ALIASES = {
+    "sandbox": "https://ofis-sandbox-api.kolaybi.com/kolaybi/v1",
+    "test": "https://ofis-sandbox-api.kolaybi.com/kolaybi/v1",
+    "canlı": "https://ofis-api.kolaybi.com/kolaybi/v1",
+    "canli": "https://ofis-api.kolaybi.com/kolaybi/v1",
+    "production": "https://ofis-api.kolaybi.com/kolaybi/v1",
+}
+
+# -- Turkish labels for API values -----------------------------------------------------------
+
+PAYMENT_STATUS_LABELS = {
+    "unpaid": "Ödenmedi",
+    "paid": "Ödendi",
+    "partially_paid": "Kısmen Ödendi",
+    "partial": "Kısmen Ödendi",
+    "overdue": "Gecikmiş",
+}
+DOC_STATUS_LABELS = {
+    "draft": "Taslak",
+    "ready_to_send": "Gönderime Hazır",
+    "sent": "GİB'e Gönderildi",
+    "approved": "Onaylandı",
+    "rejected": "Reddedildi",
+    "cancelled": "İptal Edildi",
+}
+
+# -- outcome words (the first word of Tahsilat Durumu) ---------------------------------------
+
+OUTCOME_DONE = "Tamamlandı"
+OUTCOME_ERROR = "Hata"
+OUTCOME_SKIPPED = "Atlandı"
+OUTCOME_UNKNOWN = "Belirsiz"
+
+# Accepted marks (Tahsil Et), compared trimmed and case-insensitively.
+MARK_YES = frozenset({"x", "✓", "✔", "evet", "e", "yes", "y", "1", "true", "doğru"})
+MARK_NO = frozenset({"", "hayır", "hayir", "h", "no", "n", "0", "false", "yanlış"})
+MARK_CHOICES = "x,evet,hayır"
