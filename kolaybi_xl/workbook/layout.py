@@ -66,7 +66,7 @@ class Column:
 
 # -- Faturalar --------------------------------------------------------------------------------
 
-C_ID = Column(ID_HEADER, "id", Kind.INT, width=10, required=True)
+C_ID = Column(ID_HEADER, "id", Kind.INT, width=15, required=True)
 C_SERIAL = Column("Seri No", "serial_no", Kind.TEXT, width=18, required=True)
 C_ISSUE = Column("Düzenleme Tarihi", "issue_date", Kind.DATE, width=12, required=True)
 C_DUE = Column("Vade Tarihi", "due_date", Kind.DATE, width=12, required=True)

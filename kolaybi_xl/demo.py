@@ -1,0 +1,135 @@
+"""``kolaybi-xl demo``: the whole flow offline, against an in-process sandbox.
+
+Creates a workbook, fetches invoices and vaults, marks a few rows as an accountant would
+(one of them deliberately wrong, to show a row error), collects them, builds the summary
+and prints where everything is. Nothing leaves this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from .api import InvoiceType, KolayBiClient
+from .jobs.collect import collect_marked
+from .jobs.fetch import refresh_invoices
+from .jobs.journal import Journal
+from .jobs.table import read_invoice_table
+from .sandbox import Sandbox
+from .workbook import layout
+from .workbook.cells import parse_decimal
+from .workbook.xlsx_file import FileGrid
+
+
+def _mark_rows(grid: FileGrid, vault_names: dict[str, str]) -> list[int]:
+    """Mark open invoices like a person would: 'x' and a vault of the invoice's currency."""
+    table = read_invoice_table(grid)
+    assert table is not None
+    mark_col = table.col(layout.C_MARK.header)
+    vault_col = table.col(layout.C_VAULT.header)
+    assert mark_col and vault_col
+    chosen: list[int] = []
+    per_currency: dict[str, int] = {}
+    for index in range(len(table.rows)):
+        currency = str(table.get(index, layout.C_CURRENCY.header) or "")
+        remaining = parse_decimal(table.get(index, layout.C_REMAINING.header)) or Decimal(0)
+        if remaining <= 0 or currency not in vault_names or per_currency.get(currency, 0) >= 3:
+            continue
+        per_currency[currency] = per_currency.get(currency, 0) + 1
+        chosen.append(index)
+        if len(chosen) >= 7:
+            break
+    for index in chosen:
+        currency = str(table.get(index, layout.C_CURRENCY.header))
+        row = table.sheet_row(index)
+        grid.write(layout.INVOICES, row, mark_col, [["x"]])
+        grid.write(layout.INVOICES, row, vault_col, [[vault_names[currency]]])
+    # One deliberate mistake, so the demo shows what a row error looks like.
+    for index in range(len(table.rows)):
+        if index not in chosen:
+            row = table.sheet_row(index)
+            grid.write(layout.INVOICES, row, mark_col, [["x"]])
+            grid.write(layout.INVOICES, row, vault_col, [["Olmayan Kasa"]])
+            chosen.append(index)
+            break
+    return chosen
+
+
+def run_demo(out: Path, *, invoices: int = 120, stream: TextIO) -> int:
+    def say(text: str = "") -> None:
+        print(text, file=stream, flush=True)
+
+    out = out.expanduser()
+    if out.exists():
+        out.unlink()
+    journal_dir = tempfile.mkdtemp(prefix="kolaybi-demo-")
+    journal = Journal(
+        Path(os.environ.get("KOLAYBI_XL_JOURNAL") or Path(journal_dir) / "journal.jsonl")
+    )
+
+    with Sandbox(invoices=invoices, seed=7) as sandbox:
+        say(f"1. Yerel KolayBi emülatörü çalışıyor: {sandbox.url}")
+        client = KolayBiClient(sandbox.url, sandbox.channel, sandbox.api_key)
+        template = None
+        if out.suffix.lower() == ".xlsm":
+            from .cli import template_path
+
+            template = template_path()
+        grid = FileGrid.open(out, create=True, template=template)
+        result = refresh_invoices(grid, client, [InvoiceType.SALE_INVOICE])
+        grid.save()
+        say(f"2. Faturalar getirildi: {result.summary_tr()}; {result.vaults} kasa/banka")
+
+        vaults = client.list_vaults()
+        by_currency: dict[str, str] = {}
+        for vault in sorted(vaults, key=lambda v: v.id):
+            if vault.currency and vault.name:
+                by_currency.setdefault(vault.currency, vault.name)
+        marked = _mark_rows(grid, by_currency)
+        grid.save()
+        say(
+            f"3. {len(marked)} satır işaretlendi (Tahsil Et = x, Kasa/Banka seçildi; biri bilerek hatalı)"
+        )
+
+        def confirm(plan: Any) -> bool:
+            say("4. Tahsilat planı:")
+            for line in plan.describe_tr().splitlines():
+                say(f"     {line}")
+            return True
+
+        collected = collect_marked(
+            grid,
+            client,
+            journal,
+            key=f"{client.base_url}|{client.channel}",
+            workbook=str(out.resolve()),
+            confirm=confirm,
+        )
+        say(f"5. Tahsilat bitti: {collected.summary_tr()}")
+        table = read_invoice_table(grid)
+        assert table is not None
+        for outcome in collected.outcomes:
+            say(f"     satır {outcome.sheet_row}: {outcome.outcome}")
+
+        try:
+            from .jobs.report import build_report
+        except ImportError:  # pragma: no cover - the report arrives with its own issue
+            build_report = None
+        if build_report is not None:
+            summary = build_report(grid)
+            grid.save()
+            say(f"6. Özet sayfası hazır: {summary}")
+        ledger = sandbox.books.collected_documents()
+        twice = [doc for doc, count in ledger.items() if count > 1]
+        say(
+            f"   Emülatörün defteri: {sum(ledger.values())} tahsilat, iki kez tahsil edilen: {len(twice)}"
+        )
+        client.close()
+        grid.close()
+    say()
+    say(f"Çalışma kitabı: {out.resolve()}")
+    say("Excel'de açın ya da: kolaybi-xl sandbox  (emülatörü sürekli çalıştırır)")
+    return 0 if not twice else 1

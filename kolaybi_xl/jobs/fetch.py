@@ -1,0 +1,266 @@
+"""Fill or refresh ``Faturalar`` with the invoices of the chosen type(s).
+
+A refresh merges by ``Belge ID``: the tool's columns are rewritten from the API; what the
+user typed (``Tahsil Et``, ``Kasa/Banka``, any column of their own) and the outcomes stay
+with their invoice. A row whose invoice is no longer listed keeps everything and moves to
+the end of the table, marked "Listede yok", when it holds anything a person typed or the
+tool recorded; only rows that hold nothing but API data are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..api.client import KolayBiClient
+from ..api.models import INVOICE_TYPE_LABELS, Invoice, InvoiceType
+from ..workbook import layout
+from ..workbook.cells import CellError, cell_text, is_blank, parse_document_id
+from ..workbook.grid import ColumnFormat, Grid, TableFormat, Validation
+from .errors import JobError
+from .table import DATA_COLUMNS, TOOL_HEADERS, InvoiceTable, invoice_values, read_invoice_table
+from .vaults import refresh_vaults
+
+NOT_LISTED = "Listede yok"
+
+
+@dataclass
+class FetchResult:
+    types: list[InvoiceType]
+    invoices: int = 0
+    added: int = 0
+    updated: int = 0
+    kept_unlisted: int = 0
+    dropped: int = 0
+    vaults: int = 0
+    added_columns: list[str] = field(default_factory=list)
+    refreshed_at: datetime | None = None
+
+    def summary_tr(self) -> str:
+        parts = [f"{self.invoices} fatura ({self.added} yeni, {self.updated} güncellendi)"]
+        if self.kept_unlisted:
+            parts.append(f"{self.kept_unlisted} satır artık listede yok, sonda korundu")
+        if self.added_columns:
+            parts.append(f"eklenen sütunlar: {', '.join(self.added_columns)}")
+        return "; ".join(parts)
+
+    def summary_en(self) -> str:
+        text = (
+            f"{self.invoices} invoices ({self.added} new, {self.updated} updated), "
+            f"{self.vaults} vaults"
+        )
+        if self.kept_unlisted:
+            text += f"; {self.kept_unlisted} rows no longer listed were kept at the end"
+        if self.added_columns:
+            text += f"; added columns: {', '.join(self.added_columns)}"
+        return text
+
+
+def chosen_types(grid: Grid, default: InvoiceType) -> list[InvoiceType]:
+    """The type picked in the control strip's dropdown (``Tümü`` = every type)."""
+    if layout.INVOICES not in grid.sheet_names():
+        return [default]
+    block = grid.read(layout.INVOICES)
+    row, col = layout.TYPE_CELL
+    text = (
+        cell_text(block[row - 1][col - 1])
+        if len(block) >= row and len(block[row - 1]) >= col
+        else ""
+    )
+    if not text:
+        return [default]
+    if text.casefold() in (layout.ALL_TYPES_LABEL.casefold(), "all"):
+        return list(InvoiceType)
+    try:
+        return [InvoiceType.parse(text)]
+    except ValueError:
+        raise JobError(
+            f"unknown invoice type {text!r} in {layout.INVOICES}!B{row}",
+            f"'{layout.INVOICES}' sayfasındaki fatura türü anlaşılamadı: '{text}'",
+        ) from None
+
+
+def refresh_invoices(
+    grid: Grid,
+    client: KolayBiClient,
+    types: Sequence[InvoiceType],
+    *,
+    with_vaults: bool = True,
+    now: Callable[[], datetime] = datetime.now,
+) -> FetchResult:
+    result = FetchResult(types=list(types))
+    existing = read_invoice_table(grid)  # validate before any API call or write
+    invoices: list[Invoice] = []
+    for invoice_type in types:
+        grid.progress(f"{invoice_type.label} getiriliyor…")
+        invoices.extend(client.list_invoices(invoice_type))
+    if with_vaults:
+        result.vaults = len(refresh_vaults(grid, client))
+    grid.progress("Faturalar yazılıyor…")
+    grid.ensure_sheet(layout.INVOICES)
+    result.invoices = len(invoices)
+    result.refreshed_at = now().replace(microsecond=0)
+    write_invoice_table(grid, existing, invoices, result)
+    label = (
+        layout.ALL_TYPES_LABEL
+        if len(types) == len(InvoiceType)
+        else ", ".join(INVOICE_TYPE_LABELS[t] for t in types)
+    )
+    write_control_strip(grid, label, result.refreshed_at, result.summary_tr())
+    return result
+
+
+def write_control_strip(
+    grid: Grid, type_label: str | None, refreshed: datetime | None, status: str
+) -> None:
+    cells: list[tuple[tuple[int, int], Any]] = [
+        (layout.TITLE_CELL, layout.TITLE),
+        (layout.TYPE_LABEL_CELL, "Fatura Türü"),
+        (layout.REFRESHED_LABEL_CELL, "Son Güncelleme"),
+        (layout.STATUS_LABEL_CELL, "Durum"),
+        (layout.STATUS_CELL, status),
+    ]
+    if type_label is not None:
+        cells.append((layout.TYPE_CELL, type_label))
+    if refreshed is not None:
+        cells.append((layout.REFRESHED_CELL, refreshed))
+    for (row, col), value in cells:
+        grid.write(layout.INVOICES, row, col, [[value]])
+
+
+def write_status(grid: Grid, status: str) -> None:
+    write_control_strip(grid, None, None, status)
+
+
+def _has_user_content(row: Sequence[Any], table: InvoiceTable) -> bool:
+    """Anything in a column that is not the tool's own API data (input, outcome, user's)."""
+    data_headers = {c.header for c in DATA_COLUMNS}
+    for text, column in table.columns.items():
+        if text not in data_headers and not is_blank(row[column - 1]):
+            return True
+    # Cells under no header at all are the user's too.
+    named = set(table.columns.values())
+    return any(not is_blank(v) for i, v in enumerate(row, start=1) if i not in named)
+
+
+def merged_header(existing: InvoiceTable | None) -> tuple[list[Any], list[str]]:
+    """The header to write: the user's order and extra columns kept, missing ones appended."""
+    if existing is None:
+        return [c.header for c in layout.INVOICE_COLUMNS], []
+    header = list(existing.header)
+    added = [c.header for c in layout.INVOICE_COLUMNS if c.header not in existing.columns]
+    # Fill a blank header cell at the end before growing the table to the right.
+    return header + added, added
+
+
+def write_invoice_table(
+    grid: Grid, existing: InvoiceTable | None, invoices: Sequence[Invoice], result: FetchResult
+) -> None:
+    header, added = merged_header(existing)
+    result.added_columns = added
+    positions = {cell_text(h): i for i, h in enumerate(header) if cell_text(h)}
+    width = len(header)
+    header_row = existing.header_row if existing else layout.INVOICE_HEADER_ROW
+    data_positions = [(positions[c.header], c.key) for c in DATA_COLUMNS if c.header in positions]
+
+    fresh = {inv.commercial_doc_id: inv for inv in invoices}
+    rows: list[list[Any]] = []
+    placed: set[int] = set()
+    unlisted: list[list[Any]] = []
+    if existing is not None:
+        for old in existing.rows:
+            row = list(old) + [None] * (width - len(old))
+            try:
+                doc_id = parse_document_id(row[positions[layout.ID_HEADER]])
+            except CellError:
+                doc_id = None
+            if doc_id is not None and doc_id in fresh and doc_id not in placed:
+                _fill(row, invoice_values(fresh[doc_id]), data_positions)
+                rows.append(row)
+                placed.add(doc_id)
+                result.updated += 1
+            elif any(not is_blank(v) for v in row) and _has_user_content(row, existing):
+                if doc_id is not None and doc_id not in fresh:
+                    row[positions["Ödeme Durumu"]] = NOT_LISTED
+                unlisted.append(row)
+            elif any(not is_blank(v) for v in row):
+                result.dropped += 1
+    for invoice in invoices:
+        if invoice.commercial_doc_id in placed:
+            continue
+        row = [None] * width
+        _fill(row, invoice_values(invoice), data_positions)
+        rows.append(row)
+        placed.add(invoice.commercial_doc_id)
+        result.added += 1
+    result.kept_unlisted = len(unlisted)
+    rows.extend(unlisted)
+
+    if len(rows) > layout.MAX_DATA_ROWS:
+        raise JobError(
+            f"{len(rows)} rows do not fit on one Excel sheet",
+            f"{len(rows)} satır tek bir Excel sayfasına sığmaz",
+        )
+    grid.write(layout.INVOICES, header_row, 1, [header, *rows])
+    old_count = len(existing.rows) if existing else 0
+    if old_count > len(rows):
+        last = header_row + old_count
+        grid.clear(layout.INVOICES, header_row + len(rows) + 1, 1, last, width)
+    grid.format_table(layout.INVOICES, invoice_table_format(header, header_row, len(rows)))
+
+
+def _fill(row: list[Any], values: dict[str, Any], data_positions: list[tuple[int, str]]) -> None:
+    for index, key in data_positions:
+        row[index] = values.get(key)
+
+
+def invoice_table_format(header: Sequence[Any], header_row: int, data_rows: int) -> TableFormat:
+    columns: list[ColumnFormat] = []
+    validations: list[Validation] = []
+    for index, text in enumerate(header, start=1):
+        spec = layout.INVOICE_COLUMNS_BY_HEADER.get(cell_text(text))
+        if spec is None:
+            columns.append(ColumnFormat())
+            continue
+        columns.append(
+            ColumnFormat(
+                number_format=layout.NUMBER_FORMATS[spec.kind],
+                width=spec.width,
+                input=spec.role is layout.Role.INPUT,
+                output=spec.role is layout.Role.OUTCOME,
+            )
+        )
+        if spec is layout.C_MARK:
+            validations.append(
+                Validation(index, layout.MARK_CHOICES, prompt="Tahsil etmek için x yazın")
+            )
+        elif spec is layout.C_VAULT:
+            validations.append(
+                Validation(
+                    index,
+                    layout.VAULT_NAMES_RANGE,
+                    prompt="Kasalar sayfasındaki bir kasa adı ya da Kasa ID",
+                )
+            )
+    return TableFormat(
+        header_row=header_row,
+        columns=columns,
+        data_rows=data_rows,
+        validations=validations,
+        title_cells=[layout.TITLE_CELL],
+        label_cells=[layout.TYPE_LABEL_CELL, layout.REFRESHED_LABEL_CELL, layout.STATUS_LABEL_CELL],
+    )
+
+
+__all__ = [
+    "NOT_LISTED",
+    "TOOL_HEADERS",
+    "FetchResult",
+    "chosen_types",
+    "invoice_table_format",
+    "refresh_invoices",
+    "write_control_strip",
+    "write_status",
+]

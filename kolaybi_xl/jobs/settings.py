@@ -1,0 +1,146 @@
+"""Where the API URL, Channel and key come from.
+
+Order: explicit values (the demo, tests) > environment (``KOLAYBI_BASE_URL``,
+``KOLAYBI_CHANNEL``, ``KOLAYBI_API_KEY``) > the workbook's ``Ayarlar`` sheet. The API key is
+never read from a workbook: the environment or the operating system's keyring hold it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..api.client import check_base_url
+from ..api.errors import ConfigurationError
+from ..api.models import InvoiceType
+from ..workbook import layout
+from ..workbook.cells import cell_text
+from ..workbook.grid import Grid
+from .errors import JobError
+
+log = logging.getLogger(__name__)
+
+KEYRING_SERVICE = "kolaybi-xl"
+ENV_URL, ENV_CHANNEL, ENV_KEY = "KOLAYBI_BASE_URL", "KOLAYBI_CHANNEL", "KOLAYBI_API_KEY"
+SECRET_LABELS = ("api key", "api anahtarı", "api anahtari", "api_key", "apikey", "anahtar")
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str
+    channel: str
+    api_key: str = field(repr=False)
+    concurrency: int = 4
+    default_type: InvoiceType = InvoiceType.SALE_INVOICE
+
+    def __repr__(self) -> str:
+        return f"Settings(base_url={self.base_url!r}, channel={self.channel!r})"
+
+
+def read_settings_sheet(grid: Grid) -> dict[str, Any]:
+    """Label -> value from ``Ayarlar`` (column A labels, column B values)."""
+    if layout.SETTINGS not in grid.sheet_names():
+        return {}
+    values: dict[str, Any] = {}
+    for row in grid.read(layout.SETTINGS):
+        if len(row) >= 2 and cell_text(row[0]):
+            values.setdefault(cell_text(row[0]), row[1])
+    return values
+
+
+def resolve_url(environment: str) -> str:
+    text = environment.strip()
+    return layout.ENVIRONMENT_ALIASES.get(text.casefold(), text)
+
+
+def keyring_user(base_url: str, channel: str) -> str:
+    return f"{base_url}|{channel}"
+
+
+def key_from_keyring(base_url: str, channel: str) -> str | None:
+    try:
+        import keyring  # optional at run time: a headless box may have no backend
+        from keyring.errors import KeyringError
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, keyring_user(base_url, channel))
+    except (KeyringError, RuntimeError, OSError) as exc:
+        log.debug("keyring unavailable: %s", type(exc).__name__)
+        return None
+
+
+def load_settings(
+    grid: Grid | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    base_url: str | None = None,
+    channel: str | None = None,
+    api_key: str | None = None,
+) -> Settings:
+    env = os.environ if env is None else env
+    sheet = read_settings_sheet(grid) if grid is not None else {}
+    for label, value in sheet.items():
+        if label.casefold() in SECRET_LABELS and cell_text(value):
+            raise JobError(
+                f"the workbook's '{layout.SETTINGS}' sheet holds an API key ('{label}'): "
+                "delete it there; use KOLAYBI_API_KEY or the keyring instead",
+                f"'{layout.SETTINGS}' sayfasında API anahtarı var ('{label}'): oradan silin; "
+                "anahtar için KOLAYBI_API_KEY ortam değişkenini ya da 'kolaybi-xl set-key' "
+                "komutunu kullanın",
+            )
+
+    url_text = (
+        base_url
+        or env.get(ENV_URL)
+        or cell_text(sheet.get(layout.SETTING_ENVIRONMENT))
+        or "Sandbox"
+    )
+    try:
+        url = check_base_url(resolve_url(url_text))
+    except ConfigurationError as exc:
+        raise JobError(
+            f"API URL: {exc.message}",
+            f"API adresi geçersiz ({layout.SETTING_ENVIRONMENT}): {exc.message}",
+        ) from None
+
+    chan = channel or env.get(ENV_CHANNEL) or cell_text(sheet.get(layout.SETTING_CHANNEL))
+    if not chan:
+        raise JobError(
+            f"no Channel: set {ENV_CHANNEL} or fill '{layout.SETTING_CHANNEL}' on "
+            f"'{layout.SETTINGS}'",
+            f"Channel tanımlı değil: '{layout.SETTINGS}' sayfasında "
+            f"'{layout.SETTING_CHANNEL}' değerini doldurun",
+        )
+
+    key = api_key or env.get(ENV_KEY) or key_from_keyring(url, chan)
+    if not key:
+        raise JobError(
+            f"no API key: set {ENV_KEY} or store it with 'kolaybi-xl set-key'",
+            "API anahtarı bulunamadı: KOLAYBI_API_KEY ortam değişkenini ayarlayın ya da "
+            "'kolaybi-xl set-key' ile kaydedin",
+        )
+
+    concurrency = _int_setting(sheet.get(layout.SETTING_CONCURRENCY), default=4, low=1, high=8)
+    default_type = InvoiceType.SALE_INVOICE
+    type_text = cell_text(sheet.get(layout.SETTING_TYPE))
+    if type_text:
+        try:
+            default_type = InvoiceType.parse(type_text)
+        except ValueError:
+            log.warning("ignoring unknown default invoice type %r", type_text)
+    return Settings(url, chan, key, concurrency, default_type)
+
+
+def _int_setting(value: Any, *, default: int, low: int, high: int) -> int:
+    text = cell_text(value)
+    if not text:
+        return default
+    try:
+        number = int(float(text))
+    except ValueError:
+        return default
+    return max(low, min(high, number))

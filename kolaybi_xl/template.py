@@ -1,0 +1,288 @@
+"""``workbook_template.xlsm``: built from code (never hand-edited) with XlsxWriter.
+
+The sheets come from the same layout module the batch mode uses; the VBA project is
+xlwings' own source-only project with our ``KolayBi`` module (see ``kolaybi_xl.vba``); the
+buttons are legacy (VML) form buttons, which survive later openpyxl saves with keep_vba.
+
+``python -m kolaybi_xl.template`` rebuilds the committed file; ``init-workbook`` builds a
+copy with the current Python interpreter written into ``xlwings.conf``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .api.models import INVOICE_TYPE_LABELS, InvoiceType
+from .workbook import layout
+
+TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "workbook_template.xlsm"
+FIXED_TIME = datetime(2026, 1, 1)  # document properties: fixed, so rebuilds are identical
+VALIDATION_ROWS = 20_000  # dropdowns pre-set on this many data rows
+
+HEADER_FILL = "#1F4E78"
+HEADER_FONT = "#FFFFFF"
+INPUT_HEADER_FILL = "#BF8F00"
+INPUT_FILL = "#FFF2CC"
+OUTPUT_HEADER_FILL = "#2E75B6"
+OUTPUT_FILL = "#DDEBF7"
+
+BUTTONS: tuple[tuple[str, str], ...] = (
+    ("Faturaları Getir", "KolayBi_FaturalariGetir"),
+    ("Kasaları Getir", "KolayBi_KasalariGetir"),
+    ("Tahsil Et", "KolayBi_TahsilEt"),
+    ("Özet Oluştur", "KolayBi_OzetOlustur"),
+)
+
+XLWINGS_CONF_KEYS = (
+    "Interpreter_Win",
+    "Interpreter_Mac",
+    "PYTHONPATH",
+    "Conda Path",
+    "Conda Env",
+    "UDF Modules",
+    "Debug UDFs",
+    "Use UDF Server",
+    "Show Console",
+)
+
+
+def xlwings_conf_rows(interpreter: str | None) -> list[tuple[str, str]]:
+    """Key/value rows of the ``xlwings.conf`` sheet (keys from A1 down to the first blank)."""
+    windows = mac = ""
+    if interpreter:
+        if sys.platform == "darwin":
+            mac = interpreter
+        elif os.name == "nt":
+            windows = interpreter
+        else:  # built elsewhere for use on Windows/macOS: leave both to the user
+            windows = mac = ""
+    values = {
+        "Interpreter_Win": windows,
+        "Interpreter_Mac": mac,
+        "Debug UDFs": "False",
+        "Use UDF Server": "False",
+        "Show Console": "False",
+    }
+    return [(key, values.get(key, "")) for key in XLWINGS_CONF_KEYS]
+
+
+def build_template(
+    target: Path | io.BytesIO, *, macros: bool = True, interpreter: str | None = None
+) -> None:
+    """Write the template workbook (``.xlsm`` with macros and buttons, or plain ``.xlsx``)."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(target, {"strings_to_formulas": False, "strings_to_urls": False})
+    workbook.set_properties(
+        {"title": "KolayBi Faturalar", "author": "kolaybi-xl", "created": FIXED_TIME}
+    )
+    styles = _Styles(workbook)
+    sheets = {name: workbook.add_worksheet(name) for name in layout.SHEET_ORDER}
+    if macros:
+        from .vba.project import build_kolaybi_project
+
+        workbook.add_vba_project(io.BytesIO(build_kolaybi_project()), is_stream=True)  # type: ignore[arg-type]
+        workbook.set_vba_name("ThisWorkbook")
+        sheets[layout.INVOICES].set_vba_name("Sheet1")
+        sheets[layout.XLWINGS_CONF].set_vba_name("Sheet2")
+
+    _invoices_sheet(sheets[layout.INVOICES], styles, buttons=macros)
+    _table_sheet(sheets[layout.VAULTS], styles, layout.VAULT_COLUMNS, layout.VAULT_HEADER_ROW)
+    _table_sheet(sheets[layout.COLLECTION_LOG], styles, layout.LOG_COLUMNS, layout.LOG_HEADER_ROW)
+    _summary_sheet(sheets[layout.SUMMARY], styles)
+    _settings_sheet(sheets[layout.SETTINGS], styles)
+    _conf_sheet(sheets[layout.XLWINGS_CONF], styles, interpreter)
+    workbook.define_name(layout.VAULT_NAMES_RANGE, "=" + layout.VAULT_NAMES_FORMULA)
+    sheets[layout.INVOICES].activate()
+    workbook.close()
+
+
+class _Styles:
+    def __init__(self, workbook: Any) -> None:
+        base = {"font_name": "Calibri", "font_size": 11, "valign": "vcenter"}
+        header = {**base, "bold": True, "font_color": HEADER_FONT, "border": 1, "text_wrap": True}
+        self.title = workbook.add_format({**base, "bold": True, "font_size": 16})
+        self.label = workbook.add_format({**base, "bold": True})
+        self.note = workbook.add_format({**base, "italic": True, "font_color": "#595959"})
+        self.input_cell = workbook.add_format({**base, "bg_color": INPUT_FILL, "border": 1})
+        self.datetime = workbook.add_format(
+            {**base, "num_format": layout.NUMBER_FORMATS[layout.Kind.DATETIME]}
+        )
+        self.header = {
+            layout.Role.DATA: workbook.add_format({**header, "bg_color": HEADER_FILL}),
+            layout.Role.INPUT: workbook.add_format({**header, "bg_color": INPUT_HEADER_FILL}),
+            layout.Role.OUTCOME: workbook.add_format({**header, "bg_color": OUTPUT_HEADER_FILL}),
+        }
+        self.column: dict[tuple[layout.Kind, layout.Role], Any] = {}
+        for kind in layout.Kind:
+            for role in layout.Role:
+                fmt: dict[str, Any] = {**base, "num_format": layout.NUMBER_FORMATS[kind]}
+                if role is layout.Role.INPUT:
+                    fmt["bg_color"] = INPUT_FILL
+                elif role is layout.Role.OUTCOME:
+                    fmt["bg_color"] = OUTPUT_FILL
+                self.column[(kind, role)] = workbook.add_format(fmt)
+
+
+def _columns(
+    sheet: Any, styles: _Styles, columns: Sequence[layout.Column], header_row: int
+) -> None:
+    for index, column in enumerate(columns):
+        sheet.set_column(index, index, column.width, styles.column[(column.kind, column.role)])
+        sheet.write_string(header_row - 1, index, column.header, styles.header[column.role])
+    sheet.set_row(header_row - 1, 32)
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)  # print all columns on one page width
+    sheet.repeat_rows(header_row - 1)
+    sheet.freeze_panes(header_row, 1)
+    sheet.autofilter(header_row - 1, 0, header_row - 1, len(columns) - 1)
+
+
+def _invoices_sheet(sheet: Any, styles: _Styles, *, buttons: bool) -> None:
+    header_row = layout.INVOICE_HEADER_ROW
+    _columns(sheet, styles, layout.INVOICE_COLUMNS, header_row)
+    sheet.write_string(*_rc(layout.TITLE_CELL), layout.TITLE, styles.title)
+    sheet.write_string(*_rc(layout.TYPE_LABEL_CELL), "Fatura Türü", styles.label)
+    sheet.write_string(
+        *_rc(layout.TYPE_CELL), INVOICE_TYPE_LABELS[InvoiceType.SALE_INVOICE], styles.input_cell
+    )
+    sheet.write_string(*_rc(layout.REFRESHED_LABEL_CELL), "Son Güncelleme", styles.label)
+    sheet.write_blank(*_rc(layout.REFRESHED_CELL), None, styles.datetime)
+    sheet.write_string(*_rc(layout.STATUS_LABEL_CELL), "Durum", styles.label)
+    sheet.write_string(
+        *_rc(layout.STATUS_CELL),
+        "Hazır: Ayarlar sayfasını doldurun, sonra Faturaları Getir'e basın.",
+        styles.note,
+    )
+    type_choices = [*INVOICE_TYPE_LABELS.values(), layout.ALL_TYPES_LABEL]
+    sheet.data_validation(
+        *_rc(layout.TYPE_CELL),
+        *_rc(layout.TYPE_CELL),
+        {
+            "validate": "list",
+            "source": type_choices,
+            "input_title": "Fatura türü",
+            "input_message": "Getirilecek faturaların türü",
+        },
+    )
+    first, last = header_row, header_row + VALIDATION_ROWS - 1  # 0-based data rows
+    mark = layout.INVOICE_COLUMNS.index(layout.C_MARK)
+    vault = layout.INVOICE_COLUMNS.index(layout.C_VAULT)
+    sheet.data_validation(
+        first, mark, last, mark,
+        {
+            "validate": "list",
+            "source": layout.MARK_CHOICES.split(","),
+            "show_error": False,
+            "input_title": "Tahsil Et",
+            "input_message": "Tahsil etmek için x yazın",
+        },
+    )  # fmt: skip
+    sheet.data_validation(
+        first, vault, last, vault,
+        {
+            "validate": "list",
+            "source": "=" + layout.VAULT_NAMES_RANGE,
+            "show_error": False,
+            "input_title": "Kasa/Banka",
+            "input_message": "Kasalar sayfasındaki bir kasa adı ya da Kasa ID",
+        },
+    )  # fmt: skip
+    if buttons:
+        for index, (caption, macro) in enumerate(BUTTONS):
+            sheet.insert_button(
+                1,
+                3,
+                {
+                    "macro": macro,
+                    "caption": caption,
+                    "width": 128,
+                    "height": 34,
+                    "x_offset": 4 + index * 136,
+                    "y_offset": 2,
+                },
+            )
+
+
+def _table_sheet(
+    sheet: Any, styles: _Styles, columns: Sequence[layout.Column], header_row: int
+) -> None:
+    _columns(sheet, styles, columns, header_row)
+
+
+def _summary_sheet(sheet: Any, styles: _Styles) -> None:
+    sheet.set_column(0, 0, 34)
+    sheet.set_column(1, 8, 16)
+    sheet.write_string(0, 0, "Özet", styles.title)
+    sheet.write_string(2, 0, "Faturaları getirdikten sonra Özet Oluştur'a basın.", styles.note)
+
+
+def _settings_sheet(sheet: Any, styles: _Styles) -> None:
+    sheet.set_column(0, 0, 26)
+    sheet.set_column(1, 1, 44)
+    sheet.set_column(2, 2, 90)
+    for col, text in enumerate(layout.SETTINGS_HEADER):
+        sheet.write_string(0, col, text, styles.header[layout.Role.DATA])
+    for row, (label, value, help_text) in enumerate(layout.SETTINGS_ROWS, start=1):
+        sheet.write_string(row, 0, label, styles.label)
+        sheet.write_string(row, 1, value, styles.input_cell)
+        sheet.write_string(row, 2, help_text, styles.note)
+    sheet.data_validation(
+        1, 1, 1, 1,
+        {"validate": "list", "source": ["Sandbox", "Canlı"], "show_error": False},
+    )  # fmt: skip
+
+
+def _conf_sheet(sheet: Any, styles: _Styles, interpreter: str | None) -> None:
+    sheet.set_column(0, 0, 18)
+    sheet.set_column(1, 1, 60)
+    for row, (key, value) in enumerate(xlwings_conf_rows(interpreter)):
+        sheet.write_string(row, 0, key)
+        if value:
+            sheet.write_string(row, 1, value)
+    sheet.write_string(
+        len(XLWINGS_CONF_KEYS) + 1,
+        0,
+        "xlwings ayarları: Interpreter_Win / Interpreter_Mac, kolaybi-xl kurulu Python'u "
+        "göstermeli ('kolaybi-xl init-workbook' bunu doldurur).",
+        styles.note,
+    )
+
+
+def _rc(cell: tuple[int, int]) -> tuple[int, int]:
+    """layout's 1-based (row, column) -> XlsxWriter's 0-based."""
+    return cell[0] - 1, cell[1] - 1
+
+
+def init_workbook(path: Path, *, interpreter: str | None = None) -> None:
+    """A new workbook: ``.xlsm`` with macros and buttons, ``.xlsx`` the same sheets without.
+
+    Written to a temporary file beside the target and moved into place, so a failure never
+    leaves half a workbook.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsm", ".xlsx"):
+        raise ValueError(f"{path.name}: use a .xlsm (with buttons) or .xlsx name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".~kolaybi-", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        build_template(Path(tmp), macros=suffix == ".xlsm", interpreter=interpreter)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+if __name__ == "__main__":  # pragma: no cover - the build entry point
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else TEMPLATE_PATH
+    build_template(out)
+    print(f"wrote {out}")
