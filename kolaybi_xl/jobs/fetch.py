@@ -17,7 +17,14 @@ from typing import Any
 from ..api.client import KolayBiClient
 from ..api.models import INVOICE_TYPE_LABELS, Invoice, InvoiceType
 from ..workbook import layout
-from ..workbook.cells import CellError, cell_text, is_blank, parse_document_id
+from ..workbook.cells import (
+    CellError,
+    cell_text,
+    column_letter,
+    find_header_row,
+    is_blank,
+    parse_document_id,
+)
 from ..workbook.grid import ColumnFormat, Grid, TableFormat, Validation
 from .errors import JobError
 from .table import DATA_COLUMNS, TOOL_HEADERS, InvoiceTable, invoice_values, read_invoice_table
@@ -64,11 +71,11 @@ def chosen_types(grid: Grid, default: InvoiceType) -> list[InvoiceType]:
         return [default]
     block = grid.read(layout.INVOICES)
     row, col = layout.TYPE_CELL
-    text = (
-        cell_text(block[row - 1][col - 1])
-        if len(block) >= row and len(block[row - 1]) >= col
-        else ""
-    )
+    header = find_header_row(block, layout.ID_HEADER, layout.HEADER_SEARCH_ROWS)
+    strip_exists = header is None or header + 1 > layout.STATUS_CELL[0]
+    text = ""
+    if strip_exists and len(block) >= row and len(block[row - 1]) >= col:
+        text = cell_text(block[row - 1][col - 1])
     if not text:
         return [default]
     if text.casefold() in (layout.ALL_TYPES_LABEL.casefold(), "all"):
@@ -102,19 +109,29 @@ def refresh_invoices(
     grid.ensure_sheet(layout.INVOICES)
     result.invoices = len(invoices)
     result.refreshed_at = now().replace(microsecond=0)
-    write_invoice_table(grid, existing, invoices, result)
+    header_row = write_invoice_table(grid, existing, invoices, result)
     label = (
         layout.ALL_TYPES_LABEL
         if len(types) == len(InvoiceType)
         else ", ".join(INVOICE_TYPE_LABELS[t] for t in types)
     )
-    write_control_strip(grid, label, result.refreshed_at, result.summary_tr())
+    write_control_strip(
+        grid, label, result.refreshed_at, result.summary_tr(), header_row=header_row
+    )
     return result
 
 
 def write_control_strip(
-    grid: Grid, type_label: str | None, refreshed: datetime | None, status: str
+    grid: Grid,
+    type_label: str | None,
+    refreshed: datetime | None,
+    status: str,
+    *,
+    header_row: int = layout.INVOICE_HEADER_ROW,
 ) -> None:
+    """Title, type, refresh time and status above the table, if the table leaves room."""
+    if header_row <= layout.STATUS_CELL[0]:
+        return  # the user's table starts inside the strip: never write over it
     cells: list[tuple[tuple[int, int], Any]] = [
         (layout.TITLE_CELL, layout.TITLE),
         (layout.TYPE_LABEL_CELL, "Fatura Türü"),
@@ -130,8 +147,8 @@ def write_control_strip(
         grid.write(layout.INVOICES, row, col, [[value]])
 
 
-def write_status(grid: Grid, status: str) -> None:
-    write_control_strip(grid, None, None, status)
+def write_status(grid: Grid, status: str, *, header_row: int = layout.INVOICE_HEADER_ROW) -> None:
+    write_control_strip(grid, None, None, status, header_row=header_row)
 
 
 def _has_user_content(row: Sequence[Any], table: InvoiceTable) -> bool:
@@ -157,7 +174,8 @@ def merged_header(existing: InvoiceTable | None) -> tuple[list[Any], list[str]]:
 
 def write_invoice_table(
     grid: Grid, existing: InvoiceTable | None, invoices: Sequence[Invoice], result: FetchResult
-) -> None:
+) -> int:
+    """Write the merged table; return its header row."""
     header, added = merged_header(existing)
     result.added_columns = added
     positions = {cell_text(h): i for i, h in enumerate(header) if cell_text(h)}
@@ -209,6 +227,13 @@ def write_invoice_table(
         last = header_row + old_count
         grid.clear(layout.INVOICES, header_row + len(rows) + 1, 1, last, width)
     grid.format_table(layout.INVOICES, invoice_table_format(header, header_row, len(rows)))
+    # A name over exactly the table, for PivotTables and Power Query.
+    last_row = header_row + max(len(rows), 1)
+    grid.define_name(
+        layout.INVOICE_TABLE_NAME,
+        f"{layout.INVOICES}!$A${header_row}:${column_letter(width)}${last_row}",
+    )
+    return header_row
 
 
 def _fill(row: list[Any], values: dict[str, Any], data_positions: list[tuple[int, str]]) -> None:

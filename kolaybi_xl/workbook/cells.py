@@ -193,6 +193,15 @@ def parse_datetime(value: Any, what: str = "Zaman") -> datetime | None:
     return datetime.combine(day, time())
 
 
+def column_letter(column: int) -> str:
+    """1 -> A, 27 -> AA."""
+    letters = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def cell_text(value: Any) -> str:
     """Any cell value as the text a user sees (for comparing names, reading settings)."""
     if value is None:

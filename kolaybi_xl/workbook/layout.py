@@ -121,6 +121,8 @@ TYPE_LABEL_CELL, TYPE_CELL = (2, 1), (2, 2)
 REFRESHED_LABEL_CELL, REFRESHED_CELL = (3, 1), (3, 2)
 STATUS_LABEL_CELL, STATUS_CELL = (4, 1), (4, 2)
 TITLE = "KolayBi Faturalar"
+# A defined name over exactly the invoice table, kept current by every refresh.
+INVOICE_TABLE_NAME = "FaturaTablosu"
 ALL_TYPES_LABEL = "Tümü"
 
 # -- Kasalar ----------------------------------------------------------------------------------
