@@ -53,16 +53,14 @@ XLWINGS_CONF_KEYS = (
 )
 
 
-def xlwings_conf_rows(interpreter: str | None) -> list[tuple[str, str]]:
-    """Key/value rows of the ``xlwings.conf`` sheet (keys from A1 down to the first blank)."""
-    windows = mac = ""
-    if interpreter:
-        if sys.platform == "darwin":
-            mac = interpreter
-        elif os.name == "nt":
-            windows = interpreter
-        else:  # built elsewhere for use on Windows/macOS: leave both to the user
-            windows = mac = ""
+def xlwings_conf_rows(interpreter: str | None, platform: str) -> list[tuple[str, str]]:
+    """Key/value rows of the ``xlwings.conf`` sheet (keys from A1 down to the first blank).
+
+    The interpreter goes to the key of the platform it runs on; made on another system
+    (Linux) both stay empty and xlwings falls back to ``python`` on the PATH.
+    """
+    windows = interpreter if interpreter and platform.startswith("win") else ""
+    mac = interpreter if interpreter and platform == "darwin" else ""
     values = {
         "Interpreter_Win": windows,
         "Interpreter_Mac": mac,
@@ -74,7 +72,11 @@ def xlwings_conf_rows(interpreter: str | None) -> list[tuple[str, str]]:
 
 
 def build_template(
-    target: Path | io.BytesIO, *, macros: bool = True, interpreter: str | None = None
+    target: Path | io.BytesIO,
+    *,
+    macros: bool = True,
+    interpreter: str | None = None,
+    platform: str = sys.platform,
 ) -> None:
     """Write the template workbook (``.xlsm`` with macros and buttons, or plain ``.xlsx``)."""
     import xlsxwriter
@@ -98,7 +100,7 @@ def build_template(
     _table_sheet(sheets[layout.COLLECTION_LOG], styles, layout.LOG_COLUMNS, layout.LOG_HEADER_ROW)
     _summary_sheet(sheets[layout.SUMMARY], styles)
     _settings_sheet(sheets[layout.SETTINGS], styles)
-    _conf_sheet(sheets[layout.XLWINGS_CONF], styles, interpreter)
+    _conf_sheet(sheets[layout.XLWINGS_CONF], styles, xlwings_conf_rows(interpreter, platform))
     workbook.define_name(layout.VAULT_NAMES_RANGE, "=" + layout.VAULT_NAMES_FORMULA)
     sheets[layout.INVOICES].activate()
     workbook.close()
@@ -235,16 +237,17 @@ def _settings_sheet(sheet: Any, styles: _Styles) -> None:
         sheet.write_string(row, 0, label, styles.label)
         sheet.write_string(row, 1, value, styles.input_cell)
         sheet.write_string(row, 2, help_text, styles.note)
+    sheet.write_string(len(layout.SETTINGS_ROWS) + 2, 0, layout.SETTINGS_NOTE, styles.note)
     sheet.data_validation(
         1, 1, 1, 1,
         {"validate": "list", "source": ["Sandbox", "Canlı"], "show_error": False},
     )  # fmt: skip
 
 
-def _conf_sheet(sheet: Any, styles: _Styles, interpreter: str | None) -> None:
+def _conf_sheet(sheet: Any, styles: _Styles, rows: Sequence[tuple[str, str]]) -> None:
     sheet.set_column(0, 0, 18)
     sheet.set_column(1, 1, 60)
-    for row, (key, value) in enumerate(xlwings_conf_rows(interpreter)):
+    for row, (key, value) in enumerate(rows):
         sheet.write_string(row, 0, key)
         if value:
             sheet.write_string(row, 1, value)
@@ -262,7 +265,9 @@ def _rc(cell: tuple[int, int]) -> tuple[int, int]:
     return cell[0] - 1, cell[1] - 1
 
 
-def init_workbook(path: Path, *, interpreter: str | None = None) -> None:
+def init_workbook(
+    path: Path, *, interpreter: str | None = None, platform: str = sys.platform
+) -> None:
     """A new workbook: ``.xlsm`` with macros and buttons, ``.xlsx`` the same sheets without.
 
     Written to a temporary file beside the target and moved into place, so a failure never
@@ -275,7 +280,9 @@ def init_workbook(path: Path, *, interpreter: str | None = None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".~kolaybi-", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
-        build_template(Path(tmp), macros=suffix == ".xlsm", interpreter=interpreter)
+        build_template(
+            Path(tmp), macros=suffix == ".xlsm", interpreter=interpreter, platform=platform
+        )
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

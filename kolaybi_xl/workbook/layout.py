@@ -163,7 +163,6 @@ SETTING_ENVIRONMENT = "Ortam"
 SETTING_CHANNEL = "Channel"
 SETTING_TYPE = "Varsayılan Fatura Türü"
 SETTING_CONCURRENCY = "Eşzamanlı İstek"
-SETTING_KEYRING_USER = "Anahtar Kaydı (keyring)"
 SETTINGS_ROWS: tuple[tuple[str, str, str], ...] = (
     # label, default value, help text shown beside it
     (
@@ -179,12 +178,10 @@ SETTINGS_ROWS: tuple[tuple[str, str, str], ...] = (
     ),
     (SETTING_TYPE, "Satış Faturası", "Faturalar sayfasında tür seçilmemişse kullanılır."),
     (SETTING_CONCURRENCY, "4", "Tahsilatta aynı anda gönderilecek en fazla istek (1-8)."),
-    (
-        SETTING_KEYRING_USER,
-        "",
-        "API anahtarı bu çalışma kitabına YAZILMAZ: KOLAYBI_API_KEY ortam değişkeni ya da "
-        "'kolaybi-xl set-key' ile işletim sisteminin anahtar deposu kullanılır.",
-    ),
+)
+SETTINGS_NOTE = (
+    "API anahtarı bu çalışma kitabına yazılmaz: KOLAYBI_API_KEY ortam değişkeni ya da "
+    "'kolaybi-xl set-key' komutuyla işletim sisteminin anahtar deposu kullanılır."
 )
 SETTINGS_HEADER = ("Ayar", "Değer", "Açıklama")
 ENVIRONMENT_ALIASES = {
