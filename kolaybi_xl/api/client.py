@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
+import json as json_module
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -46,6 +48,7 @@ TOKEN_TTL = 23 * 3600.0
 RETRYABLE_READ_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 USER_AGENT = "kolaybi-xl/0.1 (+python-requests)"
+_UNPARSED: Any = object()
 
 
 def is_loopback(host: str) -> bool:
@@ -66,15 +69,23 @@ def check_base_url(base_url: str) -> str:
     in clear text.
     """
     text = (base_url or "").strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"API URL must look like https://host/kolaybi/v1, got {text!r}")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigurationError(
-            f"refusing plain http:// for {parts.hostname}: use https:// (http is only for loopback)"
-        )
-    if parts.username or parts.password:
+    expected = "the API URL must look like https://host/kolaybi/v1"
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        # The text may carry a password: never echo it.
+        raise ConfigurationError(f"{expected}; this one cannot be read") from None
+    # Checked first so that no later message can echo a password.
+    if "@" in parts.netloc:
         raise ConfigurationError("the API URL must not carry a user name or password")
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise ConfigurationError(f"{expected}, got {text!r}")
+    if parts.scheme == "http" and not is_loopback(hostname):
+        raise ConfigurationError(
+            f"refusing plain http:// for {hostname}: use https:// (http is only for loopback)"
+        )
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -82,11 +93,13 @@ class _Redactor:
     """Removes the API key and tokens from any text that may reach a user or a log."""
 
     def __init__(self) -> None:
-        self._secrets: set[str] = set()
+        # An immutable tuple, replaced whole: threads may redact while a token is added.
+        # Longest first, so a secret that contains another one is removed whole.
+        self._secrets: tuple[str, ...] = ()
 
     def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4:
-            self._secrets.add(secret)
+        if secret and len(secret) >= 4 and secret not in self._secrets:
+            self._secrets = tuple(sorted({*self._secrets, secret}, key=len, reverse=True))
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
@@ -123,6 +136,11 @@ class KolayBiClient:
             raise ConfigurationError("the Channel is empty (ask KolayBi support for it)")
         if not api_key or not str(api_key).strip():
             raise ConfigurationError("the API key is empty")
+        if not str(channel).strip().isprintable():
+            # A line break would end the header (requests refuses it only at send time).
+            raise ConfigurationError("the Channel contains control characters")
+        if not str(api_key).strip().isprintable():
+            raise ConfigurationError("the API key contains control characters")
         self.channel = str(channel).strip()
         self._api_key = str(api_key).strip()
         self.timeout = timeout
@@ -181,7 +199,7 @@ class KolayBiClient:
     def list_invoices(self, type: InvoiceType | str = InvoiceType.SALE_INVOICE) -> list[Invoice]:
         """Every invoice of one type, following any paging the answer carries."""
         invoice_type = InvoiceType.parse(type)
-        items = self._get_all_pages("/invoices", {"type": invoice_type.value})
+        items = self._get_all_pages("/invoices", {"type": invoice_type.value}, "commercial_doc_id")
         return [self._parse(Invoice, item, "invoice") for item in items]
 
     def get_invoice(self, document_id: int) -> Invoice:
@@ -191,10 +209,13 @@ class KolayBiClient:
         return self._parse(Invoice, data, "invoice")
 
     def list_vaults(self, *, currency: str | None = None, type: str | None = None) -> list[Vault]:
+        currency = (currency or "").strip() or None
+        type = (type or "").strip() or None
         params = {k: v for k, v in (("currency", currency), ("type", type)) if v}
-        items = self._get_all_pages("/vaults", params)
+        items = self._get_all_pages("/vaults", params, "id")
         vaults = [self._parse(Vault, item, "vault") for item in items]
-        # The documented filter key is `type`; one client sends `vault_type`. Filter here too.
+        # The documented filter key is `type`; one client sends `vault_type`. Filter here too,
+        # case-insensitively (answers mix `try`/`TRY` and `SAFE_DEPOSIT`/`safe_deposit`).
         if currency:
             vaults = [v for v in vaults if (v.currency or "") == currency.upper()]
         if type:
@@ -202,63 +223,79 @@ class KolayBiClient:
         return vaults
 
     def proceed(
-        self, document_id: int, vault_id: int, amount: Decimal | None = None
+        self,
+        document_id: int,
+        vault_id: int,
+        amount: Decimal | float | int | str | None = None,
     ) -> ProceedResult:
         """Collect (tahsilat) an invoice into a vault: the whole remaining amount by default.
 
         Raises ``OutcomeUnknown`` whenever the request may have been applied without a
         trustworthy answer; never repeats such a request.
         """
-        form: dict[str, str] = {
-            "document_id": str(int(document_id)),
-            "vault_id": str(int(vault_id)),
-        }
+        document_id, vault_id = int(document_id), int(vault_id)
+        form: dict[str, str] = {"document_id": str(document_id), "vault_id": str(vault_id)}
         if amount is not None:
-            if amount <= 0:
-                raise ValueError("amount must be positive")
-            form["amount"] = f"{amount.quantize(Decimal('0.01'))}"
-        data = self._request("POST", "/invoices/proceed", form=form, repeatable=False)
+            form["amount"] = _format_amount(amount)
+        status, data = self._exchange("POST", "/invoices/proceed", form=form, repeatable=False)
+        # From here on the server said `success: true`: the collection was most likely
+        # applied, so an unreadable result must not look like "nothing happened".
         if not isinstance(data, dict):
             raise OutcomeUnknown(
                 "the collection answer has no result object",
-                document_id=int(document_id),
-                vault_id=int(vault_id),
+                status=status,
+                document_id=document_id,
+                vault_id=vault_id,
             )
-        return self._parse(ProceedResult, data, "proceed result")
+        try:
+            return self._parse(ProceedResult, data, "proceed result")
+        except InvalidResponse as exc:
+            raise OutcomeUnknown(
+                f"the collection was accepted but its result is unreadable: {exc.message}",
+                status=status,
+                document_id=document_id,
+                vault_id=vault_id,
+            ) from None
 
     # -- paging ------------------------------------------------------------------------------
 
-    def _get_all_pages(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    def _get_all_pages(
+        self, path: str, params: dict[str, str], id_field: str
+    ) -> list[dict[str, Any]]:
         """Follow ``links.next``, ``meta.last_page`` or an older ``pagination`` object.
 
-        A plain ``data`` list is one page. Items are de-duplicated by id; the walk stops when a
-        page adds nothing new, when the pages run out, or at ``max_pages``.
+        A plain ``data`` list is one page. Items are de-duplicated by ``id_field``; the walk
+        stops when a page adds nothing new, when the pages run out, or at ``max_pages``.
         """
         body = self._request("GET", path, params=params, whole_body=True)
         seen: dict[int, dict[str, Any]] = {}
-        self._collect_items(body, seen, path)
+        self._collect_items(body, seen, path, id_field)
         pages = 1
         page_no = 1
-        while pages < self.max_pages:
+        while True:
             next_request = self._next_page(body, path, params, page_no, len(seen))
             if next_request is None:
                 break
+            if pages >= self.max_pages:
+                log.warning("%s: stopped after %s pages", path, self.max_pages)
+                break
             next_path, next_params = next_request
-            page_no = int(next_params.get("page", page_no + 1))
+            try:
+                page_no = int(next_params.get("page", page_no + 1))
+            except ValueError:
+                page_no += 1
             body = self._request("GET", next_path, params=next_params, whole_body=True)
             pages += 1
-            if self._collect_items(body, seen, path) == 0:
+            if self._collect_items(body, seen, path, id_field) == 0:
                 log.warning("%s: page %s added no new items; stopping", path, page_no)
                 break
-        else:
-            log.warning("%s: stopped after %s pages", path, self.max_pages)
         total = _paging_total(body)
         if total is not None and total != len(seen):
             log.warning("%s: server reported %s items, received %s", path, total, len(seen))
         return list(seen.values())
 
     def _collect_items(
-        self, body: dict[str, Any], seen: dict[int, dict[str, Any]], path: str
+        self, body: dict[str, Any], seen: dict[int, dict[str, Any]], path: str, id_field: str
     ) -> int:
         data = body.get("data")
         if isinstance(data, dict) and isinstance(data.get("data"), list):
@@ -269,9 +306,11 @@ class KolayBiClient:
         for item in data:
             if not isinstance(item, dict):
                 raise InvalidResponse(f"{path}: list item is not an object")
-            key = item.get("commercial_doc_id", item.get("id"))
-            if not isinstance(key, int) or isinstance(key, bool):
-                raise InvalidResponse(f"{path}: list item without an integer id")
+            key = _int_id(item.get(id_field))
+            if key is None:
+                raise InvalidResponse(
+                    f"{path}: list item {len(seen) + added + 1} without an integer {id_field!r}"
+                )
             if key not in seen:
                 seen[key] = item
                 added += 1
@@ -287,7 +326,7 @@ class KolayBiClient:
     ) -> tuple[str, dict[str, str]] | None:
         links = body.get("links")
         if isinstance(links, dict) and links.get("next"):
-            return self._same_api_url(str(links["next"]))
+            return self._same_api_url(str(links["next"]), path, params)
         meta = body.get("meta") or (
             body.get("data") if isinstance(body.get("data"), dict) else None
         )
@@ -303,27 +342,42 @@ class KolayBiClient:
                 return path, {**params, "page": str(current + 1)}
         return None
 
-    def _same_api_url(self, url: str) -> tuple[str, dict[str, str]]:
+    def _same_api_url(
+        self, url: str, path: str, params: dict[str, str]
+    ) -> tuple[str, dict[str, str]]:
         """Turn a ``links.next`` URL into a path under our base URL; refuse other hosts.
 
-        The bearer token must never be sent to a host the user did not configure.
+        The bearer token must never be sent to a host the user did not configure: only the
+        link's path and query are used, always against ``base_url`` (so an ``http://`` link
+        to our own host, as a TLS-terminating proxy produces, is still fetched over https).
+        The first request's filters are kept: Laravel's next links drop them by default.
         """
         base = urlsplit(self.base_url)
-        parts = urlsplit(url)
-        if parts.netloc and (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
-            raise InvalidResponse(f"the next page points to another host ({parts.netloc})")
-        if not parts.path.startswith(base.path):
+        try:
+            parts = urlsplit(url.strip())
+            host = parts.hostname
+        except ValueError:
+            raise InvalidResponse("the next page link cannot be read") from None
+        if parts.netloc and (host or "") != (base.hostname or ""):
+            raise InvalidResponse(f"the next page points to another host ({host or '?'})")
+        link_params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        merged = {**params, **link_params}
+        if not parts.path:  # "?page=2": the same path
+            return path, merged
+        prefix = base.path.rstrip("/")
+        if prefix and parts.path != prefix and not parts.path.startswith(prefix + "/"):
             raise InvalidResponse("the next page points outside the API")
-        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        return parts.path[len(base.path) :] or "/", params
+        return parts.path[len(prefix) :] or "/", merged
 
     # -- token -------------------------------------------------------------------------------
 
     def _current_token(self) -> str:
         with self._token_lock:
             if self._token is None or self._clock() >= self._token_expires:
+                # The server's 24 h start when it issues the token: count from before asking.
+                asked = self._clock()
                 self._token = self._fetch_token()
-                self._token_expires = self._clock() + self.token_ttl
+                self._token_expires = asked + self.token_ttl
             return self._token
 
     def _drop_token(self, token: str) -> None:
@@ -356,7 +410,31 @@ class KolayBiClient:
         repeatable: bool = True,
         whole_body: bool = False,
     ) -> Any:
-        """Send one logical request; return ``data`` (or the whole body) of a success.
+        """Send one logical request; return ``data`` (or the whole body) of a success."""
+        return self._exchange(
+            method,
+            path,
+            params=params,
+            form=form,
+            json=json,
+            auth=auth,
+            repeatable=repeatable,
+            whole_body=whole_body,
+        )[1]
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        auth: bool = True,
+        repeatable: bool = True,
+        whole_body: bool = False,
+    ) -> tuple[int, Any]:
+        """Send one logical request; return the HTTP status and ``data`` (or the whole body).
 
         ``repeatable`` says whether the request may be sent again after it possibly reached
         the server (true for reads and the token call, false for proceed).
@@ -417,7 +495,7 @@ class KolayBiClient:
                 if status == 429:
                     raise RateLimitedError(message, retry_after=retry_after)
                 raise ServerError(message, status=status)
-            return self._interpret(response, path, form, repeatable, whole_body)
+            return status, self._interpret(response, path, form, repeatable, whole_body)
 
     def _interpret(
         self,
@@ -428,7 +506,11 @@ class KolayBiClient:
         whole_body: bool,
     ) -> Any:
         status = response.status_code
-        message = self._server_message(response)
+        body = _json_or_none(response)  # parsed once: list answers can be large
+        if 200 <= status < 300 and isinstance(body, dict) and body.get("success") is not False:
+            message = ""  # not needed on the success path
+        else:
+            message = self._server_message(response, body)
         if status >= 500:
             if not repeatable:
                 raise OutcomeUnknown(
@@ -445,14 +527,22 @@ class KolayBiClient:
         if status == 429:
             raise RateLimitedError(message)
         if 300 <= status < 400:
-            # Redirects are not followed: a POST must not silently turn into a GET elsewhere.
-            where = self._redact(response.headers.get("Location", "?"))
+            # Redirects are not followed: a POST must not silently turn into a GET elsewhere,
+            # and the token must not follow the redirect to another host.
+            where = self._redact(response.headers.get("Location", "?"))[:200]
+            if not repeatable:
+                # The request did reach a server; whether it acted on it is unknown.
+                raise OutcomeUnknown(
+                    f"the collection was answered with a redirect to {where}",
+                    status=status,
+                    document_id=_int_or_none(form, "document_id"),
+                    vault_id=_int_or_none(form, "vault_id"),
+                )
             raise ConfigurationError(f"{path}: the server redirects to {where}", status=status)
         if not 200 <= status < 300:
             raise RejectedError(message, status=status)
-        body = _json_or_none(response)
         if not isinstance(body, dict):
-            excerpt = self._excerpt(response)
+            excerpt = self._excerpt(response) or "empty answer"
             if not repeatable:
                 raise OutcomeUnknown(
                     f"unreadable answer to the collection: {excerpt}",
@@ -461,21 +551,27 @@ class KolayBiClient:
                     vault_id=_int_or_none(form, "vault_id"),
                 )
             raise InvalidResponse(f"{path}: not a JSON object: {excerpt}", status=status)
-        if body.get("success") is not True:
-            if body.get("success") is False:
-                raise RejectedError(message, status=status)
+        success = body.get("success")
+        if success is False:
+            raise RejectedError(message, status=status)
+        if success is not True:
             if not repeatable:
+                # A collection is only trusted with an explicit `"success": true`.
                 raise OutcomeUnknown(
                     "the collection answer has no success flag",
                     status=status,
                     document_id=_int_or_none(form, "document_id"),
                     vault_id=_int_or_none(form, "vault_id"),
                 )
-            raise InvalidResponse(f"{path}: the answer has no success flag", status=status)
+            # Reads: the documented list answer (§4.1) carries only `data`; without a flag,
+            # accept an answer that has `data` (its shape is checked by the caller).
+            if success is not None or "data" not in body:
+                raise InvalidResponse(f"{path}: the answer has no success flag", status=status)
         return body if whole_body else body.get("data")
 
-    def _server_message(self, response: requests.Response) -> str:
-        body = _json_or_none(response)
+    def _server_message(self, response: requests.Response, body: Any = _UNPARSED) -> str:
+        if body is _UNPARSED:
+            body = _json_or_none(response)
         message: Any = None
         if isinstance(body, dict):
             message = body.get("message")
@@ -496,15 +592,21 @@ class KolayBiClient:
         return self._redact(str(message).strip())[:500]
 
     def _excerpt(self, response: requests.Response) -> str:
-        text = " ".join((response.text or "").split())
-        return self._redact(text[:160] + ("…" if len(text) > 160 else ""))
+        """A short, readable, secret-free piece of a body that is not the expected JSON."""
+        # Redact the whole text before cutting anything, so no piece of a secret survives.
+        text = self._redact(_body_text(response))[:20_000]
+        if _LOOKS_LIKE_HTML.search(text[:2_000]):
+            text = _HTML_TAG.sub(" ", _HIDDEN_HTML.sub(" ", text))
+        text = self._redact(" ".join(text.split()))
+        return text[:160] + ("…" if len(text) > 160 else "")
 
     def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
         if retry_after is not None:
             delay = min(retry_after, MAX_RETRY_AFTER)
         else:
             # Capped exponential backoff with jitter so parallel workers do not stampede.
-            delay = min(self.max_backoff, self.backoff * (2**attempt)) * self._rng.uniform(0.5, 1.0)
+            ceiling = min(self.max_backoff, self.backoff * (2.0 ** min(attempt, 60)))
+            delay = ceiling * self._rng.uniform(0.5, 1.0)
         log.info("%s; retrying in %.2fs", why, delay)
         self._sleep(delay)
 
@@ -523,6 +625,45 @@ class KolayBiClient:
             ) from None
 
 
+_LOOKS_LIKE_HTML = re.compile(r"<(!doctype|html|head|body|title|p|div|h[1-6])\b", re.I)
+_HIDDEN_HTML = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+def _format_amount(amount: Decimal | float | int | str) -> str:
+    """``Decimal("100.5")`` -> ``"100.50"``; refuse what cannot be sent exactly.
+
+    Silently rounding an amount of money (``100.505``) would collect something else than
+    asked. A float is read through its shortest text (``0.1`` -> ``"0.10"``), as amounts in
+    answers are.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, (Decimal, float, int, str)):
+        raise ValueError(f"not an amount: {amount!r}")
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {amount!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"amount must be a positive number: {amount!r}")
+    try:
+        cents = value.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise ValueError(f"amount is too large: {amount!r}") from None
+    if cents != value:
+        raise ValueError(f"amount has more than 2 decimals: {amount!r}")
+    return f"{cents:f}"
+
+
+def _int_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def _paging_total(body: dict[str, Any]) -> int | None:
     for key in ("meta", "pagination"):
         block = body.get(key)
@@ -532,10 +673,26 @@ def _paging_total(body: dict[str, Any]) -> int | None:
     return None
 
 
+def _declares_charset(response: requests.Response) -> bool:
+    return "charset" in response.headers.get("Content-Type", "").lower()
+
+
+def _body_text(response: requests.Response) -> str:
+    """The body as text. Without a declared charset requests falls back to ISO-8859-1 for
+    ``text/*``, which turns Turkish UTF-8 text ("Bakım") into mojibake ("BakÄ±m")."""
+    if _declares_charset(response):
+        return response.text or ""
+    return (response.content or b"").decode("utf-8", errors="replace")
+
+
 def _json_or_none(response: requests.Response) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        if _declares_charset(response):
+            return response.json()
+        # JSON is UTF-8 (or UTF-16/32, which json.loads detects from the bytes), even when
+        # a server labels it text/html without a charset.
+        return json_module.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError):
         return None
 
 

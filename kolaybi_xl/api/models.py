@@ -7,7 +7,7 @@ Unknown extra fields are tolerated and ignored; missing optional parts become ``
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Annotated, Any
@@ -34,15 +34,31 @@ class InvoiceType(str, Enum):
 
     @classmethod
     def parse(cls, value: str | InvoiceType) -> InvoiceType:
-        """Accept the API name (any case) or the Turkish label."""
+        """Accept the API name (any case) or the Turkish label (any case, with or without
+        Turkish letters: "SATIŞ İADE FATURASI", "satis iade faturasi")."""
         if isinstance(value, InvoiceType):
             return value
         text = str(value).strip()
+        folded = _fold_turkish(text)
         for member in cls:
-            if text.lower() == member.value or text.casefold() == member.label.casefold():
+            if text.lower() == member.value or folded == _fold_turkish(member.label):
                 return member
         names = ", ".join(m.value for m in cls)
         raise ValueError(f"unknown invoice type {text!r} (expected one of: {names})")
+
+
+_TURKISH_TO_ASCII = str.maketrans("İIıŞşĞğÜüÖöÇç", "iiissgguuoocc")
+
+
+def _fold_turkish(text: str) -> str:
+    """Compare Turkish text without case or Turkish letters.
+
+    ``str.lower``/``casefold`` are not Turkish-aware: ``"I".lower()`` is ``"i"`` (not ``"ı"``)
+    and ``"İ".lower()`` is ``"i̇"`` (with a combining dot), so "SATIŞ FATURASI" would not
+    match "Satış Faturası". Folding both sides to plain ASCII lower case avoids that.
+    """
+    folded = text.translate(_TURKISH_TO_ASCII).lower().replace("\u0307", "")  # "i̇" -> "i"
+    return " ".join(folded.split())
 
 
 INVOICE_TYPE_LABELS = {
@@ -80,13 +96,28 @@ def to_decimal(value: Any) -> Decimal | None:
 
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y")
 
+# KolayBi's plain dates ("2024-01-15 10:30:00") are Turkish local time; Türkiye has been on
+# UTC+3 all year since 2016. Instants with an offset are converted to it.
+TURKEY = timezone(timedelta(hours=3), "TRT")
+
+
+def _naive_local(value: datetime) -> datetime:
+    """Naive Turkish local time: Excel cannot store time zones, and mixing naive and aware
+    datetimes makes comparisons fail."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(TURKEY).replace(tzinfo=None)
+
 
 def to_datetime(value: Any) -> datetime | None:
-    """Parse ``YYYY-MM-DD HH:MM:SS``, ``YYYY-MM-DD`` or ISO 8601 (with offset or ``Z``)."""
+    """Parse ``YYYY-MM-DD HH:MM:SS``, ``YYYY-MM-DD`` or ISO 8601 (with offset or ``Z``).
+
+    The result is always naive, in Turkish local time.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value
+        return _naive_local(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     if not isinstance(value, str):
@@ -98,7 +129,7 @@ def to_datetime(value: Any) -> datetime | None:
         except ValueError:
             continue
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return _naive_local(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         raise ValueError(f"not a date: {value!r}") from None
 
