@@ -26,14 +26,15 @@ from .catalog import (
     UNPAID,
     VAULT_TYPES,
 )
-from .render import invoice_item, vault_item
+from .render import invoice_item, vault_item, vault_transaction
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 ONE = Decimal(1)
 # Türkiye has used UTC+3 all year since 2016; the API speaks local time without an offset.
 TURKEY = timezone(timedelta(hours=3), "TRT")
-# Issue date used when a test adds an invoice without one (same reference as the seed data).
+# "Today" of the seed data (fixed, so data is deterministic) and the default issue date of
+# invoices added without one.
 REFERENCE_DATE = datetime(2026, 11, 1, 10, 0, 0)
 
 Money = Decimal | int | str | float
@@ -210,6 +211,19 @@ class Books:
     def vault_json(self, id: int) -> dict[str, Any]:
         return vault_item(self._vaults[id])
 
+    def vault_transactions_json(self, vault_id: int) -> dict[str, Any]:
+        """The ``data`` of GET /vaults/{id}/transactions: live collections into/out of it."""
+        with self.lock:
+            vault = self._vaults.get(vault_id)
+            if vault is None:
+                raise Refusal(404, "Kasa bulunamadı")
+            entries = [e for e in self._ledger if e.vault_id == vault_id and not e.undone]
+            serials = {e.document_id: self._invoices[e.document_id].serial_no for e in entries}
+        return {
+            "transactionables": [vault_transaction(e, serials[e.document_id]) for e in entries],
+            "calculations": [{"amount": float(vault.balance), "currency": vault.currency.lower()}],
+        }
+
     # ---- building state (seed data and test scenarios) --------------------------------------
 
     def add_tag(self, name: str, description: str | None = None) -> Tag:
@@ -268,12 +282,10 @@ class Books:
         if status not in STATUSES:
             raise ValueError(f"unknown invoice status {status!r}")
         grand = money(grand_total)
-        sub = (
-            money(subtotal)
-            if subtotal is not None
-            else money(grand / (1 + Decimal(vat_rate) / 100))
-        )
+        sub = money(grand / (1 + Decimal(vat_rate) / 100) if subtotal is None else subtotal)
         paid_amount = money(paid)
+        if not ZERO <= sub <= grand:
+            raise ValueError(f"subtotal {sub} must be between 0 and grand_total {grand}")
         if not ZERO <= paid_amount <= grand:
             raise ValueError(f"paid {paid_amount} must be between 0 and grand_total {grand}")
         if isinstance(issue_date, datetime):
@@ -285,11 +297,9 @@ class Books:
         if isinstance(due_date, datetime):
             due_date = due_date.date()
         tag_records = tuple(t if isinstance(t, Tag) else self.add_tag(t) for t in tags)
-        rate = money(exchange_rate) if exchange_rate is not None else ONE
+        rate = ONE if exchange_rate is None else Decimal(str(exchange_rate))
         with self.lock:
-            doc_id = max(self._invoices, default=1000) + 1 if commercial_doc_id is None else (
-                commercial_doc_id
-            )
+            doc_id = commercial_doc_id or max(self._invoices, default=1000) + 1
             if doc_id in self._invoices:
                 raise ValueError(f"invoice {doc_id} exists")
             self._invoices[doc_id] = InvoiceRecord(

@@ -48,11 +48,10 @@ def invoice_item(record: InvoiceRecord, *, with_payment_plan: bool = True) -> di
         "is_exchange_diff": False,
         "header": {
             "serial_no": record.serial_no,
-            "issue_date": issue.strftime(DATETIME),
-            "issue_time": issue.strftime("%H:%M:%S"),
-            "due_date": (
-                record.due_date.strftime("%Y-%m-%d 00:00:00") if record.due_date else None
-            ),
+            # isoformat: several times faster than strftime, which matters for 50k invoices
+            "issue_date": issue.isoformat(" ", "seconds"),
+            "issue_time": issue.time().isoformat("seconds"),
+            "due_date": f"{record.due_date.isoformat()} 00:00:00" if record.due_date else None,
             "description": record.description,
             "associate": {
                 "full_name": record.associate_name,
