@@ -66,6 +66,28 @@ class TableFormat:
     label_cells: Sequence[tuple[int, int]] = ()  # cells styled as a label (bold)
 
 
+CellBlock = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based, inclusive)
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """A clustered column chart over cells of one sheet (e.g. the aging on Özet).
+
+    ``categories`` is the block of category labels (one column); ``values`` the block of the
+    series, one series per column, its first row holding the series names. Adding a chart
+    replaces a chart of the same title on that sheet, so re-running a job does not pile charts up.
+    """
+
+    title: str
+    categories: CellBlock
+    values: CellBlock
+    anchor: str  # top-left cell, e.g. "H3"
+    y_title: str | None = None
+    x_title: str | None = None
+    width_cm: float = 16.0
+    height_cm: float = 7.5
+
+
 @runtime_checkable
 class Grid(Protocol):
     """What the jobs need from a workbook."""
@@ -90,6 +112,10 @@ class Grid(Protocol):
 
     def define_name(self, name: str, formula: str) -> None:
         """A workbook-level defined name (formula without the leading '=')."""
+        ...
+
+    def add_bar_chart(self, sheet: str, chart: BarChart) -> None:
+        """Add a chart, replacing a chart of the same title on that sheet."""
         ...
 
     def progress(self, text: str) -> None:
@@ -118,6 +144,7 @@ class MemoryGrid:
     order: list[str] = field(default_factory=list)
     formats: dict[str, TableFormat] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    charts: dict[str, list[BarChart]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     saves: int = 0
 
@@ -162,6 +189,11 @@ class MemoryGrid:
 
     def define_name(self, name: str, formula: str) -> None:
         self.names[name] = formula
+
+    def add_bar_chart(self, sheet: str, chart: BarChart) -> None:
+        self._sheet(sheet)
+        kept = [c for c in self.charts.get(sheet, []) if c.title != chart.title]
+        self.charts[sheet] = [*kept, chart]
 
     def progress(self, text: str) -> None:
         self.messages.append(text)
