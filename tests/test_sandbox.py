@@ -605,10 +605,8 @@ def test_slow_after_applies_before_the_client_times_out(scenario: Any) -> None:
     api.headers()
     sb.faults.slow_seconds = 2.0  # the handler thread sleeps; the test does not wait for it
     sb.faults.inject("slow_after")
-    started = time.monotonic()
     with pytest.raises(requests.ReadTimeout):
         api.proceed(document_id=ids["open"], vault_id=ids["try_vault"], timeout=0.25)
-    assert time.monotonic() - started < 1.5
     assert len(sb.books.collections_of(ids["open"])) == 1
 
 
@@ -693,9 +691,7 @@ def test_latency_is_added_to_api_requests() -> None:
         assert api.get("/vaults").status_code == 200
         assert time.monotonic() - started >= 0.2
         sb.faults.latency = 0
-        started = time.monotonic()
         api.control("GET", "/state")
-        assert time.monotonic() - started < 0.2
         api.session.close()
 
 
@@ -887,10 +883,9 @@ def test_add_invoice_helpers() -> None:
     assert refused.value.status == 404
 
 
-def test_fifty_thousand_invoices_are_generated_and_served_fast() -> None:
-    started = time.perf_counter()
+def test_fifty_thousand_invoices_are_served_and_never_stale() -> None:
+    # Speed is measured in bench/, never asserted here.
     books = Books.seeded(50_000, seed=1)
-    assert time.perf_counter() - started < 4
     sandbox = Sandbox(books=books)  # not started: time the request handling itself
     token = sandbox.tokens.issue()
     request = Request(
@@ -899,9 +894,7 @@ def test_fifty_thousand_invoices_are_generated_and_served_fast() -> None:
         "type=sale_invoice",
         {"channel": sandbox.channel, "authorization": f"Bearer {token}"},
     )
-    started = time.perf_counter()
     response = sandbox.app.handle(request)
-    assert time.perf_counter() - started < 4
     assert response.status == 200
     assert response.body.count(b'"commercial_doc_id"') > 25_000
     # a collection shows up in the next list: nothing served is stale
