@@ -273,7 +273,7 @@ def fit_alert(text: str) -> str:
 
 
 def log_file() -> Path:
-    return platformdirs.user_log_path(APP_NAME) / LOG_NAME
+    return platformdirs.user_log_path(APP_NAME, appauthor=False) / LOG_NAME
 
 
 class _SecretFilter(logging.Filter):
