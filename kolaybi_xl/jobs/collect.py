@@ -1,0 +1,1441 @@
+"""Collect (tahsilat) the marked rows of ``Faturalar`` — exactly once, never losing an outcome.
+
+The API has no idempotency key, so exactly-once is this module's job (DESIGN.md §6):
+
+0. **Recover.** Under the account's journal lock, every earlier attempt without a final outcome
+   (a crash, a kill, an unclear answer) is reconciled by re-reading its invoice; final outcomes
+   that never reached a workbook (killed before the save, or the save failed) are written into
+   their rows in this run.
+1. **Plan.** Marked rows are validated (mark, Belge ID, vault, duplicates, currency, invoice
+   type, an earlier attempt still unclear), each invoice's *current* remaining amount is read
+   from KolayBi, rows with nothing left are skipped. Totals per vault and currency.
+2. **Confirm.** ``dry_run`` stops with the plan (nothing written anywhere); ``confirm(plan)``
+   may refuse (nothing sent, nothing written).
+3. **Send.** Bounded concurrency, one document never in flight twice; each proceed is preceded
+   by a journal intent on disk and followed by its outcome. An unclear answer is reconciled at
+   once by re-reading the invoice: applied -> done; provably not applied -> sent again (at most
+   twice more, each with its own intent); otherwise the row says the outcome is unknown and the
+   document is blocked until a later run can prove what happened.
+4. **Write back** outcome texts and refreshed amounts in a few block writes, one log row per
+   attempt on ``Tahsilat Günlüğü``, the control strip; save; then mark the journal written.
+
+Unmarked rows are never touched. Jobs never import openpyxl or xlwings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+from typing import Any, Protocol, TypeVar
+
+from ..api.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConnectionFailed,
+    InvalidResponse,
+    KolayBiError,
+    NotFoundError,
+    RateLimitedError,
+    RejectedError,
+    ServerError,
+)
+from ..api.models import Invoice, InvoiceType, ProceedResult, Vault
+from ..workbook import layout
+from ..workbook.cells import (
+    CellError,
+    VaultRef,
+    cell_text,
+    is_blank,
+    parse_document_id,
+    parse_mark,
+    resolve_vault,
+)
+from ..workbook.grid import ColumnFormat, Grid, TableFormat
+from .errors import JobError
+from .fetch import chosen_types, write_status
+from .journal import APPLIED, FAILED, FINAL_RESULTS, NOT_APPLIED, UNKNOWN, Attempt, Journal
+from .table import InvoiceTable, read_invoice_table, require_columns
+from .vaults import read_vaults, vault_ref
+
+log = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+TOLERANCE = Decimal("0.005")
+SALE = InvoiceType.SALE_INVOICE
+
+# Tunables (module level so tests can shorten the waits).
+DETAIL_LIMIT = 20  # up to this many rows: one detail call each; more: one list call per type
+MAX_SENDS = 3  # the first send plus at most two resends after a proven "not applied"
+RESEND_BACKOFF = 1.0  # seconds before resend n (times n)
+RECONCILE_DELAY = 1.0  # seconds to let an unclear request settle before re-reading
+REREAD_TRIES = 3  # re-reads of one invoice while reconciling, before "unknown"
+REREAD_BACKOFF = 0.5
+MIN_CONCURRENCY, MAX_CONCURRENCY = 1, 8
+LOG_ROWS_SPARE = 50
+
+REQUIRED_COLUMNS = (
+    layout.C_ID,
+    layout.C_MARK,
+    layout.C_VAULT,
+    layout.C_OUTCOME,
+    layout.C_REMAINING,
+    layout.C_CURRENCY,
+)
+
+# Row statuses.
+DONE, FAILED_ROW, SKIPPED, UNKNOWN_ROW, UNCHANGED = (
+    "done",
+    "failed",
+    "skipped",
+    "unknown",
+    "unchanged",
+)
+
+# -- outcome texts (the first word is the contract: Tamamlandı / Hata / Atlandı) -------------
+
+T_UNKNOWN = f"{layout.OUTCOME_ERROR}: sonuç belirsiz — KolayBi'de kontrol edin; tekrar gönderilmedi"
+T_BLOCKED = f"{layout.OUTCOME_ERROR}: önceki denemenin sonucu belirsiz; KolayBi'de kontrol edin"
+T_NOTHING_LEFT = f"{layout.OUTCOME_SKIPPED}: kalan tutar yok"
+T_NOT_APPLIED = (
+    f"{layout.OUTCOME_ERROR}: gönderim KolayBi'de uygulanmadı; tahsilat yapılmadı "
+    "(tekrar gönderilebilir)"
+)
+T_RATE_LIMITED = (
+    f"{layout.OUTCOME_ERROR}: KolayBi çok fazla istek aldı (HTTP 429); gönderilmedi, "
+    "daha sonra tekrar deneyin"
+)
+
+
+def tr_amount(amount: Decimal) -> str:
+    """``2327.6`` -> ``2.327,60`` (Turkish: thousands '.', decimals ',')."""
+    text = f"{amount.quantize(CENT):,.2f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def done_text(
+    amount: Decimal,
+    currency: str,
+    vault_label: str,
+    remaining_after: Decimal | None = None,
+    *,
+    verified: bool = False,
+) -> str:
+    head = layout.OUTCOME_DONE + (" (yeniden okunarak doğrulandı)" if verified else "")
+    text = f"{head}: {tr_amount(amount)} {currency} → {vault_label}"
+    if remaining_after is not None and remaining_after > 0:
+        text += f" (kalan {tr_amount(remaining_after)} {currency})"
+    return text
+
+
+def error_text(reason: str) -> str:
+    return f"{layout.OUTCOME_ERROR}: {reason}"
+
+
+def account_key(client: Any) -> str:
+    """The journal's account key: API base URL + channel (never the API key)."""
+    return f"{client.base_url}|{client.channel}"
+
+
+class CollectClient(Protocol):
+    """What collecting needs from ``KolayBiClient`` (tests may hand in a stand-in)."""
+
+    def get_invoice(self, document_id: int) -> Invoice: ...
+
+    def list_invoices(self, type: InvoiceType | str = ...) -> list[Invoice]: ...
+
+    def list_vaults(self) -> list[Vault]: ...
+
+    def proceed(
+        self, document_id: int, vault_id: int, amount: Decimal | None = None
+    ) -> ProceedResult: ...
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedRow:
+    index: int  # 0-based row of the table
+    sheet_row: int
+    document_id: int
+    vault: VaultRef
+    amount: Decimal  # what will be collected: the current remaining amount
+    currency: str
+    serial_no: str
+    party: str
+    vault_label: str = ""
+    remaining_before: Decimal | None = None  # as KolayBi reported it (amount is it in kuruş)
+    grand_total: Decimal | None = None
+    invoice_type: str = SALE.value
+
+    def __post_init__(self) -> None:
+        if self.remaining_before is None:
+            self.remaining_before = self.amount
+        if not self.vault_label:
+            self.vault_label = self.vault.name or f"Kasa {self.vault.id}"
+
+
+@dataclass
+class RowOutcome:
+    index: int
+    sheet_row: int
+    document_id: int | None
+    outcome: str  # the full 'Tahsilat Durumu' text
+    status: str  # done | failed | skipped | unknown | unchanged
+    collected_at: datetime | None = None
+    paid: Decimal | None = None
+    remaining: Decimal | None = None
+    payment_status: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    vault: VaultRef | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    recovered: bool = False  # the outcome of an earlier run, written now
+
+
+@dataclass
+class Plan:
+    rows: list[PlannedRow]
+    issues: list[RowOutcome]  # marked rows that will not be sent, with their outcome text
+    totals: dict[tuple[str, str], Decimal]  # (vault label, currency) -> sum
+    marked: int = 0
+    recovered: list[RowOutcome] = field(default_factory=list)  # earlier outcomes to write
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.status in (FAILED_ROW, UNKNOWN_ROW))
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for i in self.issues if i.status == SKIPPED)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for i in self.issues if i.status == UNCHANGED)
+
+    def _count_by_total(self) -> Counter[tuple[str, str]]:
+        return Counter((r.vault_label, r.currency) for r in self.rows)
+
+    def describe_tr(self, limit: int = 20) -> str:
+        lines = [f"Tahsilat planı: {len(self.rows)} fatura tahsil edilecek."]
+        for row in self.rows[:limit]:
+            lines.append(
+                f"  satır {row.sheet_row}: Belge {row.document_id} {row.serial_no} {row.party} — "
+                f"{tr_amount(row.amount)} {row.currency} → {row.vault_label}"
+            )
+        if len(self.rows) > limit:
+            lines.append(f"  … ve {len(self.rows) - limit} satır daha")
+        counts = self._count_by_total()
+        if self.totals:
+            lines.append("Kasa/Banka ve para birimine göre toplam:")
+            for (label, currency), total in sorted(self.totals.items()):
+                n = counts[(label, currency)]
+                lines.append(f"  {label}: {tr_amount(total)} {currency} ({n} fatura)")
+        lines.append(
+            f"{self.errors} satırda hata, {self.skipped} satır atlanacak (kalan tutar yok), "
+            f"{self.unchanged} satır zaten tamamlanmış."
+        )
+        for issue in self.issues:
+            if issue.status in (FAILED_ROW, UNKNOWN_ROW):
+                lines.append(f"  satır {issue.sheet_row}: {issue.outcome}")
+        if self.recovered:
+            lines.append(f"Önceki çalıştırmalardan {len(self.recovered)} sonuç yazılacak.")
+        return "\n".join(lines)
+
+    def describe_en(self, limit: int = 20) -> str:
+        lines = [f"Collection plan: {len(self.rows)} invoice(s) to collect."]
+        for row in self.rows[:limit]:
+            lines.append(
+                f"  row {row.sheet_row}: document {row.document_id} {row.serial_no} {row.party} — "
+                f"{row.amount.quantize(CENT):,.2f} {row.currency} -> {row.vault_label}"
+            )
+        if len(self.rows) > limit:
+            lines.append(f"  … and {len(self.rows) - limit} more")
+        counts = self._count_by_total()
+        if self.totals:
+            lines.append("Totals per vault and currency:")
+            for (label, currency), total in sorted(self.totals.items()):
+                n = counts[(label, currency)]
+                lines.append(f"  {label}: {total.quantize(CENT):,.2f} {currency} ({n} invoices)")
+        lines.append(
+            f"{self.errors} row error(s), {self.skipped} row(s) skipped (nothing left to collect), "
+            f"{self.unchanged} row(s) already collected."
+        )
+        for issue in self.issues:
+            if issue.status in (FAILED_ROW, UNKNOWN_ROW):
+                lines.append(f"  row {issue.sheet_row}: {issue.outcome}")
+        if self.recovered:
+            lines.append(f"{len(self.recovered)} outcome(s) of earlier runs will be written.")
+        return "\n".join(lines)
+
+
+@dataclass
+class CollectResult:
+    plan: Plan
+    outcomes: list[RowOutcome]
+    recovered: int = 0  # earlier attempts settled or written into the workbook by this run
+    cancelled: bool = False
+    dry_run: bool = False
+    stopped: str | None = None  # why sending stopped early (Turkish)
+    unreachable: bool = False  # it stopped because KolayBi could not be reached / refused us
+    saved: bool = False
+    unresolved: int = 0  # earlier attempts still unknown after reconciling
+
+    @property
+    def counts(self) -> Counter[str]:
+        rows = self.plan.issues if self.dry_run else self.outcomes
+        return Counter(o.status for o in rows)
+
+    @property
+    def exit_code(self) -> int:
+        if self.cancelled:
+            return 2
+        if self.unreachable:
+            return 3
+        counts = self.counts
+        return 1 if counts[FAILED_ROW] or counts[UNKNOWN_ROW] else 0
+
+    def summary_tr(self) -> str:
+        c = self.counts
+        parts = [f"{c[DONE]} tamamlandı", f"{c[FAILED_ROW]} hata", f"{c[SKIPPED]} atlandı"]
+        if c[UNKNOWN_ROW]:
+            parts.append(f"{c[UNKNOWN_ROW]} belirsiz")
+        if c[UNCHANGED]:
+            parts.append(f"{c[UNCHANGED]} zaten tamamdı")
+        text = "Tahsilat: " + ", ".join(parts)
+        if self.stopped:
+            text += f" — durduruldu: {self.stopped}"
+        return text
+
+    def summary_en(self) -> str:
+        c = self.counts
+        text = (
+            f"Collection: {c[DONE]} done, {c[FAILED_ROW]} failed, {c[SKIPPED]} skipped, "
+            f"{c[UNKNOWN_ROW]} unknown, {c[UNCHANGED]} already done"
+        )
+        if self.recovered:
+            text += f"; {self.recovered} outcome(s) of earlier runs recovered"
+        if self.stopped:
+            text += f" — stopped: {self.stopped}"
+        return text
+
+
+class OutcomesNotSaved(JobError):
+    """Collections were made but the workbook could not be written or saved.
+
+    Every outcome is in the journal; the next run writes them into the workbook.
+    """
+
+    def __init__(self, result: CollectResult, cause: BaseException) -> None:
+        reason = getattr(cause, "message", None) or str(cause) or type(cause).__name__
+        reason_tr = getattr(cause, "message_tr", None) or reason
+        super().__init__(
+            f"the workbook could not be saved ({reason}); the outcomes are kept in the journal "
+            "and will be written by the next collect run",
+            f"Çalışma kitabı kaydedilemedi ({reason_tr}); sonuçlar tahsilat günlüğünde saklı, "
+            "bir sonraki tahsilat çalıştırmasında yazılacak",
+            exit_code=getattr(cause, "exit_code", 2),
+        )
+        self.result = result
+
+
+# -- reading the table ------------------------------------------------------------------------
+
+
+def _read_table(grid: Grid) -> InvoiceTable:
+    if layout.INVOICES not in grid.sheet_names():
+        raise JobError(
+            f"the workbook has no '{layout.INVOICES}' sheet; fetch invoices first",
+            f"Çalışma kitabında '{layout.INVOICES}' sayfası yok; önce faturaları getirin",
+        )
+    table = read_invoice_table(grid)
+    if table is None:
+        raise JobError(
+            f"sheet '{layout.INVOICES}' has no invoice table (no '{layout.ID_HEADER}' header); "
+            "fetch invoices first",
+            f"'{layout.INVOICES}' sayfasında fatura tablosu yok ('{layout.ID_HEADER}' başlığı "
+            "bulunamadı); önce faturaları getirin",
+        )
+    require_columns(table, REQUIRED_COLUMNS)
+    if not any(any(not is_blank(v) for v in row) for row in table.rows):
+        raise JobError(
+            f"the invoice table on '{layout.INVOICES}' is empty; fetch invoices first",
+            f"'{layout.INVOICES}' sayfasındaki fatura tablosu boş; önce faturaları getirin",
+        )
+    return table
+
+
+def _is_marked(table: InvoiceTable, index: int) -> bool:
+    try:
+        return parse_mark(table.get(index, layout.C_MARK.header))
+    except CellError:
+        return False
+
+
+def _row_doc_id(table: InvoiceTable, index: int) -> int | None:
+    try:
+        return parse_document_id(table.get(index, layout.ID_HEADER))
+    except CellError:
+        return None
+
+
+def _row_type(table: InvoiceTable, index: int) -> InvoiceType | None:
+    text = cell_text(table.get(index, layout.C_TYPE.header))
+    if not text:
+        return None
+    try:
+        return InvoiceType.parse(text)
+    except ValueError:
+        return None
+
+
+def _api_unreachable(exc: KolayBiError) -> JobError:
+    if isinstance(exc, AuthenticationError):
+        return JobError(
+            f"KolayBi refused the credentials: {exc}",
+            f"KolayBi kimlik bilgilerini reddetti: {exc}",
+            exit_code=3,
+        )
+    return JobError(
+        f"KolayBi could not be reached: {exc}", f"KolayBi'ye ulaşılamadı: {exc}", exit_code=3
+    )
+
+
+# -- reading invoices from the API --------------------------------------------------------------
+
+
+class _Reader:
+    """Reads invoices' current state with as few calls as possible; list answers are cached
+    for one planning pass (never across a send: reconciling always reads afresh)."""
+
+    def __init__(self, client: CollectClient, concurrency: int) -> None:
+        self.client = client
+        self.concurrency = concurrency
+        self._lists: dict[InvoiceType, dict[int, Invoice]] = {}
+
+    def listing(self, invoice_type: InvoiceType) -> dict[int, Invoice]:
+        if invoice_type not in self._lists:
+            items = _read_again(self.client.list_invoices, invoice_type)
+            self._lists[invoice_type] = {inv.commercial_doc_id: inv for inv in items}
+        return self._lists[invoice_type]
+
+    def read(
+        self, wanted: dict[int, InvoiceType | None], strip_type: Callable[[], InvoiceType | None]
+    ) -> tuple[dict[int, Invoice], dict[int, str]]:
+        """document_id -> invoice, and document_id -> Turkish reason for those not read.
+
+        Raises ``JobError`` (exit 3) when KolayBi cannot be reached or refuses the credentials.
+        """
+        found: dict[int, Invoice] = {}
+        errors: dict[int, str] = {}
+        try:
+            if len(wanted) <= DETAIL_LIMIT:
+                self._details(list(wanted), wanted, found, errors)
+                return found, errors
+            hints: dict[int, InvoiceType] = {}
+            fallback = strip_type() or SALE
+            for doc_id, hint in wanted.items():
+                hints[doc_id] = hint or fallback
+            for invoice_type in sorted(set(hints.values()), key=lambda t: t.value):
+                listed = self.listing(invoice_type)
+                for doc_id, hint in hints.items():
+                    if hint is invoice_type and doc_id in listed:
+                        found[doc_id] = listed[doc_id]
+            missing = [d for d in wanted if d not in found]
+            if len(missing) > DETAIL_LIMIT:
+                for invoice_type in InvoiceType:
+                    listed = self.listing(invoice_type)
+                    for doc_id in missing:
+                        if doc_id in listed and doc_id not in found:
+                            found[doc_id] = listed[doc_id]
+                for doc_id in missing:
+                    if doc_id not in found:
+                        errors[doc_id] = "fatura KolayBi'de bulunamadı"
+            elif missing:
+                self._details(missing, wanted, found, errors)
+        except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
+            raise _api_unreachable(exc) from None
+        except KolayBiError as exc:
+            raise JobError(
+                f"reading invoices from KolayBi failed: {exc}",
+                f"Faturalar KolayBi'den okunamadı: {exc}",
+                exit_code=3,
+            ) from None
+        return found, errors
+
+    def _details(
+        self,
+        ids: Sequence[int],
+        hints: dict[int, InvoiceType | None],
+        found: dict[int, Invoice],
+        errors: dict[int, str],
+    ) -> None:
+        def one(doc_id: int) -> Invoice | KolayBiError:
+            try:
+                return _read_again(self.client.get_invoice, doc_id)
+            except (ConnectionFailed, AuthenticationError, ConfigurationError):
+                raise
+            except KolayBiError as exc:
+                return exc
+
+        workers = max(1, min(self.concurrency, len(ids)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kolaybi-read") as pool:
+            answers = dict(zip(ids, pool.map(one, ids), strict=True))
+        for doc_id in ids:
+            answer = answers[doc_id]
+            if isinstance(answer, Invoice) and answer.payment_plan is not None:
+                found[doc_id] = answer
+                continue
+            # The detail has no payment plan, could not be read or says "not found" (which a
+            # missing route would say too): look in its type's list before deciding.
+            invoice_type = _invoice_type(answer) if isinstance(answer, Invoice) else None
+            invoice_type = invoice_type or hints.get(doc_id) or SALE
+            try:
+                listed = self.listing(invoice_type).get(doc_id)
+            except (ConnectionFailed, AuthenticationError, ConfigurationError):
+                raise
+            except KolayBiError as exc:
+                errors[doc_id] = f"fatura KolayBi'den okunamadı: {exc}"
+                continue
+            if listed is not None:
+                found[doc_id] = listed
+            elif isinstance(answer, Invoice):
+                found[doc_id] = answer  # no payment plan anywhere: reported as unreadable
+            elif isinstance(answer, NotFoundError):
+                errors[doc_id] = "fatura KolayBi'de bulunamadı"
+            else:
+                errors[doc_id] = f"fatura KolayBi'den okunamadı: {answer}"
+
+
+_T = TypeVar("_T")
+_A = TypeVar("_A")
+
+
+def _read_again(read: Callable[[_A], _T], argument: _A) -> _T:
+    """A read, repeated a few times when the server failed or answered nonsense.
+
+    The client already retries what it knows to be transient (connection errors, 429,
+    502-504); a 500 or an unreadable answer to a read is worth another try too before a
+    whole collection run gives up.
+    """
+    for n in range(REREAD_TRIES):
+        try:
+            return read(argument)
+        except (ServerError, InvalidResponse, RateLimitedError) as exc:
+            if n + 1 >= REREAD_TRIES:
+                raise
+            log.info("read failed (%s); trying again", exc)
+            time.sleep(REREAD_BACKOFF * (n + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _invoice_type(invoice: Invoice) -> InvoiceType | None:
+    try:
+        return InvoiceType(invoice.type) if invoice.type else None
+    except ValueError:
+        return None
+
+
+def _reread(client: CollectClient, document_id: int, type_hint: str | None) -> Invoice:
+    """The invoice's state right now: the detail, or its type's list if the detail has no plan."""
+    invoice = client.get_invoice(document_id)
+    if invoice.payment_plan is not None:
+        return invoice
+    invoice_type = _invoice_type(invoice)
+    if invoice_type is None:
+        try:
+            invoice_type = InvoiceType.parse(type_hint) if type_hint else SALE
+        except ValueError:
+            invoice_type = SALE
+    for item in client.list_invoices(invoice_type):
+        if item.commercial_doc_id == document_id:
+            return item
+    raise NotFoundError(f"invoice {document_id} is not in the {invoice_type.value} list")
+
+
+@dataclass
+class _Verdict:
+    result: str  # applied | not_applied | unknown
+    remaining: Decimal | None = None
+    invoice: Invoice | None = None
+    halt: KolayBiError | None = None  # the API is unreachable / refuses us: stop the run
+
+
+def _reconcile(
+    client: CollectClient,
+    document_id: int,
+    remaining_before: Decimal,
+    amount: Decimal,
+    invoice_type: str | None,
+    *,
+    tries: int | None = None,
+) -> _Verdict:
+    """Decide from the invoice's current remaining amount whether an attempt was applied."""
+    tries = REREAD_TRIES if tries is None else tries
+    last: KolayBiError | None = None
+    for n in range(max(1, tries)):
+        if n:
+            time.sleep(REREAD_BACKOFF * n)
+        try:
+            invoice = _reread(client, document_id, invoice_type)
+        except NotFoundError as exc:
+            log.warning("reconciling %s: invoice not found (%s)", document_id, exc)
+            return _Verdict(UNKNOWN)
+        except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
+            return _Verdict(UNKNOWN, halt=exc)
+        except KolayBiError as exc:
+            last = exc
+            continue
+        remaining = invoice.remaining
+        if remaining is None:
+            log.warning("reconciling %s: no remaining amount in the answer", document_id)
+            return _Verdict(UNKNOWN, invoice=invoice)
+        if remaining <= remaining_before - amount + TOLERANCE:
+            return _Verdict(APPLIED, remaining, invoice)
+        if remaining == remaining_before:
+            return _Verdict(NOT_APPLIED, remaining, invoice)
+        log.warning(
+            "reconciling %s: remaining %s fits neither applied (%s - %s) nor unchanged",
+            document_id,
+            remaining,
+            remaining_before,
+            amount,
+        )
+        return _Verdict(UNKNOWN, remaining, invoice)
+    log.warning("reconciling %s: invoice could not be read (%s)", document_id, last)
+    return _Verdict(UNKNOWN)
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+def _vault_label(vault: VaultRef, vaults: Sequence[VaultRef]) -> str:
+    name = vault.name.strip() or f"Kasa {vault.id}"
+    same = [v for v in vaults if v.name.strip() == vault.name.strip()]
+    return f"{name} (ID {vault.id})" if len(same) > 1 else name
+
+
+def _payment_label(paid: Decimal | None, remaining: Decimal | None) -> str | None:
+    if remaining is None:
+        return None
+    if remaining <= 0:
+        return layout.PAYMENT_STATUS_LABELS["paid"]
+    if paid is not None and paid > 0:
+        return layout.PAYMENT_STATUS_LABELS["partially_paid"]
+    return layout.PAYMENT_STATUS_LABELS["unpaid"]
+
+
+def _build_plan(
+    grid: Grid,
+    table: InvoiceTable,
+    client: CollectClient,
+    *,
+    blocked: set[int],
+    overlay: dict[int, str],
+    concurrency: int,
+) -> Plan:
+    issues: list[RowOutcome] = []
+
+    def issue(index: int, doc_id: int | None, text: str, status: str = FAILED_ROW) -> None:
+        issues.append(RowOutcome(index, table.sheet_row(index), doc_id, text, status))
+
+    # 1. marks, ids
+    candidates: list[tuple[int, int]] = []  # (index, document_id)
+    marked = 0
+    for index in range(len(table.rows)):
+        try:
+            if not parse_mark(table.get(index, layout.C_MARK.header)):
+                continue
+        except CellError as exc:
+            marked += 1
+            issue(index, _row_doc_id(table, index), error_text(exc.message))
+            continue
+        marked += 1
+        try:
+            doc_id = parse_document_id(table.get(index, layout.ID_HEADER))
+        except CellError as exc:
+            issue(index, None, error_text(exc.message))
+            continue
+        if doc_id is None:
+            issue(index, None, error_text("Belge ID boş"))
+            continue
+        candidates.append((index, doc_id))
+    if not candidates:
+        return Plan([], issues, {}, marked)
+
+    # 2. duplicates of one invoice: none of them is sent
+    rows_of: dict[int, list[int]] = {}
+    for index, doc_id in candidates:
+        rows_of.setdefault(doc_id, []).append(index)
+    singles: list[tuple[int, int]] = []
+    for index, doc_id in candidates:
+        others = rows_of[doc_id]
+        if len(others) > 1:
+            where = ", ".join(str(table.sheet_row(i)) for i in others)
+            issue(
+                index,
+                doc_id,
+                error_text(
+                    f"Belge ID {doc_id} birden çok işaretli satırda (satır {where}); "
+                    "yalnız birini işaretleyin"
+                ),
+            )
+        elif doc_id in blocked:
+            issue(index, doc_id, T_BLOCKED, UNKNOWN_ROW)
+        else:
+            singles.append((index, doc_id))
+    if not singles:
+        return Plan([], issues, {}, marked)
+
+    # 3. vaults: names as the user picked them on Kasalar, checked against KolayBi (one call)
+    try:
+        api_vaults = [vault_ref(v) for v in _read_again(lambda _: client.list_vaults(), None)]
+    except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
+        raise _api_unreachable(exc) from None
+    except KolayBiError as exc:
+        raise JobError(
+            f"reading vaults from KolayBi failed: {exc}",
+            f"Kasalar KolayBi'den okunamadı: {exc}",
+            exit_code=3,
+        ) from None
+    sheet_vaults = read_vaults(grid)
+    choices = sheet_vaults or api_vaults
+    api_by_id = {v.id: v for v in api_vaults}
+    resolved: list[tuple[int, int, VaultRef]] = []
+    for index, doc_id in singles:
+        try:
+            chosen = resolve_vault(table.get(index, layout.C_VAULT.header), choices)
+        except CellError as exc:
+            issue(index, doc_id, error_text(exc.message))
+            continue
+        vault = api_by_id.get(chosen.id)
+        if vault is None:
+            issue(
+                index,
+                doc_id,
+                error_text(
+                    f"Kasa/Banka KolayBi'de bulunamadı: '{chosen.name}' (ID {chosen.id}); "
+                    "Kasalar sayfasını yenileyin"
+                ),
+            )
+            continue
+        resolved.append((index, doc_id, vault))
+    if not resolved:
+        return Plan([], issues, {}, marked)
+
+    # 4. the invoices' current state
+    grid.progress(f"{len(resolved)} faturanın güncel kalan tutarı okunuyor…")
+
+    def strip_type() -> InvoiceType | None:
+        try:
+            types = chosen_types(grid, SALE)
+        except JobError:
+            return None
+        return types[0] if len(types) == 1 else None
+
+    reader = _Reader(client, concurrency)
+    found, read_errors = reader.read({d: _row_type(table, i) for i, d, _ in resolved}, strip_type)
+
+    rows: list[PlannedRow] = []
+    totals: dict[tuple[str, str], Decimal] = {}
+    for index, doc_id, vault in resolved:
+        invoice = found.get(doc_id)
+        if invoice is None:
+            reason = read_errors.get(doc_id, "fatura KolayBi'de bulunamadı")
+            issue(index, doc_id, error_text(f"{reason} (Belge ID {doc_id})"))
+            continue
+        invoice_type = _invoice_type(invoice)
+        if invoice_type is not SALE:
+            label = (
+                invoice_type.label
+                if invoice_type
+                else (
+                    invoice.commercial_doc_type.description if invoice.commercial_doc_type else None
+                )
+                or invoice.type
+                or "bilinmiyor"
+            )
+            issue(
+                index,
+                doc_id,
+                error_text(f"yalnız satış faturaları tahsil edilir (bu belge: {label})"),
+            )
+            continue
+        status = invoice.commercial_doc_status.value if invoice.commercial_doc_status else None
+        if status == "cancelled":
+            issue(index, doc_id, error_text("fatura iptal edilmiş; tahsil edilemez"))
+            continue
+        currency = (
+            invoice.currency or cell_text(table.get(index, layout.C_CURRENCY.header))
+        ).upper()
+        if not currency:
+            issue(index, doc_id, error_text("faturanın para birimi okunamadı"))
+            continue
+        if currency != vault.currency.upper():
+            issue(
+                index,
+                doc_id,
+                error_text(
+                    f"para birimi uyuşmuyor: fatura {currency}, kasa '{vault.name}' "
+                    f"{vault.currency.upper() or '?'}"
+                ),
+            )
+            continue
+        remaining = invoice.remaining
+        if remaining is None:
+            issue(index, doc_id, error_text("faturanın kalan tutarı KolayBi'den okunamadı"))
+            continue
+        amount = remaining.quantize(CENT, rounding=ROUND_DOWN)
+        grand_total = invoice.total.grand_total
+        if amount <= 0:
+            current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
+            if current.startswith(layout.OUTCOME_DONE):
+                issue(index, doc_id, current, UNCHANGED)
+            else:
+                paid = invoice.payment_plan.total_paid if invoice.payment_plan else None
+                if paid is None and grand_total is not None:
+                    paid = grand_total - remaining
+                skipped = RowOutcome(
+                    index,
+                    table.sheet_row(index),
+                    doc_id,
+                    T_NOTHING_LEFT,
+                    SKIPPED,
+                    paid=paid,
+                    remaining=remaining,
+                    payment_status=_payment_label(paid, remaining),
+                )
+                issues.append(skipped)
+            continue
+        label = _vault_label(vault, api_vaults)
+        rows.append(
+            PlannedRow(
+                index=index,
+                sheet_row=table.sheet_row(index),
+                document_id=doc_id,
+                vault=vault,
+                amount=amount,
+                currency=currency,
+                serial_no=invoice.header.serial_no
+                or cell_text(table.get(index, layout.C_SERIAL.header)),
+                party=invoice.header.associate.full_name
+                or cell_text(table.get(index, layout.C_PARTY.header)),
+                vault_label=label,
+                remaining_before=remaining,
+                grand_total=grand_total,
+                invoice_type=SALE.value,
+            )
+        )
+        totals[(label, currency)] = totals.get((label, currency), ZERO) + amount
+    issues.sort(key=lambda o: o.index)
+    return Plan(rows, issues, totals, marked)
+
+
+def plan_collection(
+    grid: Grid,
+    client: CollectClient,
+    *,
+    key: str,
+    journal: Journal | None = None,
+    concurrency: int = 4,
+) -> Plan:
+    """The plan alone: read-only (no lock, no journal writes, nothing sent, nothing written).
+
+    Documents with an earlier attempt whose outcome is not settled are reported, not planned.
+    """
+    table = _read_table(grid)
+    journal = journal if journal is not None else Journal.default()
+    blocked = {a.document_id for a in journal.pending(key)}
+    return _build_plan(
+        grid, table, client, blocked=blocked, overlay={}, concurrency=_clamp(concurrency)
+    )
+
+
+def _clamp(concurrency: int) -> int:
+    return max(MIN_CONCURRENCY, min(MAX_CONCURRENCY, int(concurrency)))
+
+
+# -- recovery ---------------------------------------------------------------------------------
+
+
+def _recover_pending(client: CollectClient, journal: Journal, key: str) -> tuple[int, set[int]]:
+    """Reconcile every attempt of the account without a final outcome.
+
+    Returns (how many were settled, documents still unknown).
+    """
+    pending = journal.pending(key)
+    if not pending:
+        return 0, set()
+    by_doc: dict[int, list[Attempt]] = {}
+    for attempt in pending:
+        by_doc.setdefault(attempt.document_id, []).append(attempt)
+    settled = 0
+    unknown: set[int] = set()
+    halted = False
+    for doc_id, attempts in by_doc.items():
+        if len(attempts) > 1 or halted:
+            if len(attempts) > 1:
+                log.warning(
+                    "document %s has %d unsettled attempts; left unknown", doc_id, len(attempts)
+                )
+            unknown.add(doc_id)
+            continue
+        attempt = attempts[0]
+        verdict = _reconcile(
+            client,
+            doc_id,
+            attempt.remaining_before,
+            attempt.amount,
+            attempt.invoice_type or None,
+        )
+        if verdict.halt is not None:
+            halted = True  # the API is unreachable: leave the rest for later
+        if verdict.result == APPLIED:
+            label = attempt.vault_name or f"Kasa {attempt.vault_id}"
+            text = done_text(
+                attempt.amount, attempt.currency, label, verdict.remaining, verified=True
+            )
+            journal.outcome(attempt, APPLIED, text, verdict.remaining)
+            settled += 1
+        elif verdict.result == NOT_APPLIED:
+            journal.outcome(attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining)
+            settled += 1
+        else:
+            if attempt.result is None:
+                journal.outcome(attempt, UNKNOWN, T_UNKNOWN, verdict.remaining)
+            unknown.add(doc_id)
+    return settled, unknown
+
+
+def _recovered_rows(
+    table: InvoiceTable, attempts: Sequence[Attempt], workbook: str
+) -> tuple[list[RowOutcome], list[Attempt]]:
+    """Rows to receive earlier final outcomes, and the attempts this workbook takes over."""
+    marked_rows: dict[int, list[int]] = {}
+    present: set[int] = set()
+    for index in range(len(table.rows)):
+        doc_id = _row_doc_id(table, index)
+        if doc_id is None:
+            continue
+        present.add(doc_id)
+        if _is_marked(table, index):
+            marked_rows.setdefault(doc_id, []).append(index)
+    rows: list[RowOutcome] = []
+    taken: list[Attempt] = []
+    for attempt in attempts:  # journal order: a later attempt's outcome wins
+        if attempt.document_id not in present and attempt.workbook != workbook:
+            continue  # another workbook's invoice: that workbook writes it
+        taken.append(attempt)
+        for index in marked_rows.get(attempt.document_id, []):
+            rows.append(_outcome_from_attempt(table, index, attempt))
+    return rows, taken
+
+
+def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> RowOutcome:
+    applied = attempt.result == APPLIED
+    remaining = attempt.remaining_after
+    paid = None
+    if applied and remaining is not None and attempt.grand_total is not None:
+        paid = attempt.grand_total - remaining
+    text = attempt.detail or (
+        done_text(
+            attempt.amount, attempt.currency, attempt.vault_name or f"Kasa {attempt.vault_id}"
+        )
+        if applied
+        else error_text("önceki deneme başarısız")
+    )
+    return RowOutcome(
+        index,
+        table.sheet_row(index),
+        attempt.document_id,
+        text,
+        DONE if applied else FAILED_ROW,
+        collected_at=_parse_time(attempt.outcome_at) if applied else None,
+        paid=paid,
+        remaining=remaining if applied else None,
+        payment_status=_payment_label(paid, remaining) if applied else None,
+        amount=attempt.amount,
+        currency=attempt.currency,
+        attempts=[attempt],
+        recovered=True,
+    )
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone().replace(tzinfo=None)
+    return value.replace(microsecond=0)
+
+
+# -- sending ----------------------------------------------------------------------------------
+
+
+class _Sender:
+    def __init__(
+        self,
+        client: CollectClient,
+        journal: Journal,
+        *,
+        key: str,
+        workbook: str,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.key = key
+        self.workbook = workbook
+        self.now = now
+        self.stop = threading.Event()
+        self.stop_reason: str | None = None
+        self.unreachable = False
+        self._lock = threading.Lock()
+        self._in_flight: set[int] = set()
+        self.times: dict[str, datetime] = {}  # attempt id -> when its outcome was known
+
+    def halt(self, reason: str, *, unreachable: bool = False) -> None:
+        """Send no new rows; ``unreachable``: KolayBi cannot be reached or refuses us."""
+        with self._lock:
+            if self.stop_reason is None:
+                self.stop_reason = reason
+            self.unreachable = self.unreachable or unreachable
+        self.stop.set()
+
+    def _not_sent(self, row: PlannedRow, attempts: list[Attempt]) -> RowOutcome:
+        reason = self.stop_reason or "tahsilat durduruldu"
+        return self._outcome(row, error_text(f"gönderilmedi: {reason}"), FAILED_ROW, attempts)
+
+    def _outcome(
+        self,
+        row: PlannedRow,
+        text: str,
+        status: str,
+        attempts: list[Attempt],
+        remaining: Decimal | None = None,
+    ) -> RowOutcome:
+        outcome = RowOutcome(
+            row.index,
+            row.sheet_row,
+            row.document_id,
+            text,
+            status,
+            amount=row.amount,
+            currency=row.currency,
+            vault=row.vault,
+            attempts=attempts,
+        )
+        if status == DONE:
+            outcome.collected_at = self.now().replace(microsecond=0)
+            outcome.remaining = remaining
+            if remaining is not None and row.grand_total is not None:
+                outcome.paid = row.grand_total - remaining
+            outcome.payment_status = _payment_label(outcome.paid, remaining)
+        return outcome
+
+    def _record(
+        self,
+        attempts: list[Attempt],
+        attempt: Attempt,
+        result: str,
+        text: str,
+        remaining: Decimal | None,
+    ) -> None:
+        """Append the outcome; the row's outcome survives even if the journal cannot."""
+        try:
+            attempts.append(self.journal.outcome(attempt, result, text, remaining))
+        except Exception:  # the proceed happened; the next run reconciles the open intent
+            log.exception("journal: could not record the outcome of %s", attempt.attempt)
+            self.halt("tahsilat günlüğü yazılamadı")
+            attempts.append(attempt)
+        self.times[attempt.attempt] = self.now().replace(microsecond=0)
+
+    def send(self, row: PlannedRow) -> RowOutcome:
+        with self._lock:
+            if row.document_id in self._in_flight:  # the plan never allows this
+                raise RuntimeError(f"document {row.document_id} is already being collected")
+            self._in_flight.add(row.document_id)
+        try:
+            return self._send(row)
+        except Exception as exc:  # a bug must not lose the other rows' outcomes
+            log.exception("collecting document %s failed unexpectedly", row.document_id)
+            return self._outcome(
+                row, f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})", UNKNOWN_ROW, []
+            )
+        except BaseException:  # interrupted: no other worker starts a new row
+            self.halt("tahsilat kesildi")
+            raise
+        finally:
+            with self._lock:
+                self._in_flight.discard(row.document_id)
+
+    def _send(self, row: PlannedRow) -> RowOutcome:
+        attempts: list[Attempt] = []
+        remaining_before = row.remaining_before if row.remaining_before is not None else row.amount
+        amount = row.amount
+        sends = 0
+        while True:
+            if self.stop.is_set():
+                return self._not_sent(row, attempts)
+            sends += 1
+            try:
+                attempt = self.journal.intent(
+                    key=self.key,
+                    document_id=row.document_id,
+                    vault_id=row.vault.id,
+                    amount=amount,
+                    currency=row.currency,
+                    remaining_before=remaining_before,
+                    workbook=self.workbook,
+                    row=row.sheet_row,
+                    vault_name=row.vault_label,
+                    serial_no=row.serial_no,
+                    party=row.party,
+                    invoice_type=row.invoice_type,
+                    grand_total=row.grand_total,
+                )
+            except Exception as exc:
+                log.exception("journal: could not record the intent; nothing sent")
+                self.halt(f"tahsilat günlüğü yazılamadı ({type(exc).__name__})")
+                return self._not_sent(row, attempts)
+            try:
+                answer = self.client.proceed(row.document_id, row.vault.id, amount)
+            except (RejectedError, NotFoundError) as exc:
+                text = error_text(f"KolayBi reddetti: {exc.message}")
+                self._record(attempts, attempt, FAILED, text, None)
+                return self._outcome(row, text, FAILED_ROW, attempts)
+            except RateLimitedError:
+                self._record(attempts, attempt, FAILED, T_RATE_LIMITED, None)
+                return self._outcome(row, T_RATE_LIMITED, FAILED_ROW, attempts)
+            except (AuthenticationError, ConfigurationError) as exc:
+                self.halt(f"KolayBi kimlik bilgilerini reddetti ({exc})", unreachable=True)
+                text = error_text(f"gönderilmedi: {self.stop_reason}")
+                self._record(attempts, attempt, FAILED, text, None)
+                return self._outcome(row, text, FAILED_ROW, attempts)
+            except ConnectionFailed as exc:
+                self.halt(f"KolayBi'ye ulaşılamadı ({exc})", unreachable=True)
+                text = error_text(f"gönderilmedi: {self.stop_reason}")
+                self._record(attempts, attempt, FAILED, text, None)
+                return self._outcome(row, text, FAILED_ROW, attempts)
+            except Exception as exc:  # OutcomeUnknown, or anything else: it may have been applied
+                log.warning("document %s: unclear outcome (%s); reconciling", row.document_id, exc)
+                time.sleep(RECONCILE_DELAY)
+                verdict = _reconcile(
+                    self.client, row.document_id, remaining_before, amount, row.invoice_type
+                )
+                if verdict.halt is not None:
+                    self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
+                if verdict.result == APPLIED:
+                    text = done_text(
+                        amount, row.currency, row.vault_label, verdict.remaining, verified=True
+                    )
+                    self._record(attempts, attempt, APPLIED, text, verdict.remaining)
+                    return self._outcome(row, text, DONE, attempts, verdict.remaining)
+                if verdict.result == UNKNOWN:
+                    self._record(attempts, attempt, UNKNOWN, T_UNKNOWN, verdict.remaining)
+                    return self._outcome(row, T_UNKNOWN, UNKNOWN_ROW, attempts)
+                # Provably not applied: it may be sent again.
+                self._record(attempts, attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining)
+                if sends >= MAX_SENDS:
+                    text = error_text(
+                        f"KolayBi yanıt vermedi; tahsilat yapılmadı ({sends} deneme) — "
+                        "daha sonra tekrar deneyebilirsiniz"
+                    )
+                    return self._outcome(row, text, FAILED_ROW, attempts)
+                if self.stop.wait(RESEND_BACKOFF * sends):
+                    return self._not_sent(row, attempts)
+                if verdict.remaining is not None:
+                    remaining_before = verdict.remaining
+                continue
+            remaining_after = answer.remaining_amount
+            if remaining_after is None:
+                remaining_after = remaining_before - amount
+            text = done_text(amount, row.currency, row.vault_label, remaining_after)
+            self._record(attempts, attempt, APPLIED, text, remaining_after)
+            return self._outcome(row, text, DONE, attempts, remaining_after)
+
+
+def _send_all(
+    sender: _Sender,
+    plan: Plan,
+    *,
+    grid: Grid,
+    concurrency: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> list[RowOutcome]:
+    total = len(plan.rows)
+    outcomes: list[RowOutcome] = []
+    step = max(1, total // 20)
+    grid.progress(f"Tahsilat: {total} fatura gönderiliyor…")
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kolaybi-collect") as pool:
+        futures = {pool.submit(sender.send, row): row for row in plan.rows}
+        try:
+            for future in as_completed(futures):
+                row = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # send() catches everything; belt and braces
+                    log.exception("collecting row %s failed", row.sheet_row)
+                    outcome = sender._outcome(
+                        row,
+                        f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})",
+                        UNKNOWN_ROW,
+                        [],
+                    )
+                outcomes.append(outcome)
+                done = len(outcomes)
+                if on_progress is not None:
+                    on_progress(done, total)
+                if done % step == 0 or done == total:
+                    grid.progress(f"Tahsilat: {done}/{total}")
+        except BaseException:
+            # Interrupted (Ctrl+C, a kill signal turned exception, a failing callback): send
+            # nothing new, let the requests in flight finish and journal their outcomes, and
+            # leave the writing to the next run, which recovers everything from the journal.
+            sender.halt("tahsilat kesildi")
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    outcomes.sort(key=lambda o: o.index)
+    return outcomes
+
+
+# -- writing back -----------------------------------------------------------------------------
+
+_WRITE_COLUMNS = (
+    (layout.C_OUTCOME.header, "outcome"),
+    (layout.C_COLLECTED_AT.header, "collected_at"),
+    (layout.C_PAID.header, "paid"),
+    (layout.C_REMAINING.header, "remaining"),
+    (layout.C_PAYMENT_STATUS.header, "payment_status"),
+)
+_LOG_RESULT = {
+    APPLIED: layout.OUTCOME_DONE,
+    FAILED: layout.OUTCOME_ERROR,
+    NOT_APPLIED: layout.OUTCOME_ERROR,
+    UNKNOWN: layout.OUTCOME_UNKNOWN,
+}
+
+
+def _target_rows(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcome) -> list[int]:
+    """Where an outcome goes in the table as it is now (rows may have moved in Excel)."""
+    index = outcome.index
+    if index < len(table.rows):
+        if outcome.document_id is not None and _row_doc_id(table, index) == outcome.document_id:
+            return [index]
+        if outcome.document_id is None and index < len(original.rows):
+            same_id = cell_text(table.get(index, layout.ID_HEADER)) == cell_text(
+                original.get(index, layout.ID_HEADER)
+            )
+            same_mark = cell_text(table.get(index, layout.C_MARK.header)) == cell_text(
+                original.get(index, layout.C_MARK.header)
+            )
+            if same_id and same_mark:
+                return [index]
+    if outcome.document_id is None:
+        return []
+    return [
+        i
+        for i in range(len(table.rows))
+        if _row_doc_id(table, i) == outcome.document_id and _is_marked(table, i)
+    ]
+
+
+def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcome]) -> int:
+    """Write outcome cells, one block per column over the span of affected rows."""
+    table = read_invoice_table(grid) or original
+    updates: dict[int, RowOutcome] = {}
+    for outcome in outcomes:  # later outcomes win
+        if outcome.status == UNCHANGED:
+            continue
+        for index in _target_rows(table, original, outcome):
+            updates[index] = outcome
+    if not updates:
+        return 0
+    for header, attribute in _WRITE_COLUMNS:
+        column = table.col(header)
+        if column is None:
+            continue
+        values = {
+            index: getattr(outcome, attribute)
+            for index, outcome in updates.items()
+            if getattr(outcome, attribute) is not None
+        }
+        if not values:
+            continue
+        low, high = min(values), max(values)
+        block = [
+            [values[i] if i in values else table.rows[i][column - 1]] for i in range(low, high + 1)
+        ]
+        grid.write(layout.INVOICES, table.sheet_row(low), column, block)
+    return len(updates)
+
+
+def _log_rows(attempts: Iterable[Attempt], times: dict[str, datetime]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for attempt in attempts:
+        if attempt.result is None:
+            continue
+        at = times.get(attempt.attempt) or _parse_time(attempt.outcome_at or attempt.at)
+        rows.append(
+            [
+                at,
+                attempt.document_id,
+                attempt.serial_no,
+                attempt.party,
+                attempt.vault_id,
+                attempt.vault_name,
+                attempt.amount,
+                attempt.currency,
+                _LOG_RESULT.get(attempt.result, attempt.result),
+                attempt.detail,
+                attempt.remaining_after,
+            ]
+        )
+    return rows
+
+
+def _append_log(grid: Grid, rows: list[list[Any]]) -> None:
+    if not rows:
+        return
+    created = grid.ensure_sheet(layout.COLLECTION_LOG)
+    block = [] if created else grid.read(layout.COLLECTION_LOG)
+    header = [c.header for c in layout.LOG_COLUMNS]
+    if not block:
+        grid.write(layout.COLLECTION_LOG, layout.LOG_HEADER_ROW, 1, [header])
+        used = layout.LOG_HEADER_ROW
+    else:
+        used = len(block)
+    grid.write(layout.COLLECTION_LOG, used + 1, 1, rows)
+    grid.format_table(
+        layout.COLLECTION_LOG,
+        TableFormat(
+            header_row=layout.LOG_HEADER_ROW,
+            columns=[
+                ColumnFormat(layout.NUMBER_FORMATS[c.kind], c.width) for c in layout.LOG_COLUMNS
+            ],
+            data_rows=used + len(rows) - layout.LOG_HEADER_ROW,
+            spare_rows=LOG_ROWS_SPARE,
+        ),
+    )
+
+
+# -- the job ----------------------------------------------------------------------------------
+
+
+def collect_marked(
+    grid: Grid,
+    client: CollectClient,
+    journal: Journal,
+    *,
+    key: str,
+    workbook: str,
+    confirm: Callable[[Plan], bool] | None = None,
+    dry_run: bool = False,
+    concurrency: int = 4,
+    on_progress: Callable[[int, int], None] | None = None,
+    now: Callable[[], datetime] = datetime.now,
+) -> CollectResult:
+    """Collect the marked rows of ``Faturalar`` (see the module docstring for the steps).
+
+    Raises ``JobError`` for a workbook or settings problem (nothing sent), with exit code 3
+    when KolayBi cannot be reached while planning; ``OutcomesNotSaved`` when money moved but
+    the workbook could not be written or saved (the next run writes the outcomes).
+    """
+    concurrency = _clamp(concurrency)
+    with journal.lock(key):
+        table = _read_table(grid)  # a bad workbook fails before any API call
+
+        # 0. recover
+        grid.progress("Önceki tahsilat denemeleri denetleniyor…")
+        settled, still_unknown = _recover_pending(client, journal, key)
+        earlier, taken = _recovered_rows(table, journal.unwritten(key), workbook)
+        overlay = {o.index: o.outcome for o in earlier}
+
+        # 1. plan
+        grid.progress("Tahsilat planı hazırlanıyor…")
+        plan = _build_plan(
+            grid, table, client, blocked=still_unknown, overlay=overlay, concurrency=concurrency
+        )
+        plan.recovered = earlier
+        result = CollectResult(
+            plan, [], recovered=len(taken), unresolved=len(still_unknown), dry_run=dry_run
+        )
+        log.info("recovery: %d earlier attempt(s) settled, %d to write", settled, len(taken))
+
+        # 2. confirm
+        if dry_run:
+            return result
+        if plan.rows and confirm is not None and not confirm(plan):
+            result.cancelled = True
+            return result
+
+        # 3. send
+        sender = _Sender(client, journal, key=key, workbook=workbook, now=now)
+        sent = (
+            _send_all(sender, plan, grid=grid, concurrency=concurrency, on_progress=on_progress)
+            if plan.rows
+            else []
+        )
+        result.stopped = sender.stop_reason if sender.stop.is_set() else None
+        result.unreachable = sender.unreachable
+
+        # 4. write back: earlier outcomes first, this run's override them row by row
+        this_run = {o.index: o for o in [*plan.issues, *sent]}
+        final: dict[int, RowOutcome] = {}
+        for outcome in earlier:
+            final[outcome.index] = outcome
+        for index, outcome in this_run.items():
+            if outcome.status != UNCHANGED or index not in final:
+                final[index] = outcome
+        result.outcomes = [final[i] for i in sorted(final)]
+
+        attempts_now = [a for o in sent for a in o.attempts]
+        to_log = [*taken, *attempts_now]
+        if not final and not to_log:
+            return result
+        grid.progress("Sonuçlar yazılıyor…")
+        try:
+            _write_rows(grid, table, [*earlier, *[o for o in this_run.values()]])
+            _append_log(grid, _log_rows(to_log, sender.times))
+            write_status(
+                grid,
+                f"{result.summary_tr()} ({now().strftime('%d.%m.%Y %H:%M')})",
+            )
+            grid.save()
+        except Exception as exc:
+            log.error("writing the outcomes failed: %s", exc)
+            raise OutcomesNotSaved(result, exc) from exc
+        result.saved = True
+        written = [a for a in to_log if a.result in FINAL_RESULTS]
+        try:
+            journal.mark_written(written, workbook=workbook)
+        except OSError as exc:  # saved anyway; the next run only writes them once more
+            log.warning("journal: could not mark %d outcome(s) written: %s", len(written), exc)
+        return result
+
+
+__all__ = [
+    "CollectClient",
+    "CollectResult",
+    "OutcomesNotSaved",
+    "Plan",
+    "PlannedRow",
+    "RowOutcome",
+    "account_key",
+    "collect_marked",
+    "done_text",
+    "plan_collection",
+    "tr_amount",
+]

@@ -1,0 +1,498 @@
+"""The collection journal: an append-only record, per user and outside any workbook, of every
+collection attempt — written to disk *before* the money moves.
+
+One JSON object per line, one line per event:
+
+- ``intent``  — about to send ``proceed`` for (account, document, vault, amount); fsync'd
+  before the request leaves;
+- ``outcome`` — what became of it: ``applied``, ``not_applied``, ``failed`` (the server refused,
+  nothing applied) or ``unknown`` (it may have been applied; reconcile before anything else);
+  a later ``outcome`` of the same attempt supersedes an earlier ``unknown``;
+- ``written`` — the final outcome has been saved into a workbook.
+
+So a run that dies at any point leaves enough behind for the next one: attempts without a final
+outcome are reconciled against KolayBi (``pending``), final outcomes not yet saved to a workbook
+are written there (``unwritten``). The API key and tokens are never part of a record.
+
+Readers tolerate a torn last line (a crash mid-write) and garbage lines: they are skipped with a
+warning. Appends are serialised by a lock (threads of this process and, through the file lock,
+other processes), and a torn tail is terminated before the next record so it cannot swallow it.
+
+While a collection runs it holds an exclusive, non-blocking lock for its account (a lock file
+beside the journal): a second collection for the same account fails at once with ``JobError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import JobError
+
+log = logging.getLogger(__name__)
+
+ENV_JOURNAL = "KOLAYBI_XL_JOURNAL"
+APP_NAME = "kolaybi-xl"
+
+INTENT, OUTCOME, WRITTEN = "intent", "outcome", "written"
+EVENTS = frozenset({INTENT, OUTCOME, WRITTEN})
+APPLIED, NOT_APPLIED, FAILED, UNKNOWN = "applied", "not_applied", "failed", "unknown"
+RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, UNKNOWN})
+FINAL_RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED})
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        handle.seek(0)
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _lock_wait(handle: IO[bytes]) -> None:
+        handle.seek(0)
+        while True:
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # retries for ~10 s
+                return
+            except OSError:
+                continue
+
+    def _unlock(handle: IO[bytes]) -> None:
+        handle.seek(0)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (BlockingIOError, PermissionError):
+            return False
+        return True
+
+    def _lock_wait(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+
+    def _unlock(handle: IO[bytes]) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _open_private(path: Path, flags: int) -> int:
+    """Open (creating with owner-only permissions) a file of ours."""
+    return os.open(path, flags | getattr(os, "O_BINARY", 0), 0o600)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a newly created file's directory entry durable too (POSIX; a no-op elsewhere)."""
+    if sys.platform == "win32":  # pragma: no cover
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def _now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One collection attempt as the journal knows it (its intent and its latest outcome)."""
+
+    attempt: str
+    key: str
+    document_id: int
+    vault_id: int
+    amount: Decimal
+    currency: str
+    remaining_before: Decimal
+    workbook: str
+    row: int | None
+    at: str
+    vault_name: str = ""
+    serial_no: str = ""
+    party: str = ""
+    invoice_type: str = ""
+    grand_total: Decimal | None = None
+    result: str | None = None  # latest outcome, None when none was recorded
+    detail: str = ""
+    remaining_after: Decimal | None = None
+    outcome_at: str | None = None
+    written: bool = False
+
+    @property
+    def final(self) -> bool:
+        return self.result in FINAL_RESULTS
+
+
+@dataclass
+class _State:
+    attempt: Attempt
+    written_seq: int = -1
+    outcome_seq: int = -1
+
+
+class Journal:
+    """The journal file at ``path`` (created with its directory on the first write)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path).expanduser()
+        self._append_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    @classmethod
+    def default(cls) -> Journal:
+        """``$KOLAYBI_XL_JOURNAL``, else ``journal.jsonl`` in the user's data directory."""
+        override = os.environ.get(ENV_JOURNAL, "").strip()
+        if override:
+            return cls(Path(override))
+        import platformdirs
+
+        return cls(platformdirs.user_data_path(APP_NAME, appauthor=False) / "journal.jsonl")
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _append(self, record: dict[str, Any]) -> None:
+        """Append one record and make it durable (flush + fsync) before returning."""
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        data = line.encode("utf-8")
+        with self._append_lock:  # threads of this process
+            directory = self.path.parent
+            directory.mkdir(parents=True, exist_ok=True)
+            created = not self.path.exists()
+            # Other processes (another account's collection) append to the same file; they
+            # take turns through a side file, so readers are never blocked (Windows locks are
+            # mandatory: locking the journal itself would make it unreadable meanwhile).
+            guard_fd = _open_private(
+                self.path.with_name(self.path.name + ".append.lock"), os.O_RDWR | os.O_CREAT
+            )
+            with os.fdopen(guard_fd, "r+b") as guard:
+                _lock_wait(guard)
+                try:
+                    self._write_durably(data)
+                finally:
+                    _unlock(guard)
+            if created:
+                _fsync_dir(directory)
+
+    def _write_durably(self, data: bytes) -> None:
+        fd = _open_private(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        with os.fdopen(fd, "a+b") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    # A torn last line (a crash mid-write): end it, so it cannot swallow
+                    # this record.
+                    data = b"\n" + data
+            handle.write(data)  # O_APPEND: always at the end
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def intent(
+        self,
+        *,
+        key: str,
+        document_id: int,
+        vault_id: int,
+        amount: Decimal,
+        currency: str,
+        remaining_before: Decimal,
+        workbook: str,
+        row: int | None,
+        vault_name: str = "",
+        serial_no: str = "",
+        party: str = "",
+        invoice_type: str = "",
+        grand_total: Decimal | None = None,
+    ) -> Attempt:
+        """Record that a proceed is about to be sent; on disk when this returns."""
+        attempt = Attempt(
+            attempt=uuid.uuid4().hex,
+            key=key,
+            document_id=int(document_id),
+            vault_id=int(vault_id),
+            amount=Decimal(amount),
+            currency=currency,
+            remaining_before=Decimal(remaining_before),
+            workbook=workbook,
+            row=row,
+            at=_now_iso(),
+            vault_name=vault_name,
+            serial_no=serial_no,
+            party=party,
+            invoice_type=invoice_type,
+            grand_total=grand_total,
+        )
+        self._append(
+            {
+                "event": INTENT,
+                "attempt": attempt.attempt,
+                "key": key,
+                "document_id": attempt.document_id,
+                "vault_id": attempt.vault_id,
+                "amount": str(attempt.amount),
+                "currency": currency,
+                "remaining_before": str(attempt.remaining_before),
+                "workbook": workbook,
+                "row": row,
+                "at": attempt.at,
+                "vault_name": vault_name,
+                "serial_no": serial_no,
+                "party": party,
+                "invoice_type": invoice_type,
+                "grand_total": None if grand_total is None else str(grand_total),
+            }
+        )
+        return attempt
+
+    def outcome(
+        self,
+        attempt: Attempt,
+        result: str,
+        detail: str,
+        remaining_after: Decimal | None = None,
+    ) -> Attempt:
+        """Record what became of an attempt; returns the attempt with the outcome."""
+        if result not in RESULTS:
+            raise ValueError(f"unknown result {result!r}")
+        at = _now_iso()
+        self._append(
+            {
+                "event": OUTCOME,
+                "attempt": attempt.attempt,
+                "key": attempt.key,
+                "document_id": attempt.document_id,
+                "vault_id": attempt.vault_id,
+                "amount": str(attempt.amount),
+                "currency": attempt.currency,
+                "remaining_before": str(attempt.remaining_before),
+                "workbook": attempt.workbook,
+                "row": attempt.row,
+                "at": at,
+                "result": result,
+                "detail": detail,
+                "remaining_after": None if remaining_after is None else str(remaining_after),
+            }
+        )
+        return _with_outcome(attempt, result, detail, remaining_after, at)
+
+    def mark_written(self, attempts: Iterable[Attempt], *, workbook: str | None = None) -> None:
+        """Record that these attempts' final outcomes are saved in a workbook."""
+        for attempt in attempts:
+            self._append(
+                {
+                    "event": WRITTEN,
+                    "attempt": attempt.attempt,
+                    "key": attempt.key,
+                    "document_id": attempt.document_id,
+                    "workbook": workbook if workbook is not None else attempt.workbook,
+                    "at": _now_iso(),
+                }
+            )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every readable record, in file order; torn or garbage lines are skipped."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        lines = raw.split(b"\n")
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            torn = number == len(lines)  # no newline after it: a write cut short
+            try:
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                record = None
+            if not isinstance(record, dict) or not _valid(record):
+                what = "torn last line" if torn else "unreadable line"
+                log.warning("journal %s: skipping %s %d", self.path, what, number)
+                continue
+            yield record
+
+    def attempts(self, key: str | None = None) -> list[Attempt]:
+        """Every attempt (of one account, if ``key`` is given) with its latest outcome."""
+        states: dict[str, _State] = {}
+        for seq, record in enumerate(self.records()):
+            if key is not None and record.get("key") != key:
+                continue
+            event, ident = record["event"], record["attempt"]
+            if event == INTENT:
+                parsed = _intent_from(record)
+                if parsed is not None and ident not in states:
+                    states[ident] = _State(parsed)
+                continue
+            state = states.get(ident)
+            if state is None:
+                log.warning("journal %s: %s record without intent (%s)", self.path, event, ident)
+                continue
+            if event == OUTCOME:
+                outcome = record.get("result")
+                if outcome not in RESULTS:
+                    continue
+                state.attempt = _with_outcome(
+                    state.attempt,
+                    str(outcome),
+                    str(record.get("detail") or ""),
+                    _dec(record.get("remaining_after")),
+                    str(record.get("at") or ""),
+                )
+                state.outcome_seq = seq
+            elif event == WRITTEN:
+                state.written_seq = seq
+        result: list[Attempt] = []
+        for state in states.values():
+            written = state.attempt.final and state.written_seq > state.outcome_seq
+            result.append(_replace(state.attempt, written=written))
+        return result
+
+    def pending(self, key: str) -> list[Attempt]:
+        """Attempts of this account with no final outcome (none at all, or ``unknown``)."""
+        return [a for a in self.attempts(key) if not a.final]
+
+    def unwritten(self, key: str) -> list[Attempt]:
+        """Final outcomes of this account not yet saved into a workbook."""
+        return [a for a in self.attempts(key) if a.final and not a.written]
+
+    # -- the account lock ---------------------------------------------------------------------
+
+    def lock_path(self, key: str) -> Path:
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+        return self.path.with_name(f"{self.path.name}.{digest}.lock")
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the account's exclusive collection lock, or raise ``JobError`` at once."""
+        path = self.lock_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _open_private(path, os.O_RDWR | os.O_CREAT)
+        handle = os.fdopen(fd, "r+b")
+        try:
+            if not _try_lock(handle):
+                raise JobError(
+                    "another collection is running for this KolayBi account "
+                    "(another window, process or a second click); wait for it to finish",
+                    "Bu KolayBi hesabı için başka bir tahsilat şu anda çalışıyor (başka bir "
+                    "pencere, işlem ya da ikinci tıklama); bitmesini bekleyin",
+                    exit_code=2,
+                )
+            try:
+                with contextlib.suppress(OSError):
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.write(f"{os.getpid()}\n".encode())
+                    handle.flush()
+                yield
+            finally:
+                _unlock(handle)
+        finally:
+            handle.close()
+
+
+def _valid(record: dict[str, Any]) -> bool:
+    return (
+        record.get("event") in EVENTS
+        and isinstance(record.get("attempt"), str)
+        and bool(record.get("attempt"))
+        and isinstance(record.get("key"), str)
+    )
+
+
+def _intent_from(record: dict[str, Any]) -> Attempt | None:
+    try:
+        document_id = int(record["document_id"])
+        vault_id = int(record["vault_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    amount = _dec(record.get("amount"))
+    remaining_before = _dec(record.get("remaining_before"))
+    if amount is None or remaining_before is None:
+        return None
+    row = record.get("row")
+    return Attempt(
+        attempt=record["attempt"],
+        key=record["key"],
+        document_id=document_id,
+        vault_id=vault_id,
+        amount=amount,
+        currency=str(record.get("currency") or ""),
+        remaining_before=remaining_before,
+        workbook=str(record.get("workbook") or ""),
+        row=row if isinstance(row, int) and not isinstance(row, bool) else None,
+        at=str(record.get("at") or ""),
+        vault_name=str(record.get("vault_name") or ""),
+        serial_no=str(record.get("serial_no") or ""),
+        party=str(record.get("party") or ""),
+        invoice_type=str(record.get("invoice_type") or ""),
+        grand_total=_dec(record.get("grand_total")),
+    )
+
+
+def _replace(attempt: Attempt, **changes: Any) -> Attempt:
+    return replace(attempt, **changes)
+
+
+def _with_outcome(
+    attempt: Attempt, result: str, detail: str, remaining_after: Decimal | None, at: str
+) -> Attempt:
+    return _replace(
+        attempt,
+        result=result,
+        detail=detail,
+        remaining_after=remaining_after,
+        outcome_at=at,
+        written=False,
+    )
+
+
+__all__ = [
+    "APPLIED",
+    "ENV_JOURNAL",
+    "FAILED",
+    "FINAL_RESULTS",
+    "NOT_APPLIED",
+    "UNKNOWN",
+    "Attempt",
+    "Journal",
+]
