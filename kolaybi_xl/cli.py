@@ -59,9 +59,11 @@ def template_path() -> Path | None:
 
 
 @contextmanager
-def open_workbook(path: Path, *, create: bool = False) -> Iterator[FileGrid]:
+def open_workbook(
+    path: Path, *, create: bool = False, for_writing: bool = True
+) -> Iterator[FileGrid]:
     template = template_path() if path.suffix.lower() == ".xlsm" else None
-    grid = FileGrid.open(path, create=create, template=template)
+    grid = FileGrid.open(path, create=create, template=template, for_writing=for_writing)
     try:
         yield grid
     finally:
@@ -161,17 +163,17 @@ def cmd_vaults(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from .jobs.collect import collect_marked
+    from .jobs.collect import Plan, collect_marked
     from .jobs.journal import Journal
 
     worst = EXIT_OK
     journal = Journal.default()
     for path in args.workbooks:
-        with open_workbook(path) as grid:
+        with open_workbook(path, for_writing=not args.dry_run) as grid:
             settings = settings_for(grid, args)
             concurrency = args.concurrency or settings.concurrency
 
-            def confirm(plan: Any, path: Path = path) -> bool:
+            def confirm(plan: Plan, path: Path = path) -> bool:
                 print(plan.describe_en())
                 if args.yes:
                     return True
@@ -190,16 +192,19 @@ def cmd_collect(args: argparse.Namespace) -> int:
                     on_progress=Progress(sys.stderr, "Tahsilat"),
                 )
         if args.dry_run:
-            print(f"{path}: dry run, nothing was sent")
+            print(result.plan.describe_en())
+            print(f"{path}: dry run, nothing was sent and the workbook is unchanged")
             continue
-        if getattr(result, "cancelled", False):
+        if result.cancelled:
             raise CommandError("collection cancelled; nothing was sent")
         print(f"{path}: {result.summary_en()}")
         worst = max(worst, result.exit_code)
-    if worst:
+    if worst == EXIT_ROWS_FAILED:
         print(
             "some rows were not collected: see 'Tahsilat Durumu' in the workbook", file=sys.stderr
         )
+    elif worst == EXIT_API:
+        print("KolayBi could not be reached or refused the credentials mid-run", file=sys.stderr)
     return worst
 
 
@@ -209,9 +214,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     as_of = _parse_as_of(args.as_of)
     for path in args.workbooks:
         with open_workbook(path) as grid:
-            summary = build_report(grid, as_of=as_of)
+            result = build_report(grid, as_of=as_of)
             grid.save()
-        print(f"{path}: {summary}")
+        print(f"{path}: {result.summary_en()}")
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ from .api import InvoiceType, KolayBiClient
 from .jobs.collect import collect_marked
 from .jobs.fetch import refresh_invoices
 from .jobs.journal import Journal
+from .jobs.report import build_report
 from .jobs.table import read_invoice_table
 from .sandbox import Sandbox
 from .workbook import layout
@@ -30,13 +31,20 @@ def _mark_rows(grid: FileGrid, vault_names: dict[str, str]) -> list[int]:
     assert table is not None
     mark_col = table.col(layout.C_MARK.header)
     vault_col = table.col(layout.C_VAULT.header)
-    assert mark_col and vault_col
+    assert mark_col is not None
+    assert vault_col is not None
     chosen: list[int] = []
     per_currency: dict[str, int] = {}
     for index in range(len(table.rows)):
         currency = str(table.get(index, layout.C_CURRENCY.header) or "")
         remaining = parse_decimal(table.get(index, layout.C_REMAINING.header)) or Decimal(0)
-        if remaining <= 0 or currency not in vault_names or per_currency.get(currency, 0) >= 3:
+        status = str(table.get(index, layout.C_DOC_STATUS.header) or "")
+        if (
+            remaining <= 0
+            or status in ("Taslak", "İptal Edildi", "Reddedildi")
+            or currency not in vault_names
+            or per_currency.get(currency, 0) >= 3
+        ):
             continue
         per_currency[currency] = per_currency.get(currency, 0) + 1
         chosen.append(index)
@@ -91,11 +99,12 @@ def run_demo(out: Path, *, invoices: int = 120, stream: TextIO) -> int:
         marked = _mark_rows(grid, by_currency)
         grid.save()
         say(
-            f"3. {len(marked)} satır işaretlendi (Tahsil Et = x, Kasa/Banka seçildi; biri bilerek hatalı)"
+            f"3. {len(marked)} satır işaretlendi "
+            "(Tahsil Et = x, Kasa/Banka seçildi; biri bilerek hatalı)"
         )
 
         def confirm(plan: Any) -> bool:
-            say("4. Tahsilat planı:")
+            say("4. Onay için gösterilen plan:")
             for line in plan.describe_tr().splitlines():
                 say(f"     {line}")
             return True
@@ -114,18 +123,14 @@ def run_demo(out: Path, *, invoices: int = 120, stream: TextIO) -> int:
         for outcome in collected.outcomes:
             say(f"     satır {outcome.sheet_row}: {outcome.outcome}")
 
-        try:
-            from .jobs.report import build_report
-        except ImportError:  # pragma: no cover - the report arrives with its own issue
-            build_report = None
-        if build_report is not None:
-            summary = build_report(grid)
-            grid.save()
-            say(f"6. Özet sayfası hazır: {summary}")
+        report = build_report(grid)
+        grid.save()
+        say(f"6. Özet sayfası hazır: {report.summary_tr()}")
         ledger = sandbox.books.collected_documents()
         twice = [doc for doc, count in ledger.items() if count > 1]
         say(
-            f"   Emülatörün defteri: {sum(ledger.values())} tahsilat, iki kez tahsil edilen: {len(twice)}"
+            f"   Emülatörün defteri: {sum(ledger.values())} tahsilat, "
+            f"iki kez tahsil edilen fatura: {len(twice)}"
         )
         client.close()
         grid.close()

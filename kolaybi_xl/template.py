@@ -90,7 +90,7 @@ def build_template(
     if macros:
         from .vba.project import build_kolaybi_project
 
-        workbook.add_vba_project(io.BytesIO(build_kolaybi_project()), is_stream=True)  # type: ignore[arg-type]
+        workbook.add_vba_project(io.BytesIO(build_kolaybi_project()), is_stream=True)
         workbook.set_vba_name("ThisWorkbook")
         sheets[layout.INVOICES].set_vba_name("Sheet1")
         sheets[layout.XLWINGS_CONF].set_vba_name("Sheet2")

@@ -619,20 +619,46 @@ def test_detail_without_payment_plan_falls_back_to_the_list(journal: Journal) ->
 # -- sending: errors by kind ------------------------------------------------------------------
 
 
-def test_server_refusal_is_a_row_error(sandbox: Sandbox, journal: Journal) -> None:
+def test_draft_and_rejected_invoices_are_never_sent(sandbox: Sandbox, journal: Journal) -> None:
     books = sandbox.books
     draft = add(books, "10.00", status="draft")
+    rejected = add(books, "12.00", status="rejected")
     doc = add(books, "11.00")
     grid = make_grid(
-        books, [{"id": draft, "mark": "x", "vault": 1}, {"id": doc, "mark": "x", "vault": 1}]
+        books,
+        [
+            {"id": draft, "mark": "x", "vault": 1},
+            {"id": rejected, "mark": "x", "vault": 1},
+            {"id": doc, "mark": "x", "vault": 1},
+        ],
     )
     result = run(grid, client_for(sandbox), journal)
-    assert outcome_of(grid, FIRST) == (
-        "Hata: KolayBi reddetti: Taslak durumundaki faturaya tahsilat yapılamaz."
-    )
-    assert outcome_of(grid, FIRST + 1).startswith("Tamamlandı")
+    assert outcome_of(grid, FIRST) == "Hata: fatura taslak durumunda; önce KolayBi'de kesinleştirin"
+    assert outcome_of(grid, FIRST + 1) == "Hata: fatura reddedilmiş; tahsil edilemez"
+    assert outcome_of(grid, FIRST + 2).startswith("Tamamlandı")
     assert result.exit_code == 1
     assert books.collected_documents() == {doc: 1}
+
+
+def test_server_refusal_is_a_row_error(sandbox: Sandbox, journal: Journal) -> None:
+    books = sandbox.books
+    paid_meanwhile = add(books, "10.00")
+    doc = add(books, "11.00")
+    grid = make_grid(
+        books,
+        [{"id": paid_meanwhile, "mark": "x", "vault": 1}, {"id": doc, "mark": "x", "vault": 1}],
+    )
+
+    def confirm(plan: Any) -> bool:
+        # someone collects it in the web app while the dialog is open
+        books.proceed(paid_meanwhile, 1)
+        return True
+
+    result = run(grid, client_for(sandbox), journal, confirm=confirm)
+    assert outcome_of(grid, FIRST).startswith("Hata: KolayBi reddetti: ")
+    assert outcome_of(grid, FIRST + 1).startswith("Tamamlandı")
+    assert result.exit_code == 1
+    assert books.collected_documents() == {paid_meanwhile: 1, doc: 1}  # ours was refused
     assert journal.unwritten(account_key(client_for(sandbox))) == []
 
 

@@ -328,6 +328,15 @@ class CollectResult:
         return text
 
 
+# Documents that are not (or no longer) real invoices: never sent (the sandbox refuses
+# them too; the real API's answer is undocumented, so the safe side is not to ask).
+UNCOLLECTABLE_STATUSES = {
+    "cancelled": "fatura iptal edilmiş; tahsil edilemez",
+    "draft": "fatura taslak durumunda; önce KolayBi'de kesinleştirin",
+    "rejected": "fatura reddedilmiş; tahsil edilemez",
+}
+
+
 class OutcomesNotSaved(JobError):
     """Collections were made but the workbook could not be written or saved.
 
@@ -770,8 +779,8 @@ def _build_plan(
             )
             continue
         status = invoice.commercial_doc_status.value if invoice.commercial_doc_status else None
-        if status == "cancelled":
-            issue(index, doc_id, error_text("fatura iptal edilmiş; tahsil edilemez"))
+        if status in UNCOLLECTABLE_STATUSES:
+            issue(index, doc_id, error_text(UNCOLLECTABLE_STATUSES[status]))
             continue
         currency = (
             invoice.currency or cell_text(table.get(index, layout.C_CURRENCY.header))
