@@ -51,18 +51,13 @@ def api_exit_code(exc: KolayBiError) -> int:
 # -- helpers shared by the commands -----------------------------------------------------------
 
 
-def template_path() -> Path | None:
-    """The packaged template, if this installation has one."""
-    from .template import TEMPLATE_PATH
-
-    return TEMPLATE_PATH if TEMPLATE_PATH.exists() else None
-
-
 @contextmanager
 def open_workbook(
     path: Path, *, create: bool = False, for_writing: bool = True
 ) -> Iterator[FileGrid]:
-    template = template_path() if path.suffix.lower() == ".xlsm" else None
+    from .template import template_for
+
+    template = template_for(path) if create and not path.exists() else None
     grid = FileGrid.open(path, create=create, template=template, for_writing=for_writing)
     try:
         yield grid

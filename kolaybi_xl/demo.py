@@ -20,6 +20,7 @@ from .jobs.journal import Journal
 from .jobs.report import build_report
 from .jobs.table import read_invoice_table
 from .sandbox import Sandbox
+from .template import template_for
 from .workbook import layout
 from .workbook.cells import parse_decimal
 from .workbook.xlsx_file import FileGrid
@@ -81,12 +82,7 @@ def run_demo(out: Path, *, invoices: int = 120, stream: TextIO) -> int:
     with Sandbox(invoices=invoices, seed=7) as sandbox:
         say(f"1. Yerel KolayBi emülatörü çalışıyor: {sandbox.url}")
         client = KolayBiClient(sandbox.url, sandbox.channel, sandbox.api_key)
-        template = None
-        if out.suffix.lower() == ".xlsm":
-            from .cli import template_path
-
-            template = template_path()
-        grid = FileGrid.open(out, create=True, template=template)
+        grid = FileGrid.open(out, create=True, template=template_for(out))
         result = refresh_invoices(grid, client, [InvoiceType.SALE_INVOICE])
         grid.save()
         say(f"2. Faturalar getirildi: {result.summary_tr()}; {result.vaults} kasa/banka")

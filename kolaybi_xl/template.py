@@ -10,8 +10,10 @@ copy with the current Python interpreter written into ``xlwings.conf``.
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -26,12 +28,6 @@ TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "workbook_template.xlsm
 FIXED_TIME = datetime(2026, 1, 1)  # document properties: fixed, so rebuilds are identical
 VALIDATION_ROWS = 20_000  # dropdowns pre-set on this many data rows
 
-HEADER_FILL = "#1F4E78"
-HEADER_FONT = "#FFFFFF"
-INPUT_HEADER_FILL = "#BF8F00"
-INPUT_FILL = "#FFF2CC"
-OUTPUT_HEADER_FILL = "#2E75B6"
-OUTPUT_FILL = "#DDEBF7"
 
 BUTTONS: tuple[tuple[str, str], ...] = (
     ("Faturaları Getir", "KolayBi_FaturalariGetir"),
@@ -109,28 +105,54 @@ def build_template(
 class _Styles:
     def __init__(self, workbook: Any) -> None:
         base = {"font_name": "Calibri", "font_size": 11, "valign": "vcenter"}
-        header = {**base, "bold": True, "font_color": HEADER_FONT, "border": 1, "text_wrap": True}
-        self.title = workbook.add_format({**base, "bold": True, "font_size": 16})
+        header = {**base, "bold": True, "border": 1, "text_wrap": True, "align": "center"}
+        self.title = workbook.add_format(
+            {**base, "bold": True, "font_size": 16, "font_color": _hex(layout.TITLE_FONT)}
+        )
         self.label = workbook.add_format({**base, "bold": True})
-        self.note = workbook.add_format({**base, "italic": True, "font_color": "#595959"})
-        self.input_cell = workbook.add_format({**base, "bg_color": INPUT_FILL, "border": 1})
+        self.note = workbook.add_format(
+            {**base, "italic": True, "font_color": _hex(layout.NOTE_FONT)}
+        )
+        self.input_cell = workbook.add_format(
+            {**base, "bg_color": _hex(layout.INPUT_FILL), "border": 1}
+        )
         self.datetime = workbook.add_format(
             {**base, "num_format": layout.NUMBER_FORMATS[layout.Kind.DATETIME]}
         )
         self.header = {
-            layout.Role.DATA: workbook.add_format({**header, "bg_color": HEADER_FILL}),
-            layout.Role.INPUT: workbook.add_format({**header, "bg_color": INPUT_HEADER_FILL}),
-            layout.Role.OUTCOME: workbook.add_format({**header, "bg_color": OUTPUT_HEADER_FILL}),
+            layout.Role.DATA: workbook.add_format(
+                {
+                    **header,
+                    "bg_color": _hex(layout.HEADER_FILL),
+                    "font_color": _hex(layout.HEADER_FONT),
+                }
+            ),
+            layout.Role.INPUT: workbook.add_format(
+                {
+                    **header,
+                    "bg_color": _hex(layout.INPUT_HEADER_FILL),
+                    "font_color": _hex(layout.DARK_FONT),
+                }
+            ),
+            layout.Role.OUTCOME: workbook.add_format(
+                {
+                    **header,
+                    "bg_color": _hex(layout.OUTPUT_HEADER_FILL),
+                    "font_color": _hex(layout.DARK_FONT),
+                }
+            ),
         }
+        # Column formats carry the number format only: the input/output highlight is put on
+        # the data rows by the backends, so it never spills over the control strip or prints.
         self.column: dict[tuple[layout.Kind, layout.Role], Any] = {}
         for kind in layout.Kind:
+            fmt = workbook.add_format({**base, "num_format": layout.NUMBER_FORMATS[kind]})
             for role in layout.Role:
-                fmt: dict[str, Any] = {**base, "num_format": layout.NUMBER_FORMATS[kind]}
-                if role is layout.Role.INPUT:
-                    fmt["bg_color"] = INPUT_FILL
-                elif role is layout.Role.OUTCOME:
-                    fmt["bg_color"] = OUTPUT_FILL
-                self.column[(kind, role)] = workbook.add_format(fmt)
+                self.column[(kind, role)] = fmt
+
+
+def _hex(color: str) -> str:
+    return f"#{color}"
 
 
 def _columns(
@@ -263,6 +285,26 @@ def _conf_sheet(sheet: Any, styles: _Styles, rows: Sequence[tuple[str, str]]) ->
 def _rc(cell: tuple[int, int]) -> tuple[int, int]:
     """layout's 1-based (row, column) -> XlsxWriter's 0-based."""
     return cell[0] - 1, cell[1] - 1
+
+
+_built: dict[str, Path] = {}
+
+
+def template_for(path: Path) -> Path:
+    """The template a new workbook named ``path`` starts from: the committed ``.xlsm`` for
+    macro workbooks (or a fresh build where it is not installed), the same sheets without
+    macros for ``.xlsx``. Builds are made once per process in a private temporary folder."""
+    macros = path.suffix.lower() == ".xlsm"
+    if macros and TEMPLATE_PATH.exists():
+        return TEMPLATE_PATH
+    suffix = ".xlsm" if macros else ".xlsx"
+    if suffix not in _built:
+        folder = Path(tempfile.mkdtemp(prefix="kolaybi-xl-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        target = folder / f"template{suffix}"
+        build_template(target, macros=macros)
+        _built[suffix] = target
+    return _built[suffix]
 
 
 def init_workbook(

@@ -66,7 +66,7 @@ def copy_grid(grid: MemoryGrid, *, without: tuple[str, ...] = ()) -> RecordingGr
 class World:
     sandbox: Sandbox
     grid: MemoryGrid  # Faturalar fetched (sale invoices), 2 rows "Listede yok"
-    listed: list[InvoiceRecord]  # what the API lists now, in table order
+    listed: list[InvoiceRecord]  # what the API lists now and the report counts, in table order
     unlisted: list[int]
     hostile_id: int
     paid_no_due_id: int
@@ -117,10 +117,17 @@ def world() -> Iterator[World]:
         # The table lists them in the API's order (by id), the unlisted ones last.
         ids = [r[0] for r in grid.read(layout.INVOICES)[header_row:]]
         assert ids == [r.id for r in listed] + gone
-        yield World(sb, grid, listed, gone, hostile, paid_no_due)
+        yield World(sb, grid, receivables(listed), gone, hostile, paid_no_due)
 
 
 # -- the expected figures, from the records -----------------------------------------------------
+
+VOID = ("cancelled", "rejected", "draft")
+
+
+def receivables(records: list[InvoiceRecord]) -> list[InvoiceRecord]:
+    """What the report counts: not cancelled, rejected or draft documents."""
+    return [r for r in records if r.status not in VOID]
 
 
 def bucket_of(record: InvoiceRecord, as_of: date) -> str:
@@ -505,7 +512,7 @@ def test_every_type_is_kept_apart(world: World) -> None:
         grid = RecordingGrid()
         refresh_invoices(grid, c, list(InvoiceType), now=lambda: FETCHED_AT)
     result = build_report(grid, as_of=date(2026, 11, 1), now=lambda: NOW)
-    records = world.sandbox.books.invoice_records()
+    records = receivables(world.sandbox.books.invoice_records())
     expected: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
     for r in records:
         key = (INVOICE_TYPE_LABELS[InvoiceType(r.type)], r.currency)
@@ -701,3 +708,11 @@ def test_chart_in_an_xlsx_file_round_trip(tmp_path: Path) -> None:
     ]
     loaded.save(path)
     assert len(openpyxl.load_workbook(path)[layout.SUMMARY]._charts) == 2
+
+
+def test_cancelled_rejected_and_draft_documents_are_not_receivables(world: World) -> None:
+    result = build_report(world.grid, as_of=date(2026, 11, 1), now=lambda: NOW)
+    void = [r for r in world.sandbox.books.invoice_records("sale_invoice") if r.status in VOID]
+    assert void, "the seed has cancelled/draft documents"
+    assert result.report.void == len(void)
+    assert any("taslak" in note for note in result.notes)

@@ -84,6 +84,10 @@ def bucket_for(due: date | None, as_of: date) -> str:
 
 
 # Columns read from Faturalar (by header text). Ödenen, Tür and Ödeme Durumu are optional.
+# Documents that are not receivables (Belge Durumu as fetch writes it).
+VOID_DOC_STATUSES = frozenset(
+    layout.DOC_STATUS_LABELS[k] for k in ("cancelled", "rejected", "draft")
+)
 REQUIRED_COLUMNS = (
     layout.C_ID,
     layout.C_CURRENCY,
@@ -163,6 +167,7 @@ class Report:
     debtors: tuple[Debtor, ...]  # top ten per group, in group order
     collections: tuple[Collection, ...]
     unlisted: int = 0  # "Listede yok" rows left out
+    void: int = 0  # cancelled, rejected and draft documents left out: not receivables
     skipped: tuple[SkippedRow, ...] = ()  # invoice and log rows that could not be used
     negative_remaining: int = 0  # invoices with Kalan < 0 (overpaid): in totals, not in aging
     log_applied: int = 0
@@ -274,7 +279,7 @@ def compute_report(
     accounts: dict[tuple[str, str, str], _Account] = {}
     skipped: list[SkippedRow] = []
     seen: dict[int, int] = {}
-    unlisted = negative = 0
+    unlisted = negative = void = 0
 
     def get(row: Sequence[Any], column: layout.Column) -> Any:
         index = table.col(column.header)
@@ -287,6 +292,9 @@ def compute_report(
         status = cell_text(get(row, layout.C_PAYMENT_STATUS))
         if _fold(status) == _fold(NOT_LISTED):
             unlisted += 1
+            continue
+        if cell_text(get(row, layout.C_DOC_STATUS)) in VOID_DOC_STATUSES:
+            void += 1
             continue
         try:
             doc_id = parse_document_id(get(row, layout.C_ID))
@@ -372,6 +380,7 @@ def compute_report(
         debtors=tuple(debtors),
         collections=collections,
         unlisted=unlisted,
+        void=void,
         skipped=(*skipped, *log_skipped),
         negative_remaining=negative,
         log_applied=applied,
@@ -615,6 +624,11 @@ def report_notes(report: Report) -> list[str]:
         notes.append(
             f"'{NOT_LISTED}' olarak işaretli {report.unlisted} satır (API artık listelemiyor, "
             "içine yazı yazıldığı için saklanıyor) hesaplara katılmadı."
+        )
+    if report.void:
+        notes.append(
+            f"İptal edilmiş, reddedilmiş ya da taslak {report.void} belge alacak sayılmadığı "
+            "için hesaplara katılmadı."
         )
     if report.negative_remaining:
         notes.append(

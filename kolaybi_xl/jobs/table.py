@@ -121,7 +121,9 @@ def invoice_values(invoice: Invoice) -> dict[str, Any]:
         "payment_status": layout.PAYMENT_STATUS_LABELS.get(payment or "", payment),
         "type": type_label(invoice),
         "doc_status": layout.DOC_STATUS_LABELS.get(status or "", status),
-        "edoc_status": invoice.e_document_status,
+        "edoc_status": layout.E_DOCUMENT_STATUS_LABELS.get(
+            invoice.e_document_status or "", invoice.e_document_status
+        ),
         "description": header.description,
         "tags": ", ".join(t.name for t in invoice.tags if t.name),
     }

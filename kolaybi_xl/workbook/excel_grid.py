@@ -64,14 +64,14 @@ log = logging.getLogger(__name__)
 TEXT_FORMAT = "@"
 POINTS_PER_CM = 72 / 2.54
 # The same palette as the template and the file backend (RGB).
-HEADER_FILL = (0x1F, 0x4E, 0x78)
-HEADER_FONT = (0xFF, 0xFF, 0xFF)
-INPUT_HEADER_FILL = (0xFF, 0xC0, 0x00)
-INPUT_FILL = (0xFF, 0xF2, 0xCC)
-OUTPUT_HEADER_FILL = (0x9B, 0xC2, 0xE6)
-OUTPUT_FILL = (0xDD, 0xEB, 0xF7)
-DARK_FONT = (0x00, 0x00, 0x00)
-TITLE_FONT = (0x1F, 0x4E, 0x78)
+HEADER_FILL = layout.rgb(layout.HEADER_FILL)
+HEADER_FONT = layout.rgb(layout.HEADER_FONT)
+INPUT_HEADER_FILL = layout.rgb(layout.INPUT_HEADER_FILL)
+INPUT_FILL = layout.rgb(layout.INPUT_FILL)
+OUTPUT_HEADER_FILL = layout.rgb(layout.OUTPUT_HEADER_FILL)
+OUTPUT_FILL = layout.rgb(layout.OUTPUT_FILL)
+DARK_FONT = layout.rgb(layout.DARK_FONT)
+TITLE_FONT = layout.rgb(layout.TITLE_FONT)
 TITLE_SIZE = 16
 VALIDATION_ERROR_TR = "Lütfen listeden bir değer seçin."
 VALIDATION_TITLE = "KolayBi"
@@ -307,6 +307,8 @@ class ExcelGrid:
             font.color = TITLE_FONT
         for row, col in table.label_cells:
             ws.range((row, col)).font.bold = True
+        for (row, col), number_format in table.cell_formats:
+            ws.range((row, col)).number_format = number_format
 
         if format_bottom >= data_top:
             for validation in table.validations:

@@ -64,6 +64,9 @@ class TableFormat:
     spare_rows: int = 200
     title_cells: Sequence[tuple[int, int]] = ()  # cells styled as a title
     label_cells: Sequence[tuple[int, int]] = ()  # cells styled as a label (bold)
+    cell_formats: Sequence[tuple[tuple[int, int], str]] = ()  # single cells' number formats
+    # Print the table across one page width, landscape, the header repeated on each page.
+    print_fit: bool = True
 
 
 CellBlock = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based, inclusive)

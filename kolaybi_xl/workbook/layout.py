@@ -54,6 +54,23 @@ NUMBER_FORMATS = {
 }
 
 
+# One palette for the template, the openpyxl backend and the xlwings backend (RGB hex).
+HEADER_FILL = "1F4E78"
+HEADER_FONT = "FFFFFF"
+INPUT_HEADER_FILL = "FFC000"
+INPUT_FILL = "FFF2CC"
+OUTPUT_HEADER_FILL = "9BC2E6"
+OUTPUT_FILL = "DDEBF7"
+DARK_FONT = "000000"
+TITLE_FONT = "1F4E78"
+NOTE_FONT = "595959"
+
+
+def rgb(hex_color: str) -> tuple[int, int, int]:
+    """``"1F4E78"`` -> ``(31, 78, 120)`` (xlwings wants tuples)."""
+    return int(hex_color[0:2], 16), int(hex_color[2:4], 16), int(hex_color[4:6], 16)
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -208,6 +225,19 @@ DOC_STATUS_LABELS = {
     "approved": "Onaylandı",
     "rejected": "Reddedildi",
     "cancelled": "İptal Edildi",
+}
+
+E_DOCUMENT_STATUS_LABELS = {
+    "ready": "Hazır",
+    "draft": "Taslak",
+    "sending": "Gönderiliyor",
+    "sent": "Gönderildi",
+    "sent_to_receiver": "Alıcıya Gönderildi",
+    "accepted": "Kabul Edildi",
+    "approved": "Onaylandı",
+    "rejected": "Reddedildi",
+    "cancelled": "İptal Edildi",
+    "error": "Hatalı",
 }
 
 # -- outcome words (the first word of Tahsilat Durumu) ---------------------------------------
