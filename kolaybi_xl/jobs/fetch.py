@@ -269,13 +269,21 @@ def invoice_table_format(header: Sequence[Any], header_row: int, data_rows: int)
                     prompt="Kasalar sayfasındaki bir kasa adı ya da Kasa ID",
                 )
             )
+    strip = header_row > layout.STATUS_CELL[0]  # no strip above a table that starts higher
     return TableFormat(
         header_row=header_row,
         columns=columns,
         data_rows=data_rows,
         validations=validations,
-        title_cells=[layout.TITLE_CELL],
-        label_cells=[layout.TYPE_LABEL_CELL, layout.REFRESHED_LABEL_CELL, layout.STATUS_LABEL_CELL],
+        title_cells=[layout.TITLE_CELL] if strip else [],
+        label_cells=(
+            [layout.TYPE_LABEL_CELL, layout.REFRESHED_LABEL_CELL, layout.STATUS_LABEL_CELL]
+            if strip
+            else []
+        ),
+        cell_formats=(
+            [(layout.REFRESHED_CELL, layout.NUMBER_FORMATS[layout.Kind.DATETIME])] if strip else []
+        ),
     )
 
 

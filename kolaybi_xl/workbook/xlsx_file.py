@@ -81,15 +81,21 @@ HEADER_ROW_HEIGHT = 30.0
 _THIN = Side(style="thin", color="A6A6A6")
 HEADER_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill(fill_type="solid", start_color="1F4E78", end_color="1F4E78")
-INPUT_HEADER_FONT = Font(bold=True, color="000000")
-INPUT_HEADER_FILL = PatternFill(fill_type="solid", start_color="FFC000", end_color="FFC000")
-INPUT_FILL = PatternFill(fill_type="solid", start_color="FFF2CC", end_color="FFF2CC")
-OUTPUT_HEADER_FONT = Font(bold=True, color="000000")
-OUTPUT_HEADER_FILL = PatternFill(fill_type="solid", start_color="9BC2E6", end_color="9BC2E6")
-OUTPUT_FILL = PatternFill(fill_type="solid", start_color="DDEBF7", end_color="DDEBF7")
-TITLE_FONT = Font(bold=True, size=16, color="1F4E78")
+
+
+def _solid(color: str) -> PatternFill:
+    return PatternFill(fill_type="solid", start_color=color, end_color=color)
+
+
+HEADER_FONT = Font(bold=True, color=layout.HEADER_FONT)
+HEADER_FILL = _solid(layout.HEADER_FILL)
+INPUT_HEADER_FONT = Font(bold=True, color=layout.DARK_FONT)
+INPUT_HEADER_FILL = _solid(layout.INPUT_HEADER_FILL)
+INPUT_FILL = _solid(layout.INPUT_FILL)
+OUTPUT_HEADER_FONT = Font(bold=True, color=layout.DARK_FONT)
+OUTPUT_HEADER_FILL = _solid(layout.OUTPUT_HEADER_FILL)
+OUTPUT_FILL = _solid(layout.OUTPUT_FILL)
+TITLE_FONT = Font(bold=True, size=16, color=layout.TITLE_FONT)
 LABEL_FONT = Font(bold=True)
 
 ProgressCallback = Callable[[str], None]
@@ -1064,6 +1070,15 @@ def _format_table(ws: Any, table: TableFormat) -> None:
         cell_at(row=row, column=index).font = TITLE_FONT
     for row, index in table.label_cells:
         cell_at(row=row, column=index).font = LABEL_FONT
+    for (row, index), number_format in table.cell_formats:
+        cell_at(row=row, column=index).number_format = number_format
+    if table.print_fit:
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = f"{header}:{header}"
 
 
 def _validation_formula(source: str) -> str:
