@@ -1352,3 +1352,20 @@ def test_log_records_never_contain_the_key_or_the_token(rsps, make_client, caplo
             assert secret not in text, record
     assert API_KEY not in caplog.text
     assert SECRET_TOKEN not in caplog.text
+
+
+@responses.activate
+def test_a_netrc_entry_never_replaces_the_bearer_token(tmp_path, monkeypatch):
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine api.example.com login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    base = "https://api.example.com/kolaybi/v1"
+    responses.add(responses.POST, f"{base}/access_token", json={"success": True, "data": "tok-1"})
+    responses.add(responses.GET, f"{base}/vaults", json={"success": True, "data": []})
+    with KolayBiClient(base, "chan", "key-123") as client:
+        client.list_vaults()
+    token_call, vaults_call = responses.calls
+    assert "Authorization" not in token_call.request.headers
+    assert vaults_call.request.headers["Authorization"] == "Bearer tok-1"

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import requests
+import requests.auth
 from pydantic import ValidationError
 
 from .errors import (
@@ -449,7 +450,6 @@ class KolayBiClient:
             token = None
             if auth:
                 token = self._current_token()
-                headers["Authorization"] = f"Bearer {token}"
             timeout = self.timeout if repeatable else self.proceed_timeout
             started = self._clock()
             try:
@@ -461,6 +461,9 @@ class KolayBiClient:
                     json=json,
                     timeout=timeout,
                     allow_redirects=False,
+                    # An explicit auth object: without one, requests lets a ~/.netrc entry for
+                    # the host replace the Authorization header.
+                    auth=_BearerAuth(token),
                 )
             except requests.exceptions.RequestException as exc:
                 sent = _may_have_been_sent(exc)
@@ -662,6 +665,22 @@ def _int_id(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>`` (or no Authorization at all for the token call)."""
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.pop("Authorization", None)
+        if self._token is not None:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(***)"
 
 
 def _paging_total(body: dict[str, Any]) -> int | None:
