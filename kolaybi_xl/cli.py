@@ -94,27 +94,32 @@ def parse_types(values: Sequence[str] | None) -> list[InvoiceType] | None:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
+    """A progress bar (tqdm) on a terminal; silent when stderr is not one."""
 
     def __init__(self, stream: TextIO, label: str) -> None:
         self.stream = stream
         self.label = label
-        self.enabled = stream.isatty()
-        self.last = -1
+        self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total <= 0:
-            return
-        width = 30
-        filled = int(width * done / total)
-        if filled == self.last and done != total:
-            return
-        self.last = filled
-        bar = "█" * filled + "·" * (width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}")
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total,
+                desc=self.label,
+                unit="fatura",
+                file=self.stream,
+                disable=not self.stream.isatty(),
+                leave=True,
+            )
+        self.bar.update(done - self.bar.n)
         if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def confirm_on_terminal(question: str) -> bool:
@@ -201,6 +206,57 @@ def cmd_collect(args: argparse.Namespace) -> int:
     elif worst == EXIT_API:
         print("KolayBi could not be reached or refused the credentials mid-run", file=sys.stderr)
     return worst
+
+
+def cmd_journal(args: argparse.Namespace) -> int:
+    """List collection attempts whose outcome is not settled; record a user's verdict."""
+    from .jobs.journal import APPLIED, NOT_APPLIED, Journal
+
+    journal = Journal.default()
+    attempts = journal.attempts()
+    if args.resolve:
+        matches = [a for a in attempts if a.attempt.startswith(args.resolve)]
+        if len(matches) != 1:
+            raise CommandError(
+                f"--resolve {args.resolve}: {len(matches)} attempts match; give more of the id"
+            )
+        attempt = matches[0]
+        if attempt.final:
+            raise CommandError(
+                f"attempt {attempt.attempt[:12]} is already settled ({attempt.result})"
+            )
+        result = APPLIED if args.resolve_as == "applied" else NOT_APPLIED
+        with journal.lock(attempt.key):
+            journal.outcome(
+                attempt,
+                result,
+                "elle çözüldü: KolayBi'de kontrol edildi"
+                + (" (tahsil edilmiş)" if result == APPLIED else " (tahsil edilmemiş)"),
+            )
+        print(
+            f"recorded: invoice {attempt.document_id} {result}; the next collect on its "
+            "workbook writes the outcome into the row"
+        )
+        return EXIT_OK
+    shown = attempts if args.all else [a for a in attempts if not a.final]
+    if not shown:
+        print(f"no unsettled collection attempts in {journal.path}")
+        return EXIT_OK
+    print(
+        f"{'attempt':<12} {'time':<19} {'invoice':>8} {'vault':>6} {'amount':>14}  state / workbook"
+    )
+    for a in sorted(shown, key=lambda a: a.at):
+        state = a.result or "no outcome"
+        print(
+            f"{a.attempt[:12]:<12} {a.at[:19]:<19} {a.document_id:>8} {a.vault_id:>6} "
+            f"{a.amount:>10} {a.currency:<3}  {state} / {Path(a.workbook).name}"
+        )
+    if not args.all:
+        print(
+            "check these invoices in KolayBi, then: kolaybi-xl journal --resolve ATTEMPT "
+            "--as applied|not-applied (a collect run also settles them when KolayBi shows it)"
+        )
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -350,6 +406,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invoices", type=int, default=120)
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("journal", help="collection attempts whose outcome is not settled")
+    p.add_argument("--all", action="store_true", help="list every attempt")
+    p.add_argument("--resolve", metavar="ATTEMPT", help="settle one attempt (id or its start)")
+    p.add_argument(
+        "--as",
+        dest="resolve_as",
+        choices=("applied", "not-applied"),
+        help="with --resolve: what KolayBi shows for that invoice",
+    )
+    p.set_defaults(func=cmd_journal)
+
     p = sub.add_parser("set-key", help="store the API key in the operating system's keyring")
     p.set_defaults(func=cmd_set_key)
     return parser
@@ -363,6 +430,8 @@ def _setup_logging(verbosity: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "resolve", None) and not args.resolve_as:
+        parser.error("--resolve needs --as applied or --as not-applied")
     _setup_logging(args.verbose)
     func: Callable[[argparse.Namespace], int] = args.func
     try:

@@ -308,3 +308,50 @@ def test_amounts_in_the_plan_are_exact(sandbox, tmp_path, capsys):
     out = capsys.readouterr().out
     total = sum((sandbox.books.invoices[d].remaining for d in docs), Decimal(0))
     assert f"{total:,.2f}" in out or f"{total:.2f}" in out
+
+
+def test_an_unsettled_attempt_is_listed_blocks_sending_and_can_be_resolved(
+    sandbox, tmp_path, capsys
+):
+    from kolaybi_xl.jobs.journal import UNKNOWN, Journal
+
+    path = fetched(tmp_path)
+    doc = open_rows(sandbox)[0]
+    vault = next(v for v in sandbox.books.vault_records() if v.currency.upper() == "TRY")
+    edit_rows(path, {doc: {"Tahsil Et": "x", "Kasa/Banka": vault.name}})
+    # someone collected part of it meanwhile, so a re-read cannot tell what our attempt did
+    record = sandbox.books.invoices[doc]
+    journal = Journal.default()
+    attempt = journal.intent(
+        key=f"{sandbox.url}|{sandbox.channel}",
+        document_id=doc,
+        vault_id=vault.id,
+        amount=record.remaining,
+        currency="TRY",
+        remaining_before=record.remaining,
+        workbook=str(path.resolve()),
+        row=7,
+    )
+    journal.outcome(attempt, UNKNOWN, "bağlantı koptu")
+    sandbox.books.proceed(doc, vault.id, amount=Decimal("0.01"))
+    capsys.readouterr()
+
+    assert run("journal") == 0
+    listing = capsys.readouterr().out
+    assert attempt.attempt[:12] in listing
+    assert str(doc) in listing
+
+    assert run("collect", path, "--yes") == 1
+    assert "belirsiz" in outcomes(path)[doc]
+    assert sandbox.books.collected_documents()[doc] == 1  # only the 0.01 from elsewhere
+
+    # the accountant checks KolayBi: only the 0.01 from elsewhere is there
+    assert run("journal", "--resolve", attempt.attempt[:8], "--as", "not-applied") == 0
+    assert run("journal", "--resolve", attempt.attempt[:8], "--as", "applied") == 2
+    assert run("collect", path, "--yes") == 0
+    assert outcomes(path)[doc].startswith("Tamamlandı")
+    assert sandbox.books.collected_documents()[doc] == 2  # the 0.01 and now ours, once
+    assert sandbox.books.invoices[doc].remaining == 0
+    capsys.readouterr()
+    assert run("journal") == 0
+    assert "no unsettled" in capsys.readouterr().out

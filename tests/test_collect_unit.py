@@ -1199,3 +1199,19 @@ def test_outcomes_follow_their_invoice_when_rows_move_during_the_run(
         amount = int(books.invoices[doc].grand_total)
         assert outcome_of(grid, FIRST + i) == f"Tamamlandı: {amount},00 TRY → Merkez Kasa"
         assert cell(grid, FIRST + i, "Kalan") == 0
+
+
+def test_a_failing_progress_display_never_stops_a_collection(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    books = sandbox.books
+    docs = [add(books, f"{10 + i}.00") for i in range(3)]
+    grid = make_grid(books, [{"id": d, "mark": "x", "vault": 1} for d in docs])
+
+    def broken(done: int, total: int) -> None:
+        raise RuntimeError("terminal went away")
+
+    result = run(grid, client_for(sandbox), journal, on_progress=broken)
+    assert result.exit_code == 0
+    assert books.collected_documents() == dict.fromkeys(docs, 1)
+    assert all(outcome_of(grid, FIRST + i).startswith("Tamamlandı") for i in range(3))

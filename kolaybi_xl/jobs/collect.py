@@ -337,6 +337,24 @@ UNCOLLECTABLE_STATUSES = {
 }
 
 
+def _report_progress(
+    grid: Grid,
+    on_progress: Callable[[int, int], None] | None,
+    done: int,
+    total: int,
+    step: int,
+) -> None:
+    """Progress is for people: a failing progress display must never stop a collection
+    half way (the money is moving), so its errors are logged and ignored."""
+    try:
+        if on_progress is not None:
+            on_progress(done, total)
+        if done % step == 0 or done == total:
+            grid.progress(f"Tahsilat: {done}/{total}")
+    except Exception:
+        log.warning("progress display failed; collecting goes on", exc_info=True)
+
+
 class OutcomesNotSaved(JobError):
     """Collections were made but the workbook could not be written or saved.
 
@@ -1205,10 +1223,7 @@ def _send_all(
                     )
                 outcomes.append(outcome)
                 done = len(outcomes)
-                if on_progress is not None:
-                    on_progress(done, total)
-                if done % step == 0 or done == total:
-                    grid.progress(f"Tahsilat: {done}/{total}")
+                _report_progress(grid, on_progress, done, total, step)
         except BaseException:
             # Interrupted (Ctrl+C, a kill signal turned exception, a failing callback): send
             # nothing new, let the requests in flight finish and journal their outcomes, and
