@@ -78,3 +78,42 @@ def test_missing_channel_or_key_is_a_clear_error(env, needle):
         load_settings(None, env=env)
     assert needle in err.value.message
     assert err.value.exit_code == 2
+
+
+def test_set_key_stores_in_the_keyring_and_settings_read_it(monkeypatch, capsys):
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    from kolaybi_xl.cli import main
+
+    store: dict[tuple[str, str], str] = {}
+
+    class Backend(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def get_password(self, service, username):
+            return store.get((service, username))
+
+        def set_password(self, service, username, password):
+            store[(service, username)] = password
+
+        def delete_password(self, service, username):
+            store.pop((service, username), None)
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Backend())
+    try:
+        monkeypatch.setattr("getpass.getpass", lambda prompt="": "  secret-from-prompt  ")
+        assert main(["--channel", "c9", "set-key"]) == 0
+        out = capsys.readouterr().out
+        assert "secret-from-prompt" not in out
+        settings = load_settings(None, env={"KOLAYBI_CHANNEL": "c9"})
+        assert settings.api_key == "secret-from-prompt"
+        assert settings.base_url == "https://ofis-sandbox-api.kolaybi.com/kolaybi/v1"
+        # the environment still wins over the keyring
+        assert (
+            load_settings(None, env={"KOLAYBI_CHANNEL": "c9", "KOLAYBI_API_KEY": "env"}).api_key
+            == "env"
+        )
+    finally:
+        keyring.set_keyring(previous)
