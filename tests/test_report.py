@@ -667,7 +667,7 @@ def test_chart_points_at_the_aging_cells(world: World) -> None:
         assert abs(sum(shares) - 100) < Decimal("0.05")
     # anchored right of every block, level with the aging title
     width = max(len(r) for r in sheet(grid))
-    assert chart.anchor == f"{rep.column_letter(width + 2)}{top - 2}"
+    assert chart.anchor == f"{rep.column_letter(width + 1)}{top - 2}"
 
 
 def test_chart_in_an_xlsx_file_round_trip(tmp_path: Path) -> None:

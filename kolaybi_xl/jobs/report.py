@@ -752,8 +752,9 @@ def write_report(
         anchor="",  # set below, once the width of the whole sheet is known
         y_title="Kalan tutarın payı (%)",
         x_title="Vade dilimi",
-        width_cm=17.0,
-        height_cm=8.0,
+        # Large enough to read the bucket labels and the legend without zooming.
+        width_cm=20.0,
+        height_cm=10.5,
     )
 
     # Top ten accounts
@@ -782,7 +783,8 @@ def write_report(
         tables[-1] = replace(tables[-1], title_cells=[*tables[-1].title_cells, *titles])
 
     width = max(len(r) for r in rows)
-    chart = replace(chart, anchor=f"{column_letter(width + 2)}{aging_title_row}")
+    # Right next to the widest block, level with the aging table it plots.
+    chart = replace(chart, anchor=f"{column_letter(width + 1)}{aging_title_row}")
     block = [r + [None] * (width - len(r)) for r in rows]
 
     grid.ensure_sheet(layout.SUMMARY)
