@@ -290,7 +290,10 @@ def cmd_init_workbook(args: argparse.Namespace) -> int:
     path: Path = args.path
     if path.exists() and not args.force:
         raise CommandError(f"{path} already exists (use --force to replace it)")
-    init_workbook(path, interpreter=sys.executable)
+    try:
+        init_workbook(path, interpreter=sys.executable)
+    except (RuntimeError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
     print(f"created {path}")
     return EXIT_OK
 

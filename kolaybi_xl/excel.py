@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-import xlwings
+
+# xlwings 0.37.8 (the version the template's VBA module is for) needs Python 3.11+; on 3.10
+# kolaybi-xl installs without it and runs headless only.
+try:
+    import xlwings
+except ImportError as exc:  # pragma: no cover - only on installs without xlwings
+    raise ImportError(
+        "kolaybi-xl's Excel side needs xlwings 0.37.8 (Python 3.11 or newer); "
+        "the command line works without it"
+    ) from exc
 
 from .api import (
     AuthenticationError,

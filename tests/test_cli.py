@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import zipfile
@@ -163,6 +164,13 @@ def test_vaults_command(sandbox, tmp_path, capsys):
     assert book[layout.VAULTS].max_row == len(sandbox.books.vaults) + 1
 
 
+needs_xlwings = pytest.mark.skipif(
+    importlib.util.find_spec("xlwings") is None,
+    reason="macro workbooks are built from xlwings' VBA project (Python 3.11+)",
+)
+
+
+@needs_xlwings
 def test_init_workbook_and_force(tmp_path, capsys):
     path = tmp_path / "new.xlsm"
     assert run("init-workbook", path) == 0

@@ -17,6 +17,10 @@ The entry points run end to end against the real sandbox over HTTP.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("xlwings", reason="the Excel side needs xlwings (Python 3.11+)")
+
 import functools
 import inspect
 import re
@@ -29,7 +33,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 from unittest import mock
 
-import pytest
 import xlwings
 import xlwings.main as xm
 

@@ -6,6 +6,10 @@ installed, is a third opinion (its own VBA import) and is skipped otherwise.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("xlwings", reason="the Excel side needs xlwings (Python 3.11+)")
+
 import ast
 import json
 import os
@@ -17,7 +21,6 @@ import uuid
 from pathlib import Path
 
 import olefile
-import pytest
 import xlsxwriter
 import xlwings
 from hypothesis import given, settings

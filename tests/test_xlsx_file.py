@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib.util
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from kolaybi_xl.template import TEMPLATE_PATH
 from kolaybi_xl.workbook import layout, xlsx_file
 from kolaybi_xl.workbook.grid import (
     ColumnFormat,
@@ -29,10 +29,8 @@ from kolaybi_xl.workbook.grid import (
 )
 from kolaybi_xl.workbook.xlsx_file import FileGrid, WorkbookError
 
-XLWINGS_SPEC = importlib.util.find_spec("xlwings")
-assert XLWINGS_SPEC is not None
-assert XLWINGS_SPEC.origin is not None
-XLWINGS_WORKBOOK = Path(XLWINGS_SPEC.origin).parent / "quickstart_standalone.xlsm"
+# A real VBA project to carry through: the committed template's (built from xlwings' own).
+VBA_WORKBOOK = TEMPLATE_PATH
 HOSTILE = ['=HYPERLINK("http://x","y")', "=1+1", "+90 555", "-5%", "@SUM(A1)", "#N/A"]
 S = layout.INVOICES
 
@@ -80,7 +78,7 @@ def assert_clean_message(error: WorkbookError, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def vba_project() -> bytes:
-    with zipfile.ZipFile(XLWINGS_WORKBOOK) as archive:
+    with zipfile.ZipFile(VBA_WORKBOOK) as archive:
         return archive.read("xl/vbaProject.bin")
 
 

@@ -134,7 +134,13 @@ def _read_tree(data: bytes) -> Storage:
 
 def xlwings_base_project() -> bytes:
     """The vbaProject.bin inside the installed xlwings' ``quickstart_standalone.xlsm``."""
-    workbook = resources.files("xlwings").joinpath(_BASE_WORKBOOK).read_bytes()
+    try:
+        workbook = resources.files("xlwings").joinpath(_BASE_WORKBOOK).read_bytes()
+    except ModuleNotFoundError:
+        raise RuntimeError(
+            "macro workbooks (.xlsm) are built from xlwings 0.37.8's VBA project; install "
+            "kolaybi-xl on Python 3.11 or newer, or use .xlsx"
+        ) from None
     with zipfile.ZipFile(io.BytesIO(workbook)) as zf:
         return zf.read("xl/vbaProject.bin")
 

@@ -53,7 +53,12 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from xlwings import XlwingsError
+try:
+    from xlwings import XlwingsError
+except ImportError as exc:  # pragma: no cover - only on installs without xlwings (Python 3.10)
+    raise ImportError(
+        "kolaybi-xl's Excel side needs xlwings 0.37.8 (Python 3.11 or newer)"
+    ) from exc
 
 from . import layout
 from .cells import clean_text, looks_like_formula
