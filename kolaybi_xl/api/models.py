@@ -123,6 +123,13 @@ def to_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str):
         raise ValueError(f"not a date: {value!r}")
     text = value.strip()
+    if len(text) == 19 and text[10] == " ":
+        # The API's usual "2024-01-15 10:30:00": fromisoformat reads it (and nothing that
+        # strptime would read differently) ~20x faster; anything else takes the long way.
+        try:
+            return _naive_local(datetime.fromisoformat(text))
+        except ValueError:
+            pass
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt)

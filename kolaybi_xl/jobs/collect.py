@@ -468,7 +468,9 @@ class _Reader:
                 self._details(list(wanted), wanted, found, errors)
                 return found, errors
             hints: dict[int, InvoiceType] = {}
-            fallback = strip_type() or SALE
+            # The control strip's type (a second read of the whole sheet) only when a row
+            # has no type of its own.
+            fallback = (strip_type() or SALE) if None in wanted.values() else SALE
             for doc_id, hint in wanted.items():
                 hints[doc_id] = hint or fallback
             for invoice_type in sorted(set(hints.values()), key=lambda t: t.value):

@@ -53,14 +53,16 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.dimensions import ColumnDimension
 
+from ..gcpause import paused_gc
 from . import layout
-from .cells import clean_text, looks_like_formula
+from .cells import EXCEL_MAX_TEXT, clean_text, looks_like_formula
 from .grid import BarChart, CellValue, Formula, TableFormat, Validation
 from .xlsx_charts import add_bar_chart
 
 __all__ = ["FileGrid", "WorkbookError"]
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm")
+MAX_ROW = 1_048_576  # Excel's last row
 TEMP_PREFIX = ".~kolaybi-"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -420,9 +422,10 @@ def _load(path: Path, data: bytes, *, keep_vba: bool) -> Any:
     """openpyxl's workbook from the file's bytes, or a clear ``WorkbookError``."""
     _sniff(path, data)
     try:
-        return openpyxl.load_workbook(
-            io.BytesIO(data), keep_vba=keep_vba, data_only=False, keep_links=True
-        )
+        with paused_gc(len(data) // 100):  # ~ a cell per 100 bytes of the zipped file
+            return openpyxl.load_workbook(
+                io.BytesIO(data), keep_vba=keep_vba, data_only=False, keep_links=True
+            )
     except MemoryError:
         raise
     except Exception as exc:  # zipfile, XML, openpyxl's own errors: all mean "not readable"
@@ -645,15 +648,28 @@ class FileGrid:
     def write(self, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]) -> None:
         """Write a block of values; ``str`` is always text, ``Formula`` a formula."""
         ws = self._sheet(sheet)
-        cell_at = ws.cell
-        for r, row in enumerate(rows, start=top):
-            for c, value in enumerate(row, start=left):
-                cell = cell_at(row=r, column=c)
-                if type(cell) is MergedCell:
-                    if value is None:
-                        continue
-                    raise _merged_error(self.path, sheet, cell.coordinate)
-                _store(cell, value)
+        if top < 1 or left < 1 or top + len(rows) - 1 > MAX_ROW:
+            _write_checked(ws, self.path, sheet, top, left, rows)  # openpyxl's own errors
+            return
+        # Cells are looked up and created directly in the sheet's cell map (what ``ws.cell``
+        # does after its bounds check, done above for the whole block): a refresh writes a
+        # few hundred thousand cells and the per-call overhead was a third of the write.
+        cells = ws._cells
+        last_row = 0
+        with paused_gc(len(rows)):
+            for r, row in enumerate(rows, start=top):
+                for c, value in enumerate(row, start=left):
+                    cell = cells.get((r, c))
+                    if cell is None:
+                        cell = cells[r, c] = Cell(ws, row=r, column=c)
+                        last_row = r
+                    elif type(cell) is MergedCell:
+                        if value is None:
+                            continue
+                        raise _merged_error(self.path, sheet, cell.coordinate)
+                    _store(cell, value)
+        if last_row > ws._current_row:
+            ws._current_row = last_row
 
     def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
         """Empty the values of a block; formats (and the cells' styles) stay."""
@@ -671,7 +687,8 @@ class FileGrid:
         Excel "repair" the file; an autofilter is a plain range openpyxl rewrites every save.
         """
         ws = self._sheet(sheet)
-        _format_table(ws, table)
+        with paused_gc(table.data_rows):
+            _format_table(ws, table)
 
     def define_name(self, name: str, formula: str) -> None:
         """A workbook-level defined name (a leading '=' is tolerated); replaces one of that name."""
@@ -743,7 +760,10 @@ class FileGrid:
 
     def _serialise(self) -> bytes:
         buffer = io.BytesIO()
-        self.workbook.save(buffer)
+        workbook = self.workbook
+        cells = sum(len(getattr(sheet, "_cells", ())) for sheet in workbook.worksheets)
+        with paused_gc(cells // 20):  # one XML element (and more) per cell
+            workbook.save(buffer)
         data = buffer.getvalue()
         if self._xlsm and not _has_vba_part(self.workbook):
             data = _drop_dangling_vba_relationship(data)
@@ -831,9 +851,44 @@ def _save_failed(path: Path, why: str) -> WorkbookError:
     )
 
 
+def _write_checked(
+    ws: Any, path: Path, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]
+) -> None:
+    """``FileGrid.write`` through ``ws.cell`` (which checks the bounds), one cell at a time."""
+    cell_at = ws.cell
+    for r, row in enumerate(rows, start=top):
+        for c, value in enumerate(row, start=left):
+            cell = cell_at(row=r, column=c)
+            if type(cell) is MergedCell:
+                if value is None:
+                    continue
+                raise _merged_error(path, sheet, cell.coordinate)
+            _store(cell, value)
+
+
 def _store(cell: Any, value: CellValue) -> None:
     """One value into one cell, by the grid's rules."""
     style = cell._style
+    kind = type(value)
+    raw: Any = value  # narrowed by ``kind`` below, which mypy does not follow
+    # The common types first, storing exactly what openpyxl's ``cell.value = ...`` would
+    # store (data type and value) without its type inference.
+    if kind is str:
+        # Within Excel's limit, no character openpyxl refuses (printable text is already so).
+        text = raw if raw.isprintable() and len(raw) <= EXCEL_MAX_TEXT else clean_text(raw)
+        cell._value = text
+        cell.data_type = "s"  # never a formula ("=..."), never an error value ("#N/A")
+        if looks_like_formula(text):
+            cell.quotePrefix = True
+        elif style is not None and style.quotePrefix:
+            style.quotePrefix = 0
+        return
+    if raw is None or kind is int or (kind is float and math.isfinite(raw)):
+        if style is not None and style.quotePrefix:
+            style.quotePrefix = 0
+        cell._value = value
+        cell.data_type = "n"
+        return
     if isinstance(value, str):
         if isinstance(value, Formula):
             text = str(value)
@@ -1000,10 +1055,48 @@ def _own_column_dimension(ws: Any, index: int) -> Any:
     return dimensions[get_column_letter(index)]
 
 
-def _style_of(cell: Any) -> StyleArray:
-    if cell._style is None:
-        cell._style = StyleArray()
-    return cell._style
+def _format_column(
+    ws: Any,
+    index: int,
+    top: int,
+    data_bottom: int,
+    bottom: int,
+    number_id: int | None,
+    fill_id: int | None,
+    replaceable: set[int],
+) -> None:
+    """A number format (rows ``top..bottom``) and a fill (``top..data_bottom``, over no fill
+    but ours) for one column: each cell's style array is patched in place, cells missing
+    from the sheet's cell map are created as ``ws.cell`` would."""
+    if top > bottom:
+        return
+    if bottom > MAX_ROW:
+        ws.cell(row=bottom, column=index)  # openpyxl's own error
+    cells = ws._cells
+    # A fresh cell's style: the defaults with this column's format and fill.
+    blank = StyleArray()
+    if number_id is not None:
+        blank.numFmtId = number_id
+    if fill_id is not None:
+        blank.fillId = fill_id
+    last_row = 0
+    for row in range(top, bottom + 1):
+        cell = cells.get((row, index))
+        if cell is None:
+            cell = cells[row, index] = Cell(ws, row=row, column=index)
+            last_row = row
+        style = cell._style
+        if style is None:
+            cell._style = StyleArray(blank)
+            if fill_id is not None and row > data_bottom:
+                cell._style.fillId = 0
+            continue
+        if number_id is not None:
+            style.numFmtId = number_id
+        if fill_id is not None and row <= data_bottom and style.fillId in replaceable:
+            style.fillId = fill_id
+    if last_row > ws._current_row:
+        ws._current_row = last_row
 
 
 def _format_table(ws: Any, table: TableFormat) -> None:
@@ -1041,12 +1134,9 @@ def _format_table(ws: Any, table: TableFormat) -> None:
             fill_columns.add(index)
         if number_id is None and fill_id is None:
             continue
-        for row in range(data_top, format_bottom + 1):
-            style = _style_of(cell_at(row=row, column=index))
-            if number_id is not None:
-                style.numFmtId = number_id
-            if fill_id is not None and row <= data_bottom and style.fillId in replaceable:
-                style.fillId = fill_id
+        _format_column(
+            ws, index, data_top, data_bottom, format_bottom, number_id, fill_id, replaceable
+        )
 
     # Our own highlight on rows that held data last time but not now goes (a fill the user
     # chose stays).
