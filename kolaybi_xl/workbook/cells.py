@@ -46,9 +46,23 @@ def looks_like_formula(text: str) -> bool:
     return text.startswith(FORMULA_STARTS)
 
 
+# Whole numbers with more digits than this are refused as ids (Python will not even print
+# one of more than 4,300 digits; no id or amount is anywhere near).
+MAX_DIGITS = 4_300
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, also for a whole number too long for ``str``."""
+    try:
+        return str(value)
+    except ValueError:  # an int of more than 4,300 digits
+        negative = isinstance(value, int) and value < 0
+        return f"{'-' if negative else ''}(çok büyük bir sayı)"
+
+
 def show(value: Any, limit: int = 40) -> str:
     """A short, quoted rendering of a cell value for an error message."""
-    text = clean_text(str(value)).replace("\n", " ")
+    text = clean_text(_text(value)).replace("\n", " ")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"'{text}'"
@@ -68,6 +82,8 @@ def parse_mark(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        if isinstance(value, Decimal) and value.is_nan():  # sNaN cannot even be compared
+            raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
         if value == 1:
             return True
         if value == 0:
@@ -75,9 +91,11 @@ def parse_mark(value: Any) -> bool:
         raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
     if isinstance(value, str):
         text = value.strip().casefold()
-        if text in MARK_YES:
+        # casefold() is not Turkish: "YANLIŞ" becomes "yanliş"; try the Turkish lower case too.
+        turkish = value.strip().replace("I", "ı").replace("İ", "i").casefold()
+        if text in MARK_YES or turkish in MARK_YES:
             return True
-        if text in MARK_NO:
+        if text in MARK_NO or turkish in MARK_NO:
             return False
     raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
 
@@ -91,8 +109,11 @@ def parse_int(value: Any, what: str) -> int | None:
     if isinstance(value, int):
         number = value
     elif isinstance(value, (float, Decimal)):
-        if isinstance(value, float) and not math.isfinite(value):
+        finite = math.isfinite(value) if isinstance(value, float) else value.is_finite()
+        if not finite:
             raise CellError(f"{what} bir sayı olmalı: {show(value)}")
+        if isinstance(value, Decimal) and value.adjusted() >= MAX_DIGITS:
+            raise CellError(f"{what} çok büyük: {show(value)}")  # int() would take ages
         if value != int(value):
             raise CellError(f"{what} tam sayı olmalı: {show(value)}")
         number = int(value)
@@ -100,6 +121,8 @@ def parse_int(value: Any, what: str) -> int | None:
         text = value.strip().removesuffix(".0")
         if not text.isascii() or not text.isdigit():
             raise CellError(f"{what} bir sayı olmalı: {show(value)}")
+        if len(text) > MAX_DIGITS:
+            raise CellError(f"{what} çok büyük: {show(value)}")
         number = int(text)
     else:
         raise CellError(f"{what} bir sayı olmalı: {show(value)}")
@@ -212,7 +235,7 @@ def cell_text(value: Any) -> str:
         return value.strftime("%d.%m.%Y %H:%M")
     if isinstance(value, date):
         return value.strftime("%d.%m.%Y")
-    return str(value).strip()
+    return _text(value).strip()
 
 
 def identity_text(value: Any) -> str:
@@ -220,10 +243,12 @@ def identity_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        digits = str(int(value))
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        digits = _text(int(value))
         width = 10 if len(digits) <= 10 else 11
         return digits.zfill(width)
-    return str(value).strip()
+    return _text(value).strip()
 
 
 # -- vault references -------------------------------------------------------------------------
