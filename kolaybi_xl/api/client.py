@@ -411,29 +411,12 @@ class KolayBiClient:
     def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return self._request("GET", path, params=params)
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        form: dict[str, str] | None = None,
-        json: dict[str, Any] | None = None,
-        auth: bool = True,
-        repeatable: bool = True,
-        whole_body: bool = False,
-    ) -> Any:
-        """Send one logical request; return ``data`` (or the whole body) of a success."""
-        return self._exchange(
-            method,
-            path,
-            params=params,
-            form=form,
-            json=json,
-            auth=auth,
-            repeatable=repeatable,
-            whole_body=whole_body,
-        )[1]
+    def _request(self, method: str, path: str, **options: Any) -> Any:
+        """Send one logical request; return ``data`` (or the whole body) of a success.
+
+        Takes the keyword options of ``_exchange``.
+        """
+        return self._exchange(method, path, **options)[1]
 
     def _exchange(
         self,

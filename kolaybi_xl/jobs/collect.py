@@ -57,7 +57,7 @@ from ..workbook.cells import (
     parse_mark,
     resolve_vault,
 )
-from ..workbook.grid import ColumnFormat, Grid, TableFormat
+from ..workbook.grid import Grid, layout_table
 from .errors import JobError
 from .fetch import chosen_types, write_status
 from .journal import APPLIED, FAILED, FINAL_RESULTS, NOT_APPLIED, UNKNOWN, Attempt, Journal
@@ -112,6 +112,30 @@ T_RATE_LIMITED = (
     f"{layout.OUTCOME_ERROR}: KolayBi çok fazla istek aldı (HTTP 429); gönderilmedi, "
     "daha sonra tekrar deneyin"
 )
+
+
+_PLAN_TEXTS_TR = {
+    "title": "Tahsilat planı: {n} fatura tahsil edilecek.",
+    "row": "  satır {row}: Belge {doc} {serial} {party} — {amount} {currency} → {vault}",
+    "more": "  … ve {n} satır daha",
+    "totals": "Kasa/Banka ve para birimine göre toplam:",
+    "invoices": "fatura",
+    "summary": "{errors} satırda hata, {skipped} satır atlanacak (kalan tutar yok), "
+    "{done} satır zaten tamamlanmış.",
+    "row_word": "satır",
+    "recovered": "Önceki çalıştırmalardan {n} sonuç yazılacak.",
+}
+_PLAN_TEXTS_EN = {
+    "title": "Collection plan: {n} invoice(s) to collect.",
+    "row": "  row {row}: document {doc} {serial} {party} — {amount} {currency} -> {vault}",
+    "more": "  … and {n} more",
+    "totals": "Totals per vault and currency:",
+    "invoices": "invoices",
+    "summary": "{errors} row error(s), {skipped} row(s) skipped (nothing left to collect), "
+    "{done} row(s) already collected.",
+    "row_word": "row",
+    "recovered": "{n} outcome(s) of earlier runs will be written.",
+}
 
 
 def tr_amount(amount: Decimal) -> str:
@@ -225,55 +249,41 @@ class Plan:
         return Counter((r.vault_label, r.currency) for r in self.rows)
 
     def describe_tr(self, limit: int = 20) -> str:
-        lines = [f"Tahsilat planı: {len(self.rows)} fatura tahsil edilecek."]
-        for row in self.rows[:limit]:
-            lines.append(
-                f"  satır {row.sheet_row}: Belge {row.document_id} {row.serial_no} {row.party} — "
-                f"{tr_amount(row.amount)} {row.currency} → {row.vault_label}"
-            )
-        if len(self.rows) > limit:
-            lines.append(f"  … ve {len(self.rows) - limit} satır daha")
-        counts = self._count_by_total()
-        if self.totals:
-            lines.append("Kasa/Banka ve para birimine göre toplam:")
-            for (label, currency), total in sorted(self.totals.items()):
-                n = counts[(label, currency)]
-                lines.append(f"  {label}: {tr_amount(total)} {currency} ({n} fatura)")
-        lines.append(
-            f"{self.errors} satırda hata, {self.skipped} satır atlanacak (kalan tutar yok), "
-            f"{self.unchanged} satır zaten tamamlanmış."
-        )
-        for issue in self.issues:
-            if issue.status in (FAILED_ROW, UNKNOWN_ROW):
-                lines.append(f"  satır {issue.sheet_row}: {issue.outcome}")
-        if self.recovered:
-            lines.append(f"Önceki çalıştırmalardan {len(self.recovered)} sonuç yazılacak.")
-        return "\n".join(lines)
+        return self._describe(_PLAN_TEXTS_TR, tr_amount, limit)
 
     def describe_en(self, limit: int = 20) -> str:
-        lines = [f"Collection plan: {len(self.rows)} invoice(s) to collect."]
+        return self._describe(_PLAN_TEXTS_EN, lambda a: f"{a.quantize(CENT):,.2f}", limit)
+
+    def _describe(self, t: dict[str, str], amount: Callable[[Decimal], str], limit: int) -> str:
+        lines = [t["title"].format(n=len(self.rows))]
         for row in self.rows[:limit]:
             lines.append(
-                f"  row {row.sheet_row}: document {row.document_id} {row.serial_no} {row.party} — "
-                f"{row.amount.quantize(CENT):,.2f} {row.currency} -> {row.vault_label}"
+                t["row"].format(
+                    row=row.sheet_row,
+                    doc=row.document_id,
+                    serial=row.serial_no,
+                    party=row.party,
+                    amount=amount(row.amount),
+                    currency=row.currency,
+                    vault=row.vault_label,
+                )
             )
         if len(self.rows) > limit:
-            lines.append(f"  … and {len(self.rows) - limit} more")
+            lines.append(t["more"].format(n=len(self.rows) - limit))
         counts = self._count_by_total()
         if self.totals:
-            lines.append("Totals per vault and currency:")
+            lines.append(t["totals"])
             for (label, currency), total in sorted(self.totals.items()):
                 n = counts[(label, currency)]
-                lines.append(f"  {label}: {total.quantize(CENT):,.2f} {currency} ({n} invoices)")
+                lines.append(f"  {label}: {amount(total)} {currency} ({n} {t['invoices']})")
         lines.append(
-            f"{self.errors} row error(s), {self.skipped} row(s) skipped (nothing left to collect), "
-            f"{self.unchanged} row(s) already collected."
+            t["summary"].format(errors=self.errors, skipped=self.skipped, done=self.unchanged)
         )
         for issue in self.issues:
             if issue.status in (FAILED_ROW, UNKNOWN_ROW):
-                lines.append(f"  row {issue.sheet_row}: {issue.outcome}")
+                lines.append(f"  {t['row_word']} {issue.sheet_row}: {issue.outcome}")
         if self.recovered:
-            lines.append(f"{len(self.recovered)} outcome(s) of earlier runs will be written.")
+            lines.append(t["recovered"].format(n=len(self.recovered)))
         return "\n".join(lines)
 
 
@@ -1346,12 +1356,10 @@ def _append_log(grid: Grid, rows: list[list[Any]]) -> None:
     grid.write(layout.COLLECTION_LOG, used + 1, 1, rows)
     grid.format_table(
         layout.COLLECTION_LOG,
-        TableFormat(
-            header_row=layout.LOG_HEADER_ROW,
-            columns=[
-                ColumnFormat(layout.NUMBER_FORMATS[c.kind], c.width) for c in layout.LOG_COLUMNS
-            ],
-            data_rows=used + len(rows) - layout.LOG_HEADER_ROW,
+        layout_table(
+            layout.LOG_COLUMNS,
+            layout.LOG_HEADER_ROW,
+            used + len(rows) - layout.LOG_HEADER_ROW,
             spare_rows=LOG_ROWS_SPARE,
         ),
     )

@@ -10,7 +10,7 @@ from ..api.models import Vault
 from ..workbook import layout
 from ..workbook.cells import CellError, cell_text, find_header_row, header_positions, parse_int
 from ..workbook.cells import VaultRef as VaultRef
-from ..workbook.grid import ColumnFormat, Grid, TableFormat
+from ..workbook.grid import Grid, layout_table
 from .errors import JobError
 
 
@@ -32,14 +32,7 @@ def write_vaults(grid: Grid, vaults: Sequence[Vault]) -> None:
         grid.clear(layout.VAULTS, len(rows) + 1, 1, len(old), len(header))
     grid.format_table(
         layout.VAULTS,
-        TableFormat(
-            header_row=layout.VAULT_HEADER_ROW,
-            columns=[
-                ColumnFormat(layout.NUMBER_FORMATS[c.kind], c.width) for c in layout.VAULT_COLUMNS
-            ],
-            data_rows=len(vaults),
-            spare_rows=0,
-        ),
+        layout_table(layout.VAULT_COLUMNS, layout.VAULT_HEADER_ROW, len(vaults), spare_rows=0),
     )
     grid.define_name(layout.VAULT_NAMES_RANGE, layout.VAULT_NAMES_FORMULA)
 

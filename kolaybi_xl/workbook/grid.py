@@ -21,6 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from . import layout
 from .cells import clean_text
 
 CellValue = str | int | float | Decimal | bool | date | datetime | None
@@ -89,6 +90,26 @@ class BarChart:
     x_title: str | None = None
     width_cm: float = 16.0
     height_cm: float = 7.5
+
+
+def layout_table(
+    columns: Sequence[layout.Column], header_row: int, data_rows: int, **options: Any
+) -> TableFormat:
+    """The TableFormat of a table laid out from ``layout`` columns (formats, widths, roles)."""
+    return TableFormat(
+        header_row=header_row,
+        columns=[
+            ColumnFormat(
+                number_format=layout.NUMBER_FORMATS[c.kind],
+                width=c.width,
+                input=c.role is layout.Role.INPUT,
+                output=c.role is layout.Role.OUTCOME,
+            )
+            for c in columns
+        ],
+        data_rows=data_rows,
+        **options,
+    )
 
 
 @runtime_checkable
