@@ -254,20 +254,14 @@ class KolayBiClient:
         # From here on the server said `success: true`: the collection was most likely
         # applied, so an unreadable result must not look like "nothing happened".
         if not isinstance(data, dict):
-            raise OutcomeUnknown(
-                "the collection answer has no result object",
-                status=status,
-                document_id=document_id,
-                vault_id=vault_id,
-            )
+            raise _outcome_unknown("the collection answer has no result object", status, form)
         try:
             return self._parse(ProceedResult, data, "proceed result")
         except InvalidResponse as exc:
-            raise OutcomeUnknown(
+            raise _outcome_unknown(
                 f"the collection was accepted but its result is unreadable: {exc.message}",
-                status=status,
-                document_id=document_id,
-                vault_id=vault_id,
+                status,
+                form,
             ) from None
 
     # -- paging ------------------------------------------------------------------------------
@@ -464,10 +458,8 @@ class KolayBiClient:
                 sent = _may_have_been_sent(exc)
                 reason = self._redact(_describe_network_error(exc))
                 if not repeatable and sent:
-                    raise OutcomeUnknown(
-                        f"no answer after sending the collection: {reason}",
-                        document_id=_int_or_none(form, "document_id"),
-                        vault_id=_int_or_none(form, "vault_id"),
+                    raise _outcome_unknown(
+                        f"no answer after sending the collection: {reason}", None, form
                     ) from None
                 if attempt < self.max_retries:
                     self._wait(attempt, None, f"{method} {path}: {reason}")
@@ -511,11 +503,8 @@ class KolayBiClient:
             message = self._server_message(response, body)
         if status >= 500:
             if not repeatable:
-                raise OutcomeUnknown(
-                    f"the server failed while collecting: {message}",
-                    status=status,
-                    document_id=_int_or_none(form, "document_id"),
-                    vault_id=_int_or_none(form, "vault_id"),
+                raise _outcome_unknown(
+                    f"the server failed while collecting: {message}", status, form
                 )
             raise ServerError(message, status=status)
         if status in (401, 403):
@@ -530,11 +519,8 @@ class KolayBiClient:
             where = self._redact(response.headers.get("Location", "?"))[:200]
             if not repeatable:
                 # The request did reach a server; whether it acted on it is unknown.
-                raise OutcomeUnknown(
-                    f"the collection was answered with a redirect to {where}",
-                    status=status,
-                    document_id=_int_or_none(form, "document_id"),
-                    vault_id=_int_or_none(form, "vault_id"),
+                raise _outcome_unknown(
+                    f"the collection was answered with a redirect to {where}", status, form
                 )
             raise ConfigurationError(f"{path}: the server redirects to {where}", status=status)
         if not 200 <= status < 300:
@@ -542,11 +528,8 @@ class KolayBiClient:
         if not isinstance(body, dict):
             excerpt = self._excerpt(response) or "empty answer"
             if not repeatable:
-                raise OutcomeUnknown(
-                    f"unreadable answer to the collection: {excerpt}",
-                    status=status,
-                    document_id=_int_or_none(form, "document_id"),
-                    vault_id=_int_or_none(form, "vault_id"),
+                raise _outcome_unknown(
+                    f"unreadable answer to the collection: {excerpt}", status, form
                 )
             raise InvalidResponse(f"{path}: not a JSON object: {excerpt}", status=status)
         success = body.get("success")
@@ -555,12 +538,7 @@ class KolayBiClient:
         if success is not True:
             if not repeatable:
                 # A collection is only trusted with an explicit `"success": true`.
-                raise OutcomeUnknown(
-                    "the collection answer has no success flag",
-                    status=status,
-                    document_id=_int_or_none(form, "document_id"),
-                    vault_id=_int_or_none(form, "vault_id"),
-                )
+                raise _outcome_unknown("the collection answer has no success flag", status, form)
             # Reads: the documented list answer (§4.1) carries only `data`; without a flag,
             # accept an answer that has `data` (its shape is checked by the caller).
             if success is not None or "data" not in body:
@@ -751,6 +729,15 @@ def _describe_network_error(exc: requests.exceptions.RequestException) -> str:
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS/SSL error"
     return exc.__class__.__name__
+
+
+def _outcome_unknown(text: str, status: int | None, form: dict[str, str] | None) -> OutcomeUnknown:
+    return OutcomeUnknown(
+        text,
+        status=status,
+        document_id=_int_or_none(form, "document_id"),
+        vault_id=_int_or_none(form, "vault_id"),
+    )
 
 
 def _int_or_none(form: dict[str, str] | None, key: str) -> int | None:
