@@ -172,5 +172,19 @@ class Clock:
         return time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
+def time_phases(phases: dict[str, float], owner: Any, name: str, label: str) -> None:
+    """Wrap ``owner.name`` so its wall seconds add up in ``phases[label]``."""
+    original = getattr(owner, name)
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        clock = Clock()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            phases[label] = phases.get(label, 0.0) + clock.read()[0]
+
+    setattr(owner, name, run)
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
     _serve(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))

@@ -34,7 +34,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Clock, SandboxProcess, median, peak_mb, run_measurement, run_python
+from _common import (
+    Clock,
+    SandboxProcess,
+    median,
+    peak_mb,
+    run_measurement,
+    run_python,
+    time_phases,
+)
 
 VAULT_BY_CURRENCY = {"TRY": "Merkez Kasa", "USD": "Garanti BBVA USD", "EUR": "İş Bankası EUR"}
 COLLECTABLE = ("Onaylandı", "GİB'e Gönderildi", "Gönderime Hazır")
@@ -111,16 +119,7 @@ def case_collect(book: Path, concurrency: int) -> dict[str, Any]:
     phases: dict[str, float] = {}
 
     def timed(owner: Any, name: str, label: str) -> None:
-        original = getattr(owner, name)
-
-        def run(*args: Any, **kwargs: Any) -> Any:
-            clock = Clock()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                phases[label] = phases.get(label, 0.0) + clock.read()[0]
-
-        setattr(owner, name, run)
+        time_phases(phases, owner, name, label)
 
     timed(FileGrid, "open", "open")
     timed(collect, "_recover_pending", "recover")

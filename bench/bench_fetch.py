@@ -45,6 +45,7 @@ from _common import (
     peak_mb,
     rss_mb,
     run_measurement,
+    time_phases,
 )
 
 RESULTS = ROOT / "bench" / "results"
@@ -145,16 +146,7 @@ def case_product(out: Path, profile: Path | None = None) -> dict[str, Any]:
     phases: dict[str, float] = {}
 
     def timed(owner: Any, name: str, label: str) -> None:
-        original = getattr(owner, name)
-
-        def run(*args: Any, **kwargs: Any) -> Any:
-            clock = Clock()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                phases[label] = phases.get(label, 0.0) + clock.read()[0]
-
-        setattr(owner, name, run)
+        time_phases(phases, owner, name, label)
 
     if profile is None:  # timers would show up in the profile; the profile has its own
         timed(KolayBiClient, "_get_all_pages", "download")
