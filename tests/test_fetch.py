@@ -233,3 +233,15 @@ def test_a_table_starting_inside_the_strip_is_not_written_over(client):
     assert grid.value(layout.INVOICES, 2, 1) == "Belge ID"
     assert grid.value(layout.INVOICES, 2, 2) == "Tahsil Et"
     assert chosen_types(grid, InvoiceType.PURCHASE_INVOICE) == [InvoiceType.PURCHASE_INVOICE]
+
+
+def test_an_incomplete_list_is_said_to_the_user():
+    with Sandbox(invoices=60, seed=3, page_size=10) as sb:
+        client = KolayBiClient(sb.url, sb.channel, sb.api_key, max_pages=2)
+        with client:
+            grid = MemoryGrid()
+            result = fetch(grid, client)
+    assert result.invoices == 20
+    assert result.warnings
+    assert "stopped after 2 pages" in result.summary_en()
+    assert "UYARI" in grid.value(layout.INVOICES, *layout.STATUS_CELL)

@@ -164,6 +164,9 @@ class KolayBiClient:
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
         self._rng = random.Random()
+        # Things a caller should tell the user (e.g. a list that may be incomplete); the
+        # jobs show them, the client only records them.
+        self.warnings: list[str] = []
 
     def __repr__(self) -> str:
         return f"KolayBiClient(base_url={self.base_url!r}, channel={self.channel!r})"
@@ -285,6 +288,7 @@ class KolayBiClient:
                 break
             if pages >= self.max_pages:
                 log.warning("%s: stopped after %s pages", path, self.max_pages)
+                self.warnings.append(f"{path}: stopped after {self.max_pages} pages")
                 break
             next_path, next_params = next_request
             try:
@@ -299,6 +303,9 @@ class KolayBiClient:
         total = _paging_total(body)
         if total is not None and total != len(seen):
             log.warning("%s: server reported %s items, received %s", path, total, len(seen))
+            self.warnings.append(
+                f"{path}?{urlencode(params)}: KolayBi reported {total} items, {len(seen)} received"
+            )
         return list(seen.values())
 
     def _collect_items(

@@ -44,6 +44,7 @@ class FetchResult:
     dropped: int = 0
     vaults: int = 0
     added_columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. a list that may be incomplete
     refreshed_at: datetime | None = None
 
     def summary_tr(self) -> str:
@@ -52,6 +53,8 @@ class FetchResult:
             parts.append(f"{self.kept_unlisted} satır artık listede yok, sonda korundu")
         if self.added_columns:
             parts.append(f"eklenen sütunlar: {', '.join(self.added_columns)}")
+        if self.warnings:
+            parts.append(f"UYARI: liste eksik olabilir ({'; '.join(self.warnings)})")
         return "; ".join(parts)
 
     def summary_en(self) -> str:
@@ -63,6 +66,8 @@ class FetchResult:
             text += f"; {self.kept_unlisted} rows no longer listed were kept at the end"
         if self.added_columns:
             text += f"; added columns: {', '.join(self.added_columns)}"
+        if self.warnings:
+            text += f"; WARNING, the list may be incomplete: {'; '.join(self.warnings)}"
         return text
 
 
@@ -103,10 +108,12 @@ def refresh_invoices(
     # Each invoice becomes its cell values at once and the parsed models go: a model weighs
     # ~8 KB, its values ~0.5 KB, and the sheet's cells are built after this.
     values: list[dict[str, Any]] = []
+    seen_warnings = len(client.warnings)
     with paused_gc():  # bulk allocations only (see ``gcpause``)
         for invoice_type in types:
             grid.progress(f"{invoice_type.label} getiriliyor…")
             values.extend(invoice_values(inv) for inv in client.list_invoices(invoice_type))
+    result.warnings = client.warnings[seen_warnings:]
     if with_vaults:
         result.vaults = len(refresh_vaults(grid, client))
     grid.progress("Faturalar yazılıyor…")
