@@ -357,12 +357,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: HTTP)")
     parser.add_argument("--base-url", help="API URL including /kolaybi/v1 (or Sandbox/Canlı)")
     parser.add_argument("--channel", help="the KolayBi Channel")
+    # The same two options after the command too (`kolaybi-xl set-key --channel C`); SUPPRESS
+    # keeps an absent one from overriding a value given before the command.
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--base-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    connection.add_argument("--channel", default=argparse.SUPPRESS, help="the KolayBi Channel")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_parser = sub.add_parser
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return add_parser(name, help=help, parents=[connection])
 
     def workbooks(p: argparse.ArgumentParser) -> None:
         p.add_argument("workbooks", nargs="+", type=Path, metavar="WORKBOOK")
 
-    p = sub.add_parser("fetch", help="fill/refresh Faturalar (and Kasalar)")
+    p = command("fetch", help="fill/refresh Faturalar (and Kasalar)")
     workbooks(p)
     p.add_argument(
         "--type",
@@ -374,42 +383,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-vaults", action="store_true", help="do not refresh Kasalar")
     p.set_defaults(func=cmd_fetch)
 
-    p = sub.add_parser("vaults", help="refresh Kasalar")
+    p = command("vaults", help="refresh Kasalar")
     workbooks(p)
     p.set_defaults(func=cmd_vaults)
 
-    p = sub.add_parser("collect", help="collect the marked rows (Tahsil Et) and write outcomes")
+    p = command("collect", help="collect the marked rows (Tahsil Et) and write outcomes")
     workbooks(p)
     p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--concurrency", type=int, choices=range(1, 9), metavar="N", help="1-8")
     p.set_defaults(func=cmd_collect)
 
-    p = sub.add_parser("report", help="build the Özet sheet")
+    p = command("report", help="build the Özet sheet")
     workbooks(p)
     p.add_argument("--as-of", metavar="DATE", help="aging date (YYYY-MM-DD; default today)")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("init-workbook", help="a new workbook from the template")
+    p = command("init-workbook", help="a new workbook from the template")
     p.add_argument("path", type=Path, metavar="PATH")
     p.add_argument("--force", action="store_true", help="replace an existing file")
     p.set_defaults(func=cmd_init_workbook)
 
-    p = sub.add_parser("sandbox", help="serve the local KolayBi emulator until stopped")
+    p = command("sandbox", help="serve the local KolayBi emulator until stopped")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--channel", dest="channel", default=None)
     p.add_argument("--api-key", dest="api_key", default=None)
     p.add_argument("--invoices", type=int, default=300, help="how many invoices to seed")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_sandbox)
 
-    p = sub.add_parser("demo", help="the whole flow offline, against an in-process sandbox")
+    p = command("demo", help="the whole flow offline, against an in-process sandbox")
     p.add_argument("--out", type=Path, default=Path("kolaybi-demo.xlsx"), metavar="PATH")
     p.add_argument("--invoices", type=int, default=120)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("journal", help="collection attempts whose outcome is not settled")
+    p = command("journal", help="collection attempts whose outcome is not settled")
     p.add_argument("--all", action="store_true", help="list every attempt")
     p.add_argument("--resolve", metavar="ATTEMPT", help="settle one attempt (id or its start)")
     p.add_argument(
@@ -420,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_journal)
 
-    p = sub.add_parser("set-key", help="store the API key in the operating system's keyring")
+    p = command("set-key", help="store the API key in the operating system's keyring")
     p.set_defaults(func=cmd_set_key)
     return parser
 

@@ -197,3 +197,12 @@ def test_module_entry_point_and_version():
     )
     assert out.returncode == 0
     assert out.stdout.startswith("kolaybi-xl ")
+
+
+def test_connection_options_work_before_and_after_the_command(sandbox, tmp_path, monkeypatch):
+    monkeypatch.delenv("KOLAYBI_CHANNEL")
+    path = tmp_path / "book.xlsx"
+    assert run("fetch", path, "--channel", sandbox.channel) == 0
+    assert run("--channel", sandbox.channel, "vaults", path) == 0
+    assert run("--channel", "wrong", "vaults", path, "--channel", sandbox.channel) == 0
+    assert run("vaults", path) == 2  # no channel anywhere: a settings error
