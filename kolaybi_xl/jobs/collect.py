@@ -56,6 +56,7 @@ from ..workbook.cells import (
     parse_document_id,
     parse_mark,
     resolve_vault,
+    tr_amount,
 )
 from ..workbook.grid import Grid, layout_table
 from .errors import JobError
@@ -136,12 +137,6 @@ _PLAN_TEXTS_EN = {
     "row_word": "row",
     "recovered": "{n} outcome(s) of earlier runs will be written.",
 }
-
-
-def tr_amount(amount: Decimal) -> str:
-    """``2327.6`` -> ``2.327,60`` (Turkish: thousands '.', decimals ',')."""
-    text = f"{amount.quantize(CENT):,.2f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def done_text(

@@ -38,6 +38,7 @@ from ..workbook import layout
 from ..workbook.cells import (
     CellError,
     cell_text,
+    column_letter,
     find_header_row,
     header_positions,
     identity_text,
@@ -47,6 +48,7 @@ from ..workbook.cells import (
     parse_decimal,
     parse_document_id,
     parse_int,
+    tr_amount,
 )
 from ..workbook.grid import BarChart, CellValue, ColumnFormat, Grid, TableFormat
 from .errors import JobError
@@ -549,7 +551,7 @@ class ReportResult:
         several_types = len(self.report.types) > 1
         parts = []
         for g in self.report.groups:
-            amount = _amount_tr(g.remaining) if tr else f"{g.remaining:,.2f}"
+            amount = tr_amount(g.remaining) if tr else f"{g.remaining:,.2f}"
             label = f"{g.currency} {amount}"
             parts.append(f"{g.type} {label}" if several_types and g.type else label)
         return ", ".join(parts)
@@ -580,18 +582,6 @@ class ReportResult:
 
     def __str__(self) -> str:
         return self.summary_en()
-
-
-def _amount_tr(value: Decimal) -> str:
-    return f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
-
-
-def column_letter(column: int) -> str:
-    letters = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
 
 
 def _width(column: int) -> float:

@@ -216,6 +216,12 @@ def parse_datetime(value: Any, what: str = "Zaman") -> datetime | None:
     return datetime.combine(day, time())
 
 
+def tr_amount(amount: Decimal) -> str:
+    """``2327.6`` -> ``2.327,60`` (Turkish: thousands '.', decimals ',')."""
+    text = f"{amount.quantize(Decimal('0.01')):,.2f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
 def column_letter(column: int) -> str:
     """1 -> A, 27 -> AA."""
     letters = ""
