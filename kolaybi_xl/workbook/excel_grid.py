@@ -11,9 +11,9 @@ How the grid's rules are kept in Excel:
 - ``read`` is one ``Sheet.used_range`` and one ``.options(ndim=2).value``; the used range may
   start below or right of A1 (Excel counts only used cells), so the block is padded back to A1,
   and trailing empty rows/columns (formatted but empty cells) are trimmed, like ``MemoryGrid``.
-- ``write`` is one ``Range.value = rows``: ``Decimal`` -> ``float`` (xlwings would turn a Decimal
-  into a 2-decimal Currency value), ``date``/``datetime`` as they are, ``None`` empty, every
-  ``str`` through ``cells.clean_text``; only ``grid.Formula`` values are written as formulas.
+- ``write`` is one ``Range.value = rows`` of what ``cell_values.cell_value`` makes of each value
+  (so ``Decimal`` arrives as a ``float``: xlwings would turn a Decimal into a 2-decimal Currency
+  value); only ``grid.Formula`` values are written as formulas.
 - Text Excel would change on entry (a formula start ``= + - @``, a number or a date such as the
   tax number ``0012345678``, ``TRUE``, ``#N/A``, a leading apostrophe) is protected per column:
   a column whose values are all text gets the text number format ``@`` on the written block
@@ -42,14 +42,11 @@ run on another thread, except ``progress``, which then only calls ``on_progress`
 from __future__ import annotations
 
 import logging
-import math
 import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -61,8 +58,9 @@ except ImportError as exc:  # pragma: no cover - only on installs without xlwing
     ) from exc
 
 from . import layout
+from .cell_values import cell_value
 from .cells import clean_text, looks_like_formula
-from .grid import BarChart, CellValue, ColumnFormat, Formula, TableFormat, Validation
+from .grid import BarChart, CellValue, ColumnFormat, TableFormat, Validation
 
 log = logging.getLogger(__name__)
 
@@ -107,27 +105,6 @@ def excel_would_change(text: str) -> bool:
     return bool(_NUMBER_LIKE.match(text))
 
 
-def to_excel(value: Any) -> Any:
-    """One value as xlwings should receive it (strings are escaped per column later)."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, Formula):
-        text = str(value)
-        return Formula(text if text.startswith("=") else "=" + text)
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else None
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, datetime):
-        # Excel has no time zones: show the moment in this computer's local time.
-        return value.astimezone().replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, (int, date)):
-        return value
-    return clean_text(str(value))
-
-
 def prepare_block(rows: Sequence[Sequence[CellValue]]) -> tuple[list[list[Any]], list[int]]:
     """The rectangle to write and the 0-based columns that need the text format first.
 
@@ -136,7 +113,7 @@ def prepare_block(rows: Sequence[Sequence[CellValue]]) -> tuple[list[list[Any]],
     the quote prefix.
     """
     width = max((len(row) for row in rows), default=0)
-    block = [[to_excel(v) for v in row] + [None] * (width - len(row)) for row in rows]
+    block = [[cell_value(v) for v in row] + [None] * (width - len(row)) for row in rows]
     all_text = [True] * width
     risky = [False] * width
     for row in block:

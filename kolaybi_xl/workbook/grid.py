@@ -7,8 +7,10 @@ Rules every backend follows:
 - rows and columns are 1-based, like Excel;
 - ``read`` returns the used block from A1 as a list of rows of plain values
   (str, int, float, bool, datetime, date, None); short rows are padded with None;
-- ``write`` stores every ``str`` as text, never as a formula, and ``Decimal`` as a number;
-  only a ``Formula`` value becomes a formula (the tool's own, never API text);
+- ``write`` stores what ``cell_values.cell_value`` makes of each value (one converter for
+  every backend): every ``str`` as text, never as a formula, ``Decimal`` as a number, NaN and
+  infinities as empty cells, aware datetimes as local time; only a ``Formula`` value becomes a
+  formula (the tool's own, never API text);
 - a backend makes a constant number of calls into Excel per ``read``/``write``, whatever the
   number of rows.
 """
@@ -17,18 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from . import layout
-from .cells import clean_text
-
-CellValue = str | int | float | Decimal | bool | date | datetime | None
-
-
-class Formula(str):
-    """A formula the tool writes on purpose (e.g. a total on Özet). Never API text."""
+from .cell_values import CellValue, cell_value
+from .cell_values import Formula as Formula  # re-exported: callers import it from the grid
 
 
 @dataclass(frozen=True)
@@ -149,17 +144,6 @@ class Grid(Protocol):
     def save(self) -> None: ...
 
 
-def normalise(value: CellValue) -> Any:
-    """What a cell holds after a write, as ``read`` returns it."""
-    if isinstance(value, Formula):
-        return value
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
-
-
 @dataclass
 class MemoryGrid:
     """A grid in memory: the reference behaviour of the interface, and a test double."""
@@ -200,7 +184,7 @@ class MemoryGrid:
         cells = self._sheet(sheet)
         for r, row in enumerate(rows, start=top):
             for c, value in enumerate(row, start=left):
-                cells[(r, c)] = normalise(value)
+                cells[(r, c)] = cell_value(value)
 
     def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
         cells = self._sheet(sheet)

@@ -7,9 +7,9 @@ guarantees beyond the protocol:
   value), cleaned of control characters; text that Excel would read as a formula when edited
   (``= + - @`` at the start) also gets the "quote prefix" style so it stays text after an edit.
   Only ``grid.Formula`` values become formulas.
-- ``Decimal`` is written as the shortest exact number text (``Decimal("2327.60")`` -> ``2327.6``),
-  not through openpyxl's ``%.16g``, which turns ~5% of two-decimal amounts into binary noise
-  such as ``0.07000000000000001``.
+- Numbers (``Decimal`` too) are written as the shortest exact text of their double
+  (``Decimal("2327.60")`` -> ``2327.6``), not through openpyxl's ``%.16g``, which turns ~5% of
+  two-decimal amounts into binary noise such as ``0.07000000000000001``.
 - ``.xlsm`` files are always loaded with ``keep_vba=True``: the VBA project and the legacy (VML)
   buttons come back byte-identical.
 - ``save`` is atomic: a temporary ``.~kolaybi-*`` file in the same folder, flushed and fsynced,
@@ -29,7 +29,6 @@ import contextlib
 import errno
 import hashlib
 import io
-import math
 import os
 import re
 import secrets
@@ -38,8 +37,6 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +52,8 @@ from openpyxl.worksheet.dimensions import ColumnDimension
 
 from ..gcpause import paused_gc
 from . import layout
-from .cells import EXCEL_MAX_TEXT, clean_text, looks_like_formula
+from .cell_values import cell_value, quote_prefixed
+from .cells import clean_text
 from .grid import BarChart, CellValue, Formula, TableFormat, Validation
 from .xlsx_charts import add_bar_chart
 
@@ -133,14 +131,12 @@ class _ExactNumber(str):
     __slots__ = ()
 
 
-def _decimal_text(value: Decimal) -> str | None:
-    if not value.is_finite():
-        return None
-    if value == value.to_integral_value() and abs(value) < 10**15:
-        return str(int(value))
-    # The shortest text that reads back as the same double: for amounts with up to 15
-    # significant digits that is the amount itself ("2327.6", "0.07", "9.995").
-    return repr(float(value))
+def _number_text(number: float) -> str:
+    """The shortest text that reads back as the same double: for amounts with up to 15
+    significant digits that is the amount itself (``2327.6``, ``0.07``, ``9.995``)."""
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -588,7 +584,7 @@ class FileGrid:
     def workbook(self) -> Any:
         """The openpyxl workbook (for the template builder and tests).
 
-        A ``Decimal`` written through the grid sits in its cell as a ``str`` subclass holding the
+        A number written through the grid sits in its cell as a ``str`` subclass holding the
         exact number text (see ``_ExactNumber``); ``read`` gives it back as a float.
         """
         if self._workbook is None:
@@ -867,60 +863,34 @@ def _write_checked(
 
 
 def _store(cell: Any, value: CellValue) -> None:
-    """One value into one cell, by the grid's rules."""
-    style = cell._style
-    kind = type(value)
-    raw: Any = value  # narrowed by ``kind`` below, which mypy does not follow
-    # The common types first, storing exactly what openpyxl's ``cell.value = ...`` would
-    # store (data type and value) without its type inference.
+    """One value into one cell: ``cell_values.cell_value`` decides what it becomes, this sets
+    the openpyxl attributes (value, data type, quote prefix) without openpyxl's type inference."""
+    stored: Any = cell_value(value)  # narrowed by ``kind`` below, which mypy does not follow
+    kind = type(stored)
+    _set_quote_prefix(cell, quote_prefixed(stored))
     if kind is str:
-        # Within Excel's limit, no character openpyxl refuses (printable text is already so).
-        text = raw if raw.isprintable() and len(raw) <= EXCEL_MAX_TEXT else clean_text(raw)
-        cell._value = text
+        cell._value = stored
         cell.data_type = "s"  # never a formula ("=..."), never an error value ("#N/A")
-        if looks_like_formula(text):
-            cell.quotePrefix = True
-        elif style is not None and style.quotePrefix:
-            style.quotePrefix = 0
-        return
-    if raw is None or kind is int or (kind is float and math.isfinite(raw)):
-        if style is not None and style.quotePrefix:
-            style.quotePrefix = 0
-        cell._value = value
+    elif stored is None or kind is int:
+        cell._value = stored
         cell.data_type = "n"
-        return
-    if isinstance(value, str):
-        if isinstance(value, Formula):
-            text = str(value)
-            cell.value = text if text.startswith("=") else "=" + text
-            cell.data_type = "f"
-            quoted = False
-        else:
-            text = clean_text(value)
-            cell.value = text
-            cell.data_type = "s"  # never a formula ("=..."), never an error value ("#N/A")
-            quoted = looks_like_formula(text)
-        if quoted:
+    elif kind is float:
+        cell._value = _ExactNumber(_number_text(stored))
+        cell.data_type = "n"
+    elif kind is Formula:
+        cell._value = str(stored)
+        cell.data_type = "f"
+    else:  # bool, date, datetime: openpyxl's own typing
+        cell.value = stored
+
+
+def _set_quote_prefix(cell: Any, on: bool) -> None:
+    style = cell._style
+    if on:
+        if style is None or not style.quotePrefix:
             cell.quotePrefix = True
-        elif style is not None and style.quotePrefix:
-            style.quotePrefix = 0
-        return
-    if style is not None and style.quotePrefix:
+    elif style is not None and style.quotePrefix:
         style.quotePrefix = 0
-    if isinstance(value, Decimal):
-        number_text = _decimal_text(value)
-        cell.value = None  # also resets the data type
-        if number_text is not None:
-            cell._value = _ExactNumber(number_text)
-            cell.data_type = "n"
-        return
-    if isinstance(value, float) and not math.isfinite(value):
-        cell.value = None
-        return
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        # Excel has no time zones: show the moment in this computer's local time.
-        value = value.astimezone().replace(tzinfo=None)
-    cell.value = value
 
 
 def _cells_in(
