@@ -1,9 +1,9 @@
 """How many calls into Excel the xlwings backend makes for a refresh, by number of rows.
 
 There is no Excel here: the refresh runs through ``kolaybi_xl.excel.refresh_invoices`` on an
-``ExcelGrid`` over the counting xlwings stand-in of ``tests/test_excel.py`` (every method and
-property of it is checked against xlwings' real signatures), with the sandbox serving the
-invoices over HTTP. The type cell is set to ``Tümü`` so every seeded invoice becomes a row.
+``ExcelGrid`` over the counting xlwings stand-in of ``tests/fakes/xlwings_fake.py`` (every
+method and property of it is checked against xlwings' real signatures), with the sandbox serving
+the invoices over HTTP. The type cell is set to ``Tümü`` so every seeded invoice becomes a row.
 
     python bench/bench_excel_calls.py            # 10, 1,000 and 50,000 rows
     python bench/bench_excel_calls.py 10 200     # other sizes
@@ -35,7 +35,7 @@ from kolaybi_xl.workbook import layout  # noqa: E402
 
 def load_stand_in() -> Any:
     spec = importlib.util.spec_from_file_location(
-        "excel_stand_in", ROOT / "tests" / "test_excel.py"
+        "excel_stand_in", ROOT / "tests" / "fakes" / "xlwings_fake.py"
     )
     assert spec is not None
     assert spec.loader is not None

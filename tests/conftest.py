@@ -1,10 +1,15 @@
-"""Shared test setup: every test runs isolated from the user's settings, journal and keyring."""
+"""Shared test setup: every test runs isolated from the user's settings, journal and keyring;
+tests that need the API start a sandbox through ``start_sandbox``."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from kolaybi_xl.sandbox import Sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -13,3 +18,25 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KOLAYBI_XL_JOURNAL", str(tmp_path / "journal" / "journal.jsonl"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+
+
+@pytest.fixture
+def use_sandbox(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Sandbox]:
+    """Point the environment (KOLAYBI_BASE_URL, KOLAYBI_CHANNEL, KOLAYBI_API_KEY) at a running
+    sandbox, as a user's settings would; ``api_key`` overrides the sandbox's key."""
+
+    def point(sb: Sandbox, *, api_key: str | None = None) -> Sandbox:
+        monkeypatch.setenv("KOLAYBI_BASE_URL", sb.url)
+        monkeypatch.setenv("KOLAYBI_CHANNEL", sb.channel)
+        monkeypatch.setenv("KOLAYBI_API_KEY", api_key or sb.api_key)
+        return sb
+
+    return point
+
+
+@pytest.fixture
+def start_sandbox(use_sandbox: Callable[..., Sandbox]) -> Iterator[Callable[..., Sandbox]]:
+    """Start ``Sandbox(**options)`` for this test, the environment pointed at it; it stops when
+    the test ends."""
+    with contextlib.ExitStack() as running:
+        yield lambda **options: use_sandbox(running.enter_context(Sandbox(**options)))

@@ -6,7 +6,7 @@ import importlib.util
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,12 +19,8 @@ from kolaybi_xl.workbook import layout
 
 
 @pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    with Sandbox(invoices=90, seed=11) as sb:
-        monkeypatch.setenv("KOLAYBI_BASE_URL", sb.url)
-        monkeypatch.setenv("KOLAYBI_CHANNEL", sb.channel)
-        monkeypatch.setenv("KOLAYBI_API_KEY", sb.api_key)
-        yield sb
+def sandbox(start_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    return start_sandbox(invoices=90, seed=11)
 
 
 def run(*args: str) -> int:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,8 @@ OUTCOME_STARTS = ("Tamamlandı", "Hata", "Atlandı")
 
 
 @pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    with Sandbox(invoices=120, seed=21) as sb:
-        monkeypatch.setenv("KOLAYBI_BASE_URL", sb.url)
-        monkeypatch.setenv("KOLAYBI_CHANNEL", sb.channel)
-        monkeypatch.setenv("KOLAYBI_API_KEY", sb.api_key)
-        yield sb
+def sandbox(start_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    return start_sandbox(invoices=120, seed=21)
 
 
 def run(*args: Any) -> int:
