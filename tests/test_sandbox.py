@@ -883,6 +883,7 @@ def test_add_invoice_helpers() -> None:
     assert refused.value.status == 404
 
 
+@pytest.mark.slow
 def test_fifty_thousand_invoices_are_served_and_never_stale() -> None:
     # Speed is measured in bench/, never asserted here.
     books = Books.seeded(50_000, seed=1)

@@ -301,6 +301,7 @@ def check(sb: Sandbox, book: Book, journal: Journal, key: str, log: list[str]) -
     assert journal.unwritten(key) == [], where
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", _runs())
 def test_soak(seed: int, tmp_path: Path) -> None:
     rng = random.Random(seed)

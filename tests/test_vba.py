@@ -626,6 +626,7 @@ def _has_uno() -> bool:
     return probe.returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_SOFFICE is None, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_converts_workbook(xlsm: Path, tmp_path: Path) -> None:
     assert _SOFFICE is not None
@@ -647,6 +648,7 @@ def test_libreoffice_converts_workbook(xlsm: Path, tmp_path: Path) -> None:
     assert (tmp_path / "template.ods").stat().st_size > 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _has_uno(), reason="LibreOffice with python3-uno is not installed")
 def test_libreoffice_reads_modules_and_button(
     xlsm: Path, built_modules: dict[str, str], tmp_path: Path

@@ -795,6 +795,7 @@ def test_xml_entity_tricks_are_refused(tmp_path: Path) -> None:
 # -- an independent reader --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_reads_what_we_write(tmp_path: Path) -> None:
     path = tmp_path / "lo.xlsx"
