@@ -546,7 +546,7 @@ class KolayBiClient:
             if not repeatable:
                 # A collection is only trusted with an explicit `"success": true`.
                 raise _outcome_unknown("the collection answer has no success flag", status, form)
-            # Reads: the documented list answer (§4.1) carries only `data`; without a flag,
+            # Reads: the documented list answer (docs/architecture.md §4) has only `data`; no flag:
             # accept an answer that has `data` (its shape is checked by the caller).
             if success is not None or "data" not in body:
                 raise InvalidResponse(f"{path}: the answer has no success flag", status=status)

@@ -1,6 +1,6 @@
 """Collect (tahsilat) the marked rows of ``Faturalar`` — exactly once, never losing an outcome.
 
-The API has no idempotency key, so exactly-once is this module's job (DESIGN.md §6):
+The API has no idempotency key, so exactly-once is this module's job (docs/architecture.md §3):
 
 0. **Recover.** Under the account's journal lock, every earlier attempt without a final outcome
    (a crash, a kill, an unclear answer) is reconciled by re-reading its invoice; final outcomes

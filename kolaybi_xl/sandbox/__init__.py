@@ -9,8 +9,8 @@
         sb.books        # the state: invoices, vaults, the ledger of collections
         sb.faults       # fault injection, changeable while it runs
 
-It serves the documented endpoints of kolaybi-api.md (§3 token, §4.1 invoice list, §4.5 proceed,
-§4.6 undo, §5 vaults) plus invoice and vault detail. Standard library only; it imports nothing else
+It serves the documented endpoints (docs/architecture.md §4: token, invoice list, proceed,
+undo, vaults) plus invoice and vault detail. Standard library only; it imports nothing else
 from kolaybi_xl. Modules: ``catalog`` (enumerations and labels), ``books`` (state and rules),
 ``render`` (JSON shapes), ``seed`` (demo data), ``faults``, ``tokens``, ``app`` (routing and
 validation; its docstring lists the status codes and other emulator-chosen behaviour) and

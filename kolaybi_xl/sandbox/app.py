@@ -1,6 +1,6 @@
 """Request handling without sockets: routing, Channel and token checks, faults, validation.
 
-Emulator-chosen behaviour (undocumented by KolayBi; see kolaybi-api.md §10):
+Emulator-chosen behaviour (undocumented by KolayBi; see docs/architecture.md §4):
 
 - Order of checks: route (404 unknown path, 405 wrong method with ``Allow``), latency,
   ``Channel`` header (400 when missing, 401 when wrong), bearer token (401 "Unauthenticated."),

@@ -1,7 +1,7 @@
-"""Enumerations of the KolayBi API as the sandbox serves them (kolaybi-api.md §4.1, §5, §8).
+"""Enumerations of the KolayBi API as the sandbox serves them (docs/architecture.md §4).
 
 Values marked "emulator-chosen" are not documented by KolayBi; they are the sandbox's answer to an
-open question (kolaybi-api.md §10, §11) and clients must not depend on them.
+open question (docs/architecture.md §4) and clients must not depend on them.
 """
 
 from __future__ import annotations

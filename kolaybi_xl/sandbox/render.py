@@ -1,4 +1,4 @@
-"""What the API returns for one record: the JSON shapes of kolaybi-api.md §4.1 and §5.
+"""What the API returns for one record: the documented JSON shapes (docs/architecture.md §4).
 
 Amounts are JSON numbers made from the exact ``Decimal`` state (``float(Decimal("2327.60"))`` is
 2327.6, which parses back to the same Decimal); currencies are lower case on invoices and upper
