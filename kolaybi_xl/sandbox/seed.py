@@ -10,7 +10,7 @@ book with at least 20 invoices has them (ids are ``1001 + position``):
   long text, an emoji), all unpaid approved TRY sale invoices;
 - position 18: a person (11-digit TCKN); position 19: an unpaid USD sale invoice;
 - id 1854: the documented sample (tests/fixtures/invoices_list.json) whenever ``invoices >= 10``;
-  it takes the last position when there are fewer than 854 invoices).
+  it takes the last position when there are fewer than 854 invoices.
 """
 
 from __future__ import annotations
