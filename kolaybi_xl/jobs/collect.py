@@ -60,9 +60,8 @@ from ..workbook.cells import (
 )
 from ..workbook.grid import Grid, layout_table
 from .errors import JobError
-from .fetch import chosen_types, write_status
 from .journal import APPLIED, FAILED, FINAL_RESULTS, NOT_APPLIED, UNKNOWN, Attempt, Journal
-from .table import InvoiceTable, read_invoice_table, require_columns
+from .table import InvoiceTable, chosen_types, read_invoice_table, require_columns, write_status
 from .vaults import read_vaults, vault_ref
 
 log = logging.getLogger(__name__)

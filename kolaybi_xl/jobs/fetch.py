@@ -22,16 +22,23 @@ from ..workbook.cells import (
     CellError,
     cell_text,
     column_letter,
-    find_header_row,
     is_blank,
     parse_document_id,
 )
 from ..workbook.grid import ColumnFormat, Grid, TableFormat, Validation
 from .errors import JobError
-from .table import DATA_COLUMNS, TOOL_HEADERS, InvoiceTable, invoice_values, read_invoice_table
+from .table import (
+    DATA_COLUMNS,
+    NOT_LISTED,
+    TOOL_HEADERS,
+    InvoiceTable,
+    chosen_types,
+    invoice_values,
+    read_invoice_table,
+    write_control_strip,
+    write_status,
+)
 from .vaults import refresh_vaults
-
-NOT_LISTED = "Listede yok"
 
 
 @dataclass
@@ -71,30 +78,6 @@ class FetchResult:
         return text
 
 
-def chosen_types(grid: Grid, default: InvoiceType) -> list[InvoiceType]:
-    """The type picked in the control strip's dropdown (``Tümü`` = every type)."""
-    if layout.INVOICES not in grid.sheet_names():
-        return [default]
-    block = grid.read(layout.INVOICES)
-    row, col = layout.TYPE_CELL
-    header = find_header_row(block, layout.ID_HEADER, layout.HEADER_SEARCH_ROWS)
-    strip_exists = header is None or header + 1 > layout.STATUS_CELL[0]
-    text = ""
-    if strip_exists and len(block) >= row and len(block[row - 1]) >= col:
-        text = cell_text(block[row - 1][col - 1])
-    if not text:
-        return [default]
-    if text.casefold() in (layout.ALL_TYPES_LABEL.casefold(), "all"):
-        return list(InvoiceType)
-    try:
-        return [InvoiceType.parse(text)]
-    except ValueError:
-        raise JobError(
-            f"unknown invoice type {text!r} in {layout.INVOICES}!B{row}",
-            f"'{layout.INVOICES}' sayfasındaki fatura türü anlaşılamadı: '{text}'",
-        ) from None
-
-
 def refresh_invoices(
     grid: Grid,
     client: KolayBiClient,
@@ -130,36 +113,6 @@ def refresh_invoices(
         grid, label, result.refreshed_at, result.summary_tr(), header_row=header_row
     )
     return result
-
-
-def write_control_strip(
-    grid: Grid,
-    type_label: str | None,
-    refreshed: datetime | None,
-    status: str,
-    *,
-    header_row: int = layout.INVOICE_HEADER_ROW,
-) -> None:
-    """Title, type, refresh time and status above the table, if the table leaves room."""
-    if header_row <= layout.STATUS_CELL[0]:
-        return  # the user's table starts inside the strip: never write over it
-    cells: list[tuple[tuple[int, int], Any]] = [
-        (layout.TITLE_CELL, layout.TITLE),
-        (layout.TYPE_LABEL_CELL, "Fatura Türü"),
-        (layout.REFRESHED_LABEL_CELL, "Son Güncelleme"),
-        (layout.STATUS_LABEL_CELL, "Durum"),
-        (layout.STATUS_CELL, status),
-    ]
-    if type_label is not None:
-        cells.append((layout.TYPE_CELL, type_label))
-    if refreshed is not None:
-        cells.append((layout.REFRESHED_CELL, refreshed))
-    for (row, col), value in cells:
-        grid.write(layout.INVOICES, row, col, [[value]])
-
-
-def write_status(grid: Grid, status: str, *, header_row: int = layout.INVOICE_HEADER_ROW) -> None:
-    write_control_strip(grid, None, None, status, header_row=header_row)
 
 
 def _has_user_content(row: Sequence[Any], table: InvoiceTable) -> bool:

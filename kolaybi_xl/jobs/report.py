@@ -52,8 +52,7 @@ from ..workbook.cells import (
 )
 from ..workbook.grid import BarChart, CellValue, ColumnFormat, Grid, TableFormat
 from .errors import JobError
-from .fetch import NOT_LISTED
-from .table import InvoiceTable, read_invoice_table, require_columns
+from .table import NOT_LISTED, InvoiceTable, read_invoice_table, require_columns
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

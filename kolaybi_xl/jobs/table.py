@@ -1,9 +1,15 @@
-"""The invoice table on ``Faturalar``: finding it, reading it, mapping API invoices to rows."""
+"""The invoice table on ``Faturalar``: finding it, reading it, mapping API invoices to rows,
+and the conventions around it (the control strip's type and status, ``NOT_LISTED``).
+
+``parse_invoice_table`` and ``parse_chosen_types`` are pure: they take the sheet's rows, so a
+job that already holds them needs no grid. Jobs import these from here, never from each other.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..api.models import INVOICE_TYPE_LABELS, Invoice, InvoiceType
@@ -50,7 +56,12 @@ def read_invoice_table(grid: Grid) -> InvoiceTable | None:
     """
     if layout.INVOICES not in grid.sheet_names():
         return None
-    block = grid.read(layout.INVOICES)
+    return parse_invoice_table(grid.read(layout.INVOICES))
+
+
+def parse_invoice_table(block: Sequence[Sequence[Any]]) -> InvoiceTable | None:
+    """The invoice table in the rows of ``Faturalar`` (as ``Grid.read`` returns them), or None
+    when they hold none; ``JobError`` when they hold something that is not our table."""
     found = find_header_row(block, layout.ID_HEADER, layout.HEADER_SEARCH_ROWS)
     if found is None:
         below_strip = block[layout.INVOICE_HEADER_ROW - 1 :]
@@ -131,3 +142,66 @@ def invoice_values(invoice: Invoice) -> dict[str, Any]:
 
 DATA_COLUMNS = tuple(c for c in layout.INVOICE_COLUMNS if c.role is layout.Role.DATA)
 TOOL_HEADERS = frozenset(c.header for c in layout.INVOICE_COLUMNS)
+
+
+# -- the sheet's conventions around the table (control strip, status) -------------------------
+
+NOT_LISTED = "Listede yok"  # the payment status of a kept row the API no longer lists
+
+
+def chosen_types(grid: Grid, default: InvoiceType) -> list[InvoiceType]:
+    """The type picked in the control strip's dropdown (``Tümü`` = every type)."""
+    if layout.INVOICES not in grid.sheet_names():
+        return [default]
+    return parse_chosen_types(grid.read(layout.INVOICES), default)
+
+
+def parse_chosen_types(block: Sequence[Sequence[Any]], default: InvoiceType) -> list[InvoiceType]:
+    """The type in the control strip of these ``Faturalar`` rows; ``default`` when none."""
+    row, col = layout.TYPE_CELL
+    header = find_header_row(block, layout.ID_HEADER, layout.HEADER_SEARCH_ROWS)
+    strip_exists = header is None or header + 1 > layout.STATUS_CELL[0]
+    text = ""
+    if strip_exists and len(block) >= row and len(block[row - 1]) >= col:
+        text = cell_text(block[row - 1][col - 1])
+    if not text:
+        return [default]
+    if text.casefold() in (layout.ALL_TYPES_LABEL.casefold(), "all"):
+        return list(InvoiceType)
+    try:
+        return [InvoiceType.parse(text)]
+    except ValueError:
+        raise JobError(
+            f"unknown invoice type {text!r} in {layout.INVOICES}!B{row}",
+            f"'{layout.INVOICES}' sayfasındaki fatura türü anlaşılamadı: '{text}'",
+        ) from None
+
+
+def write_control_strip(
+    grid: Grid,
+    type_label: str | None,
+    refreshed: datetime | None,
+    status: str,
+    *,
+    header_row: int = layout.INVOICE_HEADER_ROW,
+) -> None:
+    """Title, type, refresh time and status above the table, if the table leaves room."""
+    if header_row <= layout.STATUS_CELL[0]:
+        return  # the user's table starts inside the strip: never write over it
+    cells: list[tuple[tuple[int, int], Any]] = [
+        (layout.TITLE_CELL, layout.TITLE),
+        (layout.TYPE_LABEL_CELL, "Fatura Türü"),
+        (layout.REFRESHED_LABEL_CELL, "Son Güncelleme"),
+        (layout.STATUS_LABEL_CELL, "Durum"),
+        (layout.STATUS_CELL, status),
+    ]
+    if type_label is not None:
+        cells.append((layout.TYPE_CELL, type_label))
+    if refreshed is not None:
+        cells.append((layout.REFRESHED_CELL, refreshed))
+    for (row, col), value in cells:
+        grid.write(layout.INVOICES, row, col, [[value]])
+
+
+def write_status(grid: Grid, status: str, *, header_row: int = layout.INVOICE_HEADER_ROW) -> None:
+    write_control_strip(grid, None, None, status, header_row=header_row)
