@@ -114,6 +114,14 @@ def prepare_block(rows: Sequence[Sequence[CellValue]]) -> tuple[list[list[Any]],
     """
     width = max((len(row) for row in rows), default=0)
     block = [[cell_value(v) for v in row] + [None] * (width - len(row)) for row in rows]
+    all_text, risky = _column_kinds(block, width)
+    text_columns = [i for i in range(width) if all_text[i] and risky[i]]
+    _add_quote_prefix(block, [i for i in range(width) if risky[i] and not all_text[i]])
+    return block, text_columns
+
+
+def _column_kinds(block: list[list[Any]], width: int) -> tuple[list[bool], list[bool]]:
+    """Per column: are all its values text, and would Excel change at least one of them?"""
     all_text = [True] * width
     risky = [False] * width
     for row in block:
@@ -124,14 +132,16 @@ def prepare_block(rows: Sequence[Sequence[CellValue]]) -> tuple[list[list[Any]],
                 all_text[index] = False
             elif not risky[index] and excel_would_change(value):
                 risky[index] = True
-    text_columns = [i for i in range(width) if all_text[i] and risky[i]]
-    quoted = [i for i in range(width) if risky[i] and not all_text[i]]
+    return all_text, risky
+
+
+def _add_quote_prefix(block: list[list[Any]], columns: list[int]) -> None:
+    """Text Excel would change, in these columns, gets Excel's quote prefix (an apostrophe)."""
     for row in block:
-        for index in quoted:
+        for index in columns:
             value = row[index]
             if type(value) is str and excel_would_change(value):
                 row[index] = "'" + value
-    return block, text_columns
 
 
 def rectangle(values: Any, top: int, left: int) -> list[list[Any]]:
