@@ -37,6 +37,7 @@ class ColumnFormat:
     width: float | None = None
     input: bool = False  # a column the user fills: highlighted
     output: bool = False  # a column the tool writes outcomes into: highlighted differently
+    wrap: bool = False  # long or multi-line text wraps inside its row
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,16 @@ class Validation:
     source: str  # "a,b,c" inline list, or a range / defined name (no leading '=')
     strict: bool = False  # False: the list is a suggestion, other values may be typed
     prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class MutedRows:
+    """Data rows shown grey: those whose cell in ``column`` (1-based) holds ``text``.
+
+    A conditional format, so the style follows the value wherever the row moves."""
+
+    column: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -66,8 +77,10 @@ class TableFormat:
     title_cells: Sequence[tuple[int, int]] = ()  # cells styled as a title
     label_cells: Sequence[tuple[int, int]] = ()  # cells styled as a label (bold)
     cell_formats: Sequence[tuple[tuple[int, int], str]] = ()  # single cells' number formats
-    # Print the table across one page width, landscape, the header repeated on each page.
+    # Print as ``layout.PAPER`` says for the sheet: A4 landscape, the header row repeated on
+    # every page, a page header and footer.
     print_fit: bool = True
+    muted: MutedRows | None = None
 
 
 CellBlock = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based, inclusive)
@@ -104,6 +117,7 @@ def layout_table(
                 width=c.width,
                 input=c.role is layout.Role.INPUT,
                 output=c.role is layout.Role.OUTCOME,
+                wrap=c.wrap,
             )
             for c in columns
         ],
