@@ -34,7 +34,7 @@ from .errors import JobError
 from .table import DATA_COLUMNS, TOOL_HEADERS, InvoiceTable, invoice_values, read_invoice_table
 from .vaults import refresh_vaults
 
-NOT_LISTED = "Listede yok"
+NOT_LISTED = layout.NOT_LISTED
 
 
 @dataclass

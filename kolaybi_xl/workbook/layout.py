@@ -299,6 +299,9 @@ OUTCOME_ERROR = "Hata"
 OUTCOME_SKIPPED = "Atlandı"
 OUTCOME_UNKNOWN = "Belirsiz"
 
+# Belge Durumu of a kept row whose invoice the latest fetch of its type no longer listed.
+NOT_LISTED = "Listede yok"
+
 # Accepted marks (Tahsil Et), compared trimmed and case-insensitively.
 MARK_YES = frozenset({"x", "✓", "✔", "evet", "e", "yes", "y", "1", "true", "doğru"})
 MARK_NO = frozenset({"", "hayır", "hayir", "h", "no", "n", "0", "false", "yanlış"})

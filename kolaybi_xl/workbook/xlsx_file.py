@@ -53,7 +53,7 @@ from . import layout
 from .cells import EXCEL_MAX_TEXT, clean_text, looks_like_formula
 from .grid import BarChart, CellValue, Formula, TableFormat
 from .xlsx_charts import add_bar_chart
-from .xlsx_format import format_sheet_table
+from .xlsx_format import format_sheet_table, grow_wrapped_rows
 
 __all__ = ["FileGrid", "WorkbookError"]
 
@@ -638,6 +638,7 @@ class FileGrid:
                     _store(cell, value)
         if last_row > ws._current_row:
             ws._current_row = last_row
+        grow_wrapped_rows(ws, top, left, rows)
 
     def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
         """Empty the values of a block; formats (and the cells' styles) stay."""

@@ -32,6 +32,11 @@ VALIDATION_ERROR_TR = "Lütfen listeden bir değer seçin."
 INLINE_LIST_LIMIT = 255
 
 HEADER_ROW_HEIGHT = 30.0
+LINE_HEIGHT = 15.0  # one line of 11 pt text
+MAX_WRAPPED_LINES = 6
+GROW_CHECK_ROWS = 2_000
+DEFAULT_WIDTH = 8.43  # Excel's column width when none is set
+_OUR_HEIGHTS = {LINE_HEIGHT * n for n in range(2, MAX_WRAPPED_LINES + 1)}
 _THIN = Side(style="thin", color="A6A6A6")
 HEADER_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -60,7 +65,7 @@ LABEL_FONT = _font(bold=True)
 MUTED_STYLE = DifferentialStyle(
     font=Font(name=layout.FONT_NAME, color=layout.MUTED_FONT, italic=True)
 )
-WRAP_ALIGNMENT = Alignment(vertical="top", wrap_text=True)
+WRAP_ALIGNMENT = Alignment(wrap_text=True)
 
 
 class _StyleIds:
@@ -232,6 +237,13 @@ def _format_table(ws: Any, table: TableFormat) -> None:
                 if style is not None and style.fillId in our_fills:
                     style.fillId = 0
 
+    wrapped = [
+        (first + offset, column.width or DEFAULT_WIDTH)
+        for offset, column in enumerate(table.columns)
+        if column.wrap
+    ]
+    if wrapped:
+        _fit_row_heights(ws, wrapped, data_top, format_bottom)
     ws.row_dimensions[header].height = HEADER_ROW_HEIGHT
     last = get_column_letter(first + max(len(table.columns), 1) - 1)
     if table.freeze:
@@ -250,6 +262,64 @@ def _format_table(ws: Any, table: TableFormat) -> None:
     _mute_rows(ws, table, data_top, format_bottom)
     if table.print_fit:
         set_paper(ws, header, first)
+
+
+def _lines(value: Any, width: float) -> int:
+    """How many lines a wrapped text needs in a column ``width`` characters wide (an estimate:
+    neither Excel nor LibreOffice sizes rows of a file when opening it)."""
+    if not isinstance(value, str) or not value:
+        return 1
+    per_line = max(1, int(width * 1.2) - 1)
+    return sum(max(1, -(-len(part) // per_line)) for part in value.split("\n"))
+
+
+def _fit_row_heights(ws: Any, wrapped: list[tuple[int, float]], top: int, bottom: int) -> None:
+    """Rows whose wrapped text needs more than one line get the height for it (at most
+    ``MAX_WRAPPED_LINES``); rows this sized earlier and needing one line now lose it."""
+    cells = ws._cells
+    dimensions = ws.row_dimensions
+    for row in range(top, bottom + 1):
+        lines = 1
+        for column, width in wrapped:
+            cell = cells.get((row, column))
+            if cell is not None:
+                lines = max(lines, _lines(cell._value, width))
+        if lines > 1:
+            dimensions[row].height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
+        elif row in dimensions and dimensions[row].height in _OUR_HEIGHTS:
+            dimensions[row].height = None
+
+
+def grow_wrapped_rows(ws: Any, top: int, left: int, rows: Any) -> None:
+    """After a write: a row whose new text needs more lines in a wrapping cell grows to fit
+    (e.g. an outcome written by collect, which does not re-format the table)."""
+    if len(rows) > GROW_CHECK_ROWS:
+        return  # a whole table: its ``format_table`` sizes the rows
+    cells = ws._cells
+    alignments = ws.parent._alignments
+    dimensions = ws.row_dimensions
+    for r, row in enumerate(rows, start=top):
+        lines = 1
+        for c, value in enumerate(row, start=left):
+            if not isinstance(value, str) or len(value) < 8:
+                continue
+            style = cells[r, c]._style
+            if style is None or not alignments[style.alignmentId].wrapText:
+                continue
+            lines = max(lines, _lines(value, _column_width(ws, c)))
+        if lines > 1:
+            height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
+            if (dimensions[r].height or LINE_HEIGHT) < height:
+                dimensions[r].height = height
+
+
+def _column_width(ws: Any, index: int) -> float:
+    """The column's width, without creating a ``<col>`` entry (see ``_own_column_dimension``)."""
+    for group in ws.column_dimensions.values():
+        low, high = group.min, group.max
+        if low is not None and high is not None and low <= index <= high and group.width:
+            return float(group.width)
+    return DEFAULT_WIDTH
 
 
 def _mute_rows(ws: Any, table: TableFormat, top: int, bottom: int) -> None:
