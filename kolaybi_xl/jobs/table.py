@@ -50,7 +50,11 @@ def read_invoice_table(grid: Grid) -> InvoiceTable | None:
     """
     if layout.INVOICES not in grid.sheet_names():
         return None
-    block = grid.read(layout.INVOICES)
+    return parse_invoice_table(grid.read(layout.INVOICES))
+
+
+def parse_invoice_table(block: Sequence[Sequence[Any]]) -> InvoiceTable | None:
+    """The invoice table in the rows of ``Faturalar`` as read (see ``read_invoice_table``)."""
     found = find_header_row(block, layout.ID_HEADER, layout.HEADER_SEARCH_ROWS)
     if found is None:
         below_strip = block[layout.INVOICE_HEADER_ROW - 1 :]

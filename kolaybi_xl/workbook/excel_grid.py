@@ -453,7 +453,7 @@ class ExcelGrid:
     def _add_chart(ws: xlwings.Sheet, chart: BarChart) -> None:
         charts = ws.charts
         for existing in list(charts):
-            if existing.title == chart.title:
+            if chart.takes_place_of(existing.title):
                 existing.delete()
         top, left, bottom, right = chart.values
         new = charts.add(
@@ -472,6 +472,13 @@ class ExcelGrid:
             new.value_axis.title = chart.y_title
         if chart.x_title:
             new.category_axis.title = chart.x_title
+        if chart.y_max is not None or chart.y_number_format:
+            axis = new.value_axis  # ChartAxis (xlwings 0.37.5+)
+            if chart.y_max is not None:
+                axis.minimum_scale = 0
+                axis.maximum_scale = chart.y_max
+            if chart.y_number_format:
+                axis.number_format = chart.y_number_format
 
     def progress(self, text: str) -> None:
         if self.on_progress is not None:

@@ -92,7 +92,8 @@ class BarChart:
 
     ``categories`` is the block of category labels (one column); ``values`` the block of the
     series, one series per column, its first row holding the series names. Adding a chart
-    replaces a chart of the same title on that sheet, so re-running a job does not pile charts up.
+    replaces a chart of the same title (or one of ``replaces``) on that sheet, so re-running a
+    job does not pile charts up.
     """
 
     title: str
@@ -103,6 +104,13 @@ class BarChart:
     x_title: str | None = None
     width_cm: float = 16.0
     height_cm: float = 7.5
+    y_max: float | None = None  # e.g. 1.0 for shares (100%)
+    y_number_format: str | None = None  # the value axis' labels, e.g. layout.PERCENT_FORMAT
+    replaces: tuple[str, ...] = ()  # titles of other charts this one replaces as well
+
+    def takes_place_of(self, title: str | None) -> bool:
+        """Whether adding this chart removes a chart titled ``title``."""
+        return title == self.title or title in self.replaces
 
 
 def layout_table(
@@ -230,7 +238,7 @@ class MemoryGrid:
 
     def add_bar_chart(self, sheet: str, chart: BarChart) -> None:
         self._sheet(sheet)
-        kept = [c for c in self.charts.get(sheet, []) if c.title != chart.title]
+        kept = [c for c in self.charts.get(sheet, []) if not chart.takes_place_of(c.title)]
         self.charts[sheet] = [*kept, chart]
 
     def progress(self, text: str) -> None:
