@@ -684,9 +684,7 @@ def test_chart_points_at_the_aging_cells(world: World) -> None:
     titles = [grid.value(layout.SUMMARY, v_top, c) for c in range(v_left, v_right + 1)]
     assert titles == ["TRY %", "EUR %", "USD %"]
     for column, currency in zip(range(v_left, v_right + 1), ("TRY", "EUR", "USD"), strict=True):
-        shares = [
-            dec(grid.value(layout.SUMMARY, r, column)) * 100 for r in range(top, bottom + 1)
-        ]
+        shares = [dec(grid.value(layout.SUMMARY, r, column)) * 100 for r in range(top, bottom + 1)]
         assert shares == [result.report.group(currency).share(b) for b in rep.BUCKETS]
         assert abs(sum(shares) - 100) < Decimal("0.05")
     # anchored right of every block, level with the aging title
