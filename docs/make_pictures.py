@@ -50,7 +50,7 @@ PICTURES = (
     Picture("faturalar-sag.png", "demo", layout.INVOICES, page=3, height=0.62),
     Picture("kasalar.png", "demo", layout.VAULTS, height=0.32),
     Picture("ozet.png", "demo", layout.SUMMARY),
-    Picture("ozet-tum-turler.png", "all", layout.SUMMARY),
+    Picture("ozet-borclar.png", "all", layout.SUMMARY, page=2),
     Picture("tahsilat-gunlugu.png", "demo", layout.COLLECTION_LOG, height=0.3),
     Picture("ayarlar.png", "demo", layout.SETTINGS, height=0.3),
 )
@@ -82,7 +82,7 @@ def make_workbooks(folder: Path) -> dict[str, Path]:
 def to_pdf(workbook: Path, folder: Path) -> Path:
     profile = Path(tempfile.mkdtemp(prefix="lo-pictures-"))
     try:
-        subprocess.run(  # noqa: S603 - fixed arguments
+        subprocess.run(
             [
                 "soffice",
                 f"-env:UserInstallation={profile.as_uri()}",
@@ -104,15 +104,15 @@ def to_pdf(workbook: Path, folder: Path) -> Path:
 
 def sheet_pages(pdf: Path) -> dict[str, list[int]]:
     """Sheet name -> its pages, read from each page's header (the sheet's name, centred)."""
-    text = subprocess.run(  # noqa: S603 - fixed arguments
-        ["pdftotext", "-layout", str(pdf), "-"],  # noqa: S607
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
     pages: dict[str, list[int]] = {}
     for number, page in enumerate(text.split("\f"), start=1):
-        head = " ".join(page.strip().splitlines()[:1])
+        head = " ".join(page.strip().splitlines()[:3])
         for name in layout.SHEET_ORDER:
             if f" {name} " in f" {head} ":
                 pages.setdefault(name, []).append(number)
@@ -122,8 +122,8 @@ def sheet_pages(pdf: Path) -> dict[str, list[int]]:
 
 def render(pdf: Path, page: int, height: float, target: Path) -> None:
     stem = target.with_suffix("")
-    subprocess.run(  # noqa: S603 - fixed arguments
-        [  # noqa: S607
+    subprocess.run(
+        [
             "pdftoppm",
             "-r",
             str(DPI),

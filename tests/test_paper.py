@@ -117,9 +117,8 @@ def test_fetched_collected_and_reported_workbooks_name_every_font(
     book = openpyxl.load_workbook(path)
     sheet = book[layout.INVOICES]
     outcome = columns["Tahsilat Durumu"]
-    errors = [
-        r for r in range(7, sheet.max_row + 1) if str(sheet.cell(r, outcome).value).startswith("Hata")
-    ]
+    rows = range(layout.INVOICE_HEADER_ROW + 1, sheet.max_row + 1)
+    errors = [r for r in rows if str(sheet.cell(r, outcome).value).startswith("Hata")]
     assert errors
     assert all((sheet.row_dimensions[r].height or 0) >= 30 for r in errors)
     assert sheet.cell(errors[0], outcome).alignment.wrap_text

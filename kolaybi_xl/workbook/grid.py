@@ -81,6 +81,9 @@ class TableFormat:
     # every page, a page header and footer.
     print_fit: bool = True
     muted: MutedRows | None = None
+    # Rows that start a new printed page (e.g. each side of Özet); replaces the sheet's
+    # earlier breaks.
+    page_breaks: Sequence[int] = ()
 
 
 CellBlock = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based, inclusive)

@@ -88,7 +88,9 @@ PAPER: dict[str, Paper] = {
     # 22 columns: two pages across keep the text at ~9 pt; Belge ID repeats on the second.
     "Faturalar": Paper(2, 0, repeat_columns=1),
     "Kasalar": Paper(1, 1),
-    "Özet": Paper(1, 1),
+    # One page wide; as tall as it is (one page for one side: the chart beside the aging
+    # makes it wide enough), each side starting a page of its own.
+    "Özet": Paper(1, 0),
     "Tahsilat Günlüğü": Paper(1, 0),
     "Ayarlar": Paper(1, 1),
     "xlwings.conf": Paper(1, 1),
@@ -155,7 +157,7 @@ C_COLLECTED_AT = Column("Tahsilat Zamanı", "collected_at", Kind.DATETIME, Role.
 C_TYPE = Column("Tür", "type", Kind.TEXT, width=23)
 C_DOC_STATUS = Column("Belge Durumu", "doc_status", Kind.TEXT, width=18)
 C_EDOC_STATUS = Column("e-Belge Durumu", "edoc_status", Kind.TEXT, width=19)
-C_DESCRIPTION = Column("Açıklama", "description", Kind.TEXT, width=34, wrap=True)
+C_DESCRIPTION = Column("Açıklama", "description", Kind.TEXT, width=40, wrap=True)
 C_TAGS = Column("Etiketler", "tags", Kind.TEXT, width=18)
 
 INVOICE_COLUMNS: tuple[Column, ...] = (

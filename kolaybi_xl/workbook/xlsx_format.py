@@ -17,6 +17,7 @@ from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.dimensions import ColumnDimension
+from openpyxl.worksheet.pagebreak import Break, RowBreak
 
 from . import layout
 from .cells import clean_text
@@ -261,7 +262,7 @@ def _format_table(ws: Any, table: TableFormat) -> None:
         cell_at(row=row, column=index).number_format = number_format
     _mute_rows(ws, table, data_top, format_bottom)
     if table.print_fit:
-        set_paper(ws, header, first)
+        set_paper(ws, header, first, page_breaks=table.page_breaks)
 
 
 def _lines(value: Any, width: float) -> int:
@@ -269,7 +270,7 @@ def _lines(value: Any, width: float) -> int:
     neither Excel nor LibreOffice sizes rows of a file when opening it)."""
     if not isinstance(value, str) or not value:
         return 1
-    per_line = max(1, int(width * 1.2) - 1)
+    per_line = max(1, int(width * 1.25) - 1)  # Calibri 11: ~1.25 characters per unit
     return sum(max(1, -(-len(part) // per_line)) for part in value.split("\n"))
 
 
@@ -360,7 +361,9 @@ def _is_muted_rule(rule: Any) -> bool:
     )
 
 
-def set_paper(ws: Any, header_row: int | None = None, first_column: int = 1) -> None:
+def set_paper(
+    ws: Any, header_row: int | None = None, first_column: int = 1, page_breaks: Any = ()
+) -> None:
     """A4 landscape, fitted as ``layout.PAPER`` says for the sheet, the header row (and the
     leading columns it names) on every page, a page header and a ``Sayfa 1 / N`` footer."""
     paper = layout.PAPER.get(ws.title, layout.PAPER_DEFAULT)
@@ -369,6 +372,9 @@ def set_paper(ws: Any, header_row: int | None = None, first_column: int = 1) -> 
     setup.paperSize = layout.A4
     setup.fitToWidth = paper.pages_wide
     setup.fitToHeight = paper.pages_tall
+    ws.row_breaks = RowBreak()
+    for row in page_breaks:
+        ws.row_breaks.append(Break(id=row - 1))
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = False
     ws.page_margins.left = ws.page_margins.right = 0.4

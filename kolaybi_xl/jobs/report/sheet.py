@@ -27,6 +27,14 @@ SECTION_COLLECTIONS = "Bu Çalışma Kitabından Yapılan Tahsilatlar (gün ve k
 SECTION_NOTES = "Notlar"
 SIDE_MEANING = {"Alacaklar": "size borçlu olunan", "Borçlar": "sizin borcunuz"}
 CHART_TITLE = "Vade Analizi"
+# The types of an account's open invoices, short enough for one cell.
+SHORT_TYPE = {
+    "Satış Faturası": "Satış",
+    "Satış İade Faturası": "Satış İade",
+    "Alış Faturası": "Alış",
+    "Alış İade Faturası": "Alış İade",
+    "Serbest Meslek Makbuzu": "SMM",
+}
 AGING_LABEL_HEADER = "Vade Dilimi"
 TOTAL_LABEL = "Toplam"
 NO_COLLECTIONS = "Henüz tamamlanmış tahsilat yok."
@@ -84,6 +92,7 @@ class _Sheet:
     tables: list[TableFormat] = field(default_factory=list)
     titles: list[tuple[int, int]] = field(default_factory=list)  # not yet on a table
     labels: list[tuple[int, int]] = field(default_factory=list)
+    breaks: list[int] = field(default_factory=list)  # rows that start a printed page
 
     def add(self, *values: CellValue) -> int:
         self.rows.append(list(values))
@@ -195,8 +204,8 @@ def _aging(sheet: _Sheet, report: Report, side: str) -> BarChart:
         y_title="Kalan tutarın payı",
         x_title="Vade dilimi",
         # Large enough to read the bucket labels and the legend without zooming.
-        width_cm=18.0,
-        height_cm=9.0,
+        width_cm=13.0,
+        height_cm=8.0,
         y_max=1.0,
         y_number_format="%0",
         replaces=(CHART_TITLE,),  # the one chart of earlier versions
@@ -208,7 +217,7 @@ def _top(sheet: _Sheet, report: Report, side: str) -> None:
     header = sheet.add(*TOP_HEADERS)
     debtors = [d for d in report.debtors if d.side == side]
     for d in debtors:
-        types = ", ".join(d.types) or None
+        types = ", ".join(SHORT_TYPE.get(t, t) for t in d.types) or None
         sheet.add(types, d.currency, d.rank, d.name, d.tax_id, d.remaining, d.invoices)
     sheet.table(header, len(debtors), _formats(TEXT, TEXT, RANK, TEXT, TEXT, MONEY, COUNT))
 
@@ -290,7 +299,9 @@ def layout_report(
     sheet = _Sheet()
     _info(sheet, report, source, generated_at)
     charts = []
-    for side in report.sides:
+    for index, side in enumerate(report.sides):
+        if index:  # each side on a page of its own
+            sheet.breaks.append(len(sheet.rows) + 2)
         _side_heading(sheet, report, side)
         _totals(sheet, report, side)
         charts.append(_aging(sheet, report, side))
@@ -322,7 +333,7 @@ def write_report(
     if old_width > width:
         grid.clear(layout.SUMMARY, 1, width + 1, len(block), old_width)
     for fmt in sheet.tables:
-        grid.format_table(layout.SUMMARY, fmt)
+        grid.format_table(layout.SUMMARY, replace(fmt, page_breaks=sheet.breaks))
     for chart in charts:
         grid.add_bar_chart(layout.SUMMARY, chart)
     return len(block), charts, notes
