@@ -26,7 +26,11 @@ How the grid's rules are kept in Excel:
   dropdowns' prompt/"suggestion only" setting have no cross-platform xlwings API: they are done
   through ``.api`` on Windows only, each inside try/except (a failure is logged, never raised).
   The template (built by XlsxWriter) already carries frozen panes, an autofilter and
-  dropdowns for 20,000 rows, so Excel users get them on any platform anyway.
+  dropdowns for 20,000 rows, so Excel users get them on any platform anyway. So it carries the
+  print setup (``layout.PAPER``), the wrapping of long texts (Excel grows a wrapped row when a
+  value is written) and the grey style of rows no longer listed: ``TableFormat.muted``,
+  ``page_breaks`` and the paper are not set through xlwings (``PageSetup`` over COM talks to
+  the printer driver on every property, seconds per sheet).
 - ``add_bar_chart`` uses xlwings' chart API (cross-platform since 0.37.3); a chart of the same
   title is replaced.
 - ``progress`` writes the status bar (and calls ``on_progress``); ``save`` saves only a book that
