@@ -40,14 +40,15 @@ class Picture:
     name: str  # the PNG in docs/
     workbook: str  # which rendered workbook
     sheet: str  # the sheet whose page it shows
-    page: int = 1  # the sheet's n-th page
+    page: int = 1  # the sheet's n-th page (of those showing ``showing``)
     height: float = 1.0  # the part of the page kept, from the top
+    showing: str = ""  # only pages whose text holds this (e.g. a column's header)
 
 
 PICTURES = (
     Picture("sablon-faturalar.png", "template", layout.INVOICES, height=0.36),
     Picture("faturalar.png", "demo", layout.INVOICES, height=0.62),
-    Picture("faturalar-sag.png", "demo", layout.INVOICES, page=3, height=0.62),
+    Picture("faturalar-sag.png", "demo", layout.INVOICES, height=0.62, showing="Tahsilat Durumu"),
     Picture("kasalar.png", "demo", layout.VAULTS, height=0.32),
     Picture("ozet.png", "demo", layout.SUMMARY),
     Picture("ozet-borclar.png", "all", layout.SUMMARY, page=2),
@@ -102,21 +103,24 @@ def to_pdf(workbook: Path, folder: Path) -> Path:
     return folder / (workbook.stem + ".pdf")
 
 
-def sheet_pages(pdf: Path) -> dict[str, list[int]]:
-    """Sheet name -> its pages, read from each page's header (the sheet's name, centred)."""
+def page_texts(pdf: Path) -> list[str]:
+    """The text of each page of ``pdf``."""
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    pages: dict[str, list[int]] = {}
-    for number, page in enumerate(text.split("\f"), start=1):
+    return text.split("\f")
+
+
+def sheet_pages(texts: list[str], sheet: str, showing: str) -> list[int]:
+    """The pages of ``sheet`` (its name is centred in the page header) that show ``showing``."""
+    pages = []
+    for number, page in enumerate(texts, start=1):
         head = " ".join(page.strip().splitlines()[:3])
-        for name in layout.SHEET_ORDER:
-            if f" {name} " in f" {head} ":
-                pages.setdefault(name, []).append(number)
-                break
+        if f" {sheet} " in f" {head} " and showing in page:
+            pages.append(number)
     return pages
 
 
@@ -161,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         workbooks = make_workbooks(folder)
         pdfs = {key: to_pdf(path, folder) for key, path in workbooks.items()}
-        pages = {key: sheet_pages(pdf) for key, pdf in pdfs.items()}
+        texts = {key: page_texts(pdf) for key, pdf in pdfs.items()}
         for picture in PICTURES:
-            numbers = pages[picture.workbook].get(picture.sheet, [])
+            numbers = sheet_pages(texts[picture.workbook], picture.sheet, picture.showing)
             if len(numbers) < picture.page:
                 print(f"{picture.name}: no page {picture.page} of {picture.sheet}", file=sys.stderr)
                 return 1

@@ -149,7 +149,9 @@ class _Styles:
         for kind in layout.Kind:
             number = {**base, "num_format": layout.NUMBER_FORMATS[kind]}
             self.column[(kind, False)] = workbook.add_format(number)
-            self.column[(kind, True)] = workbook.add_format({**number, "text_wrap": True})
+            self.column[(kind, True)] = workbook.add_format(
+                {**number, "text_wrap": True, "valign": "top"}
+            )
         self.wrapped_note = workbook.add_format(
             {**base, "italic": True, "font_color": _hex(layout.NOTE_FONT), "text_wrap": True}
         )
@@ -184,6 +186,9 @@ def _paper(sheet: Any, header_row: int | None = None) -> None:
         sheet.repeat_rows(header_row - 1)
     if paper.repeat_columns:
         sheet.repeat_columns(0, paper.repeat_columns - 1)
+    if paper.print_columns:
+        # Not the whole columns ($A:$U): openpyxl cannot read that back and warns on load.
+        sheet.print_area(0, 0, 1_048_574, paper.print_columns - 1)
     sheet.set_header(
         layout.header_footer_code(layout.page_header(), bold_centre=True), {"margin": 0.25}
     )

@@ -547,6 +547,12 @@ def test_every_type_is_kept_apart(world: World) -> None:
     assert all(c.values[3] - c.values[1] + 1 <= 3 for c in charts)  # at most 6 series in all
     width = max(len(r) for r in sheet(grid))
     assert width <= 7  # no block wider than A:G, whatever the number of types
+    # on paper, each side starts a page, printed at one size that fits each on one page
+    formats = [t for s, t in grid.tables if s == layout.SUMMARY]
+    assert {tuple(t.page_breaks) for t in formats} == {(payable,)}
+    (scale,) = {t.print_scale for t in formats}
+    assert scale is not None
+    assert 30 <= scale <= 100
 
 
 # -- the sheet: source, types, errors, re-runs, the chart ---------------------------------------

@@ -82,8 +82,10 @@ class TableFormat:
     print_fit: bool = True
     muted: MutedRows | None = None
     # Rows that start a new printed page (e.g. each side of Özet); replaces the sheet's
-    # earlier breaks.
+    # earlier breaks. With ``print_scale`` (percent) the sheet prints at that size instead of
+    # being fitted to pages (a fitted sheet ignores page breaks).
     page_breaks: Sequence[int] = ()
+    print_scale: int | None = None
 
 
 CellBlock = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based, inclusive)

@@ -82,20 +82,33 @@ class Paper:
     pages_wide: int  # fit to this many pages across (0: as many as needed)
     pages_tall: int  # ... and down (0: as many as needed)
     repeat_columns: int = 0  # leading columns printed on every page (e.g. Belge ID)
+    print_columns: int = 0  # only this many leading columns are printed (0: all)
 
 
 PAPER: dict[str, Paper] = {
-    # 22 columns: two pages across keep the text at ~9 pt; Belge ID repeats on the second.
-    "Faturalar": Paper(2, 0, repeat_columns=1),
+    # Two pages across keep the text at ~8 pt: Belge ID repeats on the second; Etiketler,
+    # the last column, is left off paper.
+    "Faturalar": Paper(2, 0, repeat_columns=1, print_columns=21),
     "Kasalar": Paper(1, 1),
-    # One page wide; as tall as it is (one page for one side: the chart beside the aging
-    # makes it wide enough), each side starting a page of its own.
-    "Özet": Paper(1, 0),
+    # One page per side: the report sets its own scale (``TableFormat.print_scale``), since
+    # a fit-to-pages setting would ignore the page break between the sides.
+    "Özet": Paper(1, 1),
     "Tahsilat Günlüğü": Paper(1, 0),
     "Ayarlar": Paper(1, 1),
     "xlwings.conf": Paper(1, 1),
 }
 PAPER_DEFAULT = Paper(1, 0)
+# A4 landscape inside the margins (0.4" left/right, 0.6" top/bottom), in points.
+PRINTABLE_WIDTH_PT = 784.0
+PRINTABLE_HEIGHT_PT = 500.0
+ROW_HEIGHT_PT = 15.0  # one row of 11 pt text
+
+
+def column_width_pt(width: float) -> float:
+    """A column ``width`` characters wide in points (Excel: 7 px per character + 5 px)."""
+    return (width * 7 + 5) * 0.75
+
+
 A4 = 9  # the paper size code Excel and XlsxWriter use
 
 
@@ -136,11 +149,11 @@ class Column:
 # -- Faturalar --------------------------------------------------------------------------------
 
 C_ID = Column(ID_HEADER, "id", Kind.INT, width=15, required=True)
-C_SERIAL = Column("Seri No", "serial_no", Kind.TEXT, width=18, required=True)
+C_SERIAL = Column("Seri No", "serial_no", Kind.TEXT, width=17, required=True)
 C_ISSUE = Column("Düzenleme Tarihi", "issue_date", Kind.DATE, width=12, required=True)
 C_DUE = Column("Vade Tarihi", "due_date", Kind.DATE, width=12, required=True)
-C_PARTY = Column("Cari", "party", Kind.TEXT, width=34, required=True)
-C_TAX_ID = Column("VKN/TCKN", "tax_id", Kind.TEXT, width=13, required=True)
+C_PARTY = Column("Cari", "party", Kind.TEXT, width=30, required=True)
+C_TAX_ID = Column("VKN/TCKN", "tax_id", Kind.TEXT, width=12, required=True)
 C_CURRENCY = Column("Para Birimi", "currency", Kind.TEXT, width=8, required=True)
 C_SUBTOTAL = Column("Ara Toplam", "subtotal", Kind.MONEY)
 C_VAT = Column("KDV", "vat", Kind.MONEY, width=12)
@@ -151,13 +164,13 @@ C_PAYMENT_STATUS = Column("Ödeme Durumu", "payment_status", Kind.TEXT, width=16
 C_MARK = Column("Tahsil Et", "mark", Kind.TEXT, Role.INPUT, width=9, required=True)
 C_VAULT = Column("Kasa/Banka", "vault", Kind.TEXT, Role.INPUT, width=22, required=True)
 C_OUTCOME = Column(
-    "Tahsilat Durumu", "outcome", Kind.TEXT, Role.OUTCOME, width=40, required=True, wrap=True
+    "Tahsilat Durumu", "outcome", Kind.TEXT, Role.OUTCOME, width=37, required=True, wrap=True
 )
 C_COLLECTED_AT = Column("Tahsilat Zamanı", "collected_at", Kind.DATETIME, Role.OUTCOME, width=16)
-C_TYPE = Column("Tür", "type", Kind.TEXT, width=23)
+C_TYPE = Column("Tür", "type", Kind.TEXT, width=22)
 C_DOC_STATUS = Column("Belge Durumu", "doc_status", Kind.TEXT, width=18)
 C_EDOC_STATUS = Column("e-Belge Durumu", "edoc_status", Kind.TEXT, width=19)
-C_DESCRIPTION = Column("Açıklama", "description", Kind.TEXT, width=40, wrap=True)
+C_DESCRIPTION = Column("Açıklama", "description", Kind.TEXT, width=30, wrap=True)
 C_TAGS = Column("Etiketler", "tags", Kind.TEXT, width=18)
 
 INVOICE_COLUMNS: tuple[Column, ...] = (

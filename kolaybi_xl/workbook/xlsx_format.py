@@ -7,6 +7,7 @@ A4 landscape, the header row on every page, a page header and footer).
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from openpyxl.cell.cell import Cell, MergedCell
@@ -34,7 +35,7 @@ INLINE_LIST_LIMIT = 255
 
 HEADER_ROW_HEIGHT = 30.0
 LINE_HEIGHT = 15.0  # one line of 11 pt text
-MAX_WRAPPED_LINES = 6
+MAX_WRAPPED_LINES = 8
 GROW_CHECK_ROWS = 2_000
 DEFAULT_WIDTH = 8.43  # Excel's column width when none is set
 _OUR_HEIGHTS = {LINE_HEIGHT * n for n in range(2, MAX_WRAPPED_LINES + 1)}
@@ -66,7 +67,9 @@ LABEL_FONT = _font(bold=True)
 MUTED_STYLE = DifferentialStyle(
     font=Font(name=layout.FONT_NAME, color=layout.MUTED_FONT, italic=True)
 )
-WRAP_ALIGNMENT = Alignment(wrap_text=True)
+# Wrapped text reads from the top of its row; so do the other cells of a row made taller.
+WRAP_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
+TOP_ALIGNMENT = Alignment(vertical="top")
 
 
 class _StyleIds:
@@ -262,16 +265,24 @@ def _format_table(ws: Any, table: TableFormat) -> None:
         cell_at(row=row, column=index).number_format = number_format
     _mute_rows(ws, table, data_top, format_bottom)
     if table.print_fit:
-        set_paper(ws, header, first, page_breaks=table.page_breaks)
+        # A table frozen on screen (the sheet's one table) repeats its header on paper too.
+        repeat = header if table.freeze else None
+        set_paper(ws, repeat, first, page_breaks=table.page_breaks, scale=table.print_scale)
 
 
 def _lines(value: Any, width: float) -> int:
     """How many lines a wrapped text needs in a column ``width`` characters wide (an estimate:
-    neither Excel nor LibreOffice sizes rows of a file when opening it)."""
+    neither Excel nor LibreOffice sizes the rows of a file when opening it). Word wrapping,
+    ~1.1 characters of Calibri 11 text per unit of width."""
     if not isinstance(value, str) or not value:
         return 1
-    per_line = max(1, int(width * 1.25) - 1)  # Calibri 11: ~1.25 characters per unit
-    return sum(max(1, -(-len(part) // per_line)) for part in value.split("\n"))
+    per_line = max(1, int(width * 1.1))
+    if len(value) <= per_line and "\n" not in value:
+        return 1
+    return sum(
+        max(1, len(textwrap.wrap(part, per_line, break_on_hyphens=False)))
+        for part in value.split("\n")
+    )
 
 
 def _fit_row_heights(ws: Any, wrapped: list[tuple[int, float]], top: int, bottom: int) -> None:
@@ -287,6 +298,7 @@ def _fit_row_heights(ws: Any, wrapped: list[tuple[int, float]], top: int, bottom
                 lines = max(lines, _lines(cell._value, width))
         if lines > 1:
             dimensions[row].height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
+            _align_top(ws, row)
         elif row in dimensions and dimensions[row].height in _OUR_HEIGHTS:
             dimensions[row].height = None
 
@@ -312,6 +324,20 @@ def grow_wrapped_rows(ws: Any, top: int, left: int, rows: Any) -> None:
             height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
             if (dimensions[r].height or LINE_HEIGHT) < height:
                 dimensions[r].height = height
+                _align_top(ws, r)
+
+
+def _align_top(ws: Any, row: int) -> None:
+    """The cells of a taller row with no alignment of their own read from its top."""
+    cells = ws._cells
+    top_id: int | None = None
+    for column in range(1, ws.max_column + 1):
+        cell = cells.get((row, column))
+        if cell is None or cell._style is None or cell._style.alignmentId != 0:
+            continue
+        if top_id is None:
+            top_id = _StyleIds(ws).alignment(TOP_ALIGNMENT)
+        cell._style.alignmentId = top_id
 
 
 def _column_width(ws: Any, index: int) -> float:
@@ -362,7 +388,11 @@ def _is_muted_rule(rule: Any) -> bool:
 
 
 def set_paper(
-    ws: Any, header_row: int | None = None, first_column: int = 1, page_breaks: Any = ()
+    ws: Any,
+    header_row: int | None = None,
+    first_column: int = 1,
+    page_breaks: Any = (),
+    scale: int | None = None,
 ) -> None:
     """A4 landscape, fitted as ``layout.PAPER`` says for the sheet, the header row (and the
     leading columns it names) on every page, a page header and a ``Sayfa 1 / N`` footer."""
@@ -370,18 +400,27 @@ def set_paper(
     setup = ws.page_setup
     setup.orientation = "landscape"
     setup.paperSize = layout.A4
-    setup.fitToWidth = paper.pages_wide
-    setup.fitToHeight = paper.pages_tall
     ws.row_breaks = RowBreak()
     for row in page_breaks:
         ws.row_breaks.append(Break(id=row - 1))
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if scale is None:
+        setup.fitToWidth = paper.pages_wide
+        setup.fitToHeight = paper.pages_tall
+        setup.scale = None
+    else:
+        setup.fitToWidth = setup.fitToHeight = None
+        setup.scale = scale
+    ws.sheet_properties.pageSetUpPr.fitToPage = scale is None
+    if paper.print_columns:
+        ws.print_area = f"A1:{get_column_letter(paper.print_columns)}{MAX_ROW}"  # whole columns
     ws.print_options.horizontalCentered = False
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
     ws.page_margins.header = ws.page_margins.footer = 0.25
     if header_row is not None:
         ws.print_title_rows = f"{header_row}:{header_row}"
+    else:
+        ws._print_rows = None  # openpyxl's setter cannot clear it
     if paper.repeat_columns:
         first = get_column_letter(first_column)
         last = get_column_letter(first_column + paper.repeat_columns - 1)

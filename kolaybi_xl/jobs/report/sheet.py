@@ -8,6 +8,7 @@ collections made from this workbook and the notes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -65,6 +66,13 @@ SHARE = layout.PERCENT_FORMAT  # the cell holds a fraction: 0.743 shows as %74,3
 # One width per sheet column, whatever block uses it (A: labels and dates, D: names).
 WIDTHS = (24.0, 17.0, 18.0, 36.0, 17.0, 17.0, 17.0)
 OTHER_WIDTH = 15.0
+
+
+# How Özet prints: each part on one page (see ``_Sheet.print_scale``).
+POINTS_PER_CM = 72 / 2.54
+CHART_GAP_PT = 8.0
+TITLE_ROW_PT = 21.0
+MIN_SCALE = 10  # Excel's smallest
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,27 @@ class _Sheet:
     @property
     def width(self) -> int:
         return max(len(r) for r in self.rows)
+
+    def row_height(self, row: int) -> float:
+        """The printed height of a row: table headers are two lines, big titles 16 pt."""
+        if any(t.header_row == row for t in self.tables):
+            return 2 * layout.ROW_HEIGHT_PT
+        if any(cell[0] == row for t in self.tables for cell in t.title_cells):
+            return TITLE_ROW_PT
+        return layout.ROW_HEIGHT_PT
+
+    def print_scale(self, chart_cm: float) -> int:
+        """The size (percent) that prints each part (between page breaks) on one page, as
+        wide as the widest block and the charts beside it."""
+        width = sum(layout.column_width_pt(_width(c)) for c in range(1, self.width + 1))
+        width += chart_cm * POINTS_PER_CM + CHART_GAP_PT if chart_cm else 0
+        starts = [1, *self.breaks, len(self.rows) + 1]
+        tallest = max(
+            sum(self.row_height(r) for r in range(top, bottom))
+            for top, bottom in itertools.pairwise(starts)
+        )
+        fits = min(layout.PRINTABLE_WIDTH_PT / width, layout.PRINTABLE_HEIGHT_PT / tallest)
+        return max(MIN_SCALE, min(100, int(fits * 100)))
 
 
 def _value_text(value: str) -> str:
@@ -332,8 +361,9 @@ def write_report(
         grid.clear(layout.SUMMARY, len(block) + 1, 1, old_rows, max(width, old_width))
     if old_width > width:
         grid.clear(layout.SUMMARY, 1, width + 1, len(block), old_width)
+    scale = sheet.print_scale(max((c.width_cm for c in charts), default=0.0))
     for fmt in sheet.tables:
-        grid.format_table(layout.SUMMARY, replace(fmt, page_breaks=sheet.breaks))
+        grid.format_table(layout.SUMMARY, replace(fmt, page_breaks=sheet.breaks, print_scale=scale))
     for chart in charts:
         grid.add_bar_chart(layout.SUMMARY, chart)
     return len(block), charts, notes
