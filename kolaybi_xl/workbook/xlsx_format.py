@@ -247,7 +247,8 @@ def _format_table(ws: Any, table: TableFormat) -> None:
         if column.wrap
     ]
     if wrapped:
-        _fit_row_heights(ws, wrapped, data_top, format_bottom)
+        columns = range(first, first + len(table.columns))
+        _fit_row_heights(ws, wrapped, columns, data_top, format_bottom)
     ws.row_dimensions[header].height = HEADER_ROW_HEIGHT
     last = get_column_letter(first + max(len(table.columns), 1) - 1)
     if table.freeze:
@@ -285,7 +286,9 @@ def _lines(value: Any, width: float) -> int:
     )
 
 
-def _fit_row_heights(ws: Any, wrapped: list[tuple[int, float]], top: int, bottom: int) -> None:
+def _fit_row_heights(
+    ws: Any, wrapped: list[tuple[int, float]], columns: range, top: int, bottom: int
+) -> None:
     """Rows whose wrapped text needs more than one line get the height for it (at most
     ``MAX_WRAPPED_LINES``); rows this sized earlier and needing one line now lose it."""
     cells = ws._cells
@@ -298,7 +301,7 @@ def _fit_row_heights(ws: Any, wrapped: list[tuple[int, float]], top: int, bottom
                 lines = max(lines, _lines(cell._value, width))
         if lines > 1:
             dimensions[row].height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
-            _align_top(ws, row)
+            _align_top(ws, row, columns)
         elif row in dimensions and dimensions[row].height in _OUR_HEIGHTS:
             dimensions[row].height = None
 
@@ -324,14 +327,14 @@ def grow_wrapped_rows(ws: Any, top: int, left: int, rows: Any) -> None:
             height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
             if (dimensions[r].height or LINE_HEIGHT) < height:
                 dimensions[r].height = height
-                _align_top(ws, r)
+                _align_top(ws, r, range(left, left + len(row)))
 
 
-def _align_top(ws: Any, row: int) -> None:
+def _align_top(ws: Any, row: int, columns: range) -> None:
     """The cells of a taller row with no alignment of their own read from its top."""
     cells = ws._cells
     top_id: int | None = None
-    for column in range(1, ws.max_column + 1):
+    for column in columns:
         cell = cells.get((row, column))
         if cell is None or cell._style is None or cell._style.alignmentId != 0:
             continue
