@@ -3,7 +3,8 @@
 Builds the template, runs the offline demo (fetch, collect, report) and an all-types report
 against the local emulator, has LibreOffice print each workbook to PDF, and crops the pages
 that matter into small PNGs. Needs ``soffice`` (LibreOffice) and poppler's ``pdftoppm`` and
-``pdftotext`` on the PATH::
+``pdftotext`` on the PATH, and Calibri or its metric twin Carlito (Debian:
+``fonts-crosextra-carlito``), else LibreOffice lays the sheets out with wider letters::
 
     python docs/make_pictures.py            # writes docs/*.png
     python docs/make_pictures.py --keep DIR # also keeps the workbooks and PDFs in DIR
