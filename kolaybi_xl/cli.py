@@ -194,12 +194,15 @@ def cmd_collect(args: argparse.Namespace) -> int:
         if args.dry_run:
             print(result.plan.describe_en())
             print(f"{path}: dry run, nothing was sent and the workbook is unchanged")
+            worst = max(worst, result.exit_code)  # 1 when a marked row would not go
             continue
         if result.cancelled:
             raise CommandError("collection cancelled; nothing was sent")
         print(f"{path}: {result.summary_en()}")
         worst = max(worst, result.exit_code)
-    if worst == EXIT_ROWS_FAILED:
+    if worst == EXIT_ROWS_FAILED and args.dry_run:
+        print("some marked rows would not be collected: see the plan above", file=sys.stderr)
+    elif worst == EXIT_ROWS_FAILED:
         print(
             "some rows were not collected: see 'Tahsilat Durumu' in the workbook", file=sys.stderr
         )

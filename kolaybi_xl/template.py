@@ -27,6 +27,7 @@ from .workbook import layout
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "workbook_template.xlsm"
 FIXED_TIME = datetime(2026, 1, 1)  # document properties: fixed, so rebuilds are identical
 VALIDATION_ROWS = 20_000  # dropdowns pre-set on this many data rows
+SETTINGS_HELP_WIDTH = 90
 
 
 BUTTONS: tuple[tuple[str, str], ...] = (
@@ -104,7 +105,7 @@ def build_template(
 
 class _Styles:
     def __init__(self, workbook: Any) -> None:
-        base = {"font_name": "Calibri", "font_size": 11, "valign": "vcenter"}
+        base = {"font_name": layout.FONT_NAME, "font_size": layout.FONT_SIZE, "valign": "vcenter"}
         header = {**base, "bold": True, "border": 1, "text_wrap": True, "align": "center"}
         self.title = workbook.add_format(
             {**base, "bold": True, "font_size": 16, "font_color": _hex(layout.TITLE_FONT)}
@@ -144,11 +145,18 @@ class _Styles:
         }
         # Column formats carry the number format only: the input/output highlight is put on
         # the data rows by the backends, so it never spills over the control strip or prints.
-        self.column: dict[tuple[layout.Kind, layout.Role], Any] = {}
+        self.column: dict[tuple[layout.Kind, bool], Any] = {}
         for kind in layout.Kind:
-            fmt = workbook.add_format({**base, "num_format": layout.NUMBER_FORMATS[kind]})
-            for role in layout.Role:
-                self.column[(kind, role)] = fmt
+            number = {**base, "num_format": layout.NUMBER_FORMATS[kind]}
+            self.column[(kind, False)] = workbook.add_format(number)
+            self.column[(kind, True)] = workbook.add_format(
+                {**number, "text_wrap": True, "valign": "top"}
+            )
+        self.wrapped_note = workbook.add_format(
+            {**base, "italic": True, "font_color": _hex(layout.NOTE_FONT), "text_wrap": True}
+        )
+        # Rows no longer listed: grey italic text (the same rule the file backend writes).
+        self.muted = workbook.add_format({"font_color": _hex(layout.MUTED_FONT), "italic": True})
 
 
 def _hex(color: str) -> str:
@@ -159,15 +167,32 @@ def _columns(
     sheet: Any, styles: _Styles, columns: Sequence[layout.Column], header_row: int
 ) -> None:
     for index, column in enumerate(columns):
-        sheet.set_column(index, index, column.width, styles.column[(column.kind, column.role)])
+        sheet.set_column(index, index, column.width, styles.column[(column.kind, column.wrap)])
         sheet.write_string(header_row - 1, index, column.header, styles.header[column.role])
     sheet.set_row(header_row - 1, 32)
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)  # print all columns on one page width
-    sheet.repeat_rows(header_row - 1)
+    _paper(sheet, header_row)
     sheet.freeze_panes(header_row, 1)
     sheet.autofilter(header_row - 1, 0, header_row - 1, len(columns) - 1)
+
+
+def _paper(sheet: Any, header_row: int | None = None) -> None:
+    """How the sheet prints, as ``layout.PAPER`` says (the file backend writes the same)."""
+    paper = layout.PAPER.get(sheet.name, layout.PAPER_DEFAULT)
+    sheet.set_landscape()
+    sheet.set_paper(layout.A4)
+    sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    sheet.fit_to_pages(paper.pages_wide, paper.pages_tall)
+    if header_row is not None:
+        sheet.repeat_rows(header_row - 1)
+    if paper.repeat_columns:
+        sheet.repeat_columns(0, paper.repeat_columns - 1)
+    if paper.print_columns:
+        # Not the whole columns ($A:$U): openpyxl cannot read that back and warns on load.
+        sheet.print_area(0, 0, 1_048_574, paper.print_columns - 1)
+    sheet.set_header(
+        layout.header_footer_code(layout.page_header(), bold_centre=True), {"margin": 0.25}
+    )
+    sheet.set_footer(layout.header_footer_code(layout.PAGE_FOOTER), {"margin": 0.25})
 
 
 def _invoices_sheet(sheet: Any, styles: _Styles, *, buttons: bool) -> None:
@@ -198,6 +223,16 @@ def _invoices_sheet(sheet: Any, styles: _Styles, *, buttons: bool) -> None:
         },
     )
     first, last = header_row, header_row + VALIDATION_ROWS - 1  # 0-based data rows
+    status = layout.INVOICE_COLUMNS.index(layout.C_DOC_STATUS)
+    status_letter = chr(ord("A") + status)
+    sheet.conditional_format(
+        first, 0, last, len(layout.INVOICE_COLUMNS) - 1,
+        {
+            "type": "formula",
+            "criteria": f'=${status_letter}{first + 1}="{layout.NOT_LISTED}"',
+            "format": styles.muted,
+        },
+    )  # fmt: skip
     mark = layout.INVOICE_COLUMNS.index(layout.C_MARK)
     vault = layout.INVOICE_COLUMNS.index(layout.C_VAULT)
     sheet.data_validation(
@@ -243,6 +278,7 @@ def _table_sheet(
 
 
 def _summary_sheet(sheet: Any, styles: _Styles) -> None:
+    _paper(sheet)
     sheet.set_column(0, 0, 34)
     sheet.set_column(1, 8, 16)
     sheet.write_string(0, 0, "Özet", styles.title)
@@ -250,15 +286,18 @@ def _summary_sheet(sheet: Any, styles: _Styles) -> None:
 
 
 def _settings_sheet(sheet: Any, styles: _Styles) -> None:
+    _paper(sheet, 1)
     sheet.set_column(0, 0, 26)
     sheet.set_column(1, 1, 44)
-    sheet.set_column(2, 2, 90)
+    sheet.set_column(2, 2, SETTINGS_HELP_WIDTH)
     for col, text in enumerate(layout.SETTINGS_HEADER):
         sheet.write_string(0, col, text, styles.header[layout.Role.DATA])
     for row, (label, value, help_text) in enumerate(layout.SETTINGS_ROWS, start=1):
         sheet.write_string(row, 0, label, styles.label)
         sheet.write_string(row, 1, value, styles.input_cell)
-        sheet.write_string(row, 2, help_text, styles.note)
+        sheet.write_string(row, 2, help_text, styles.wrapped_note)
+        lines = -(-len(help_text) // int(SETTINGS_HELP_WIDTH * 1.1 - 1))
+        sheet.set_row(row, 15 * lines if lines > 1 else None)
     sheet.write_string(len(layout.SETTINGS_ROWS) + 2, 0, layout.SETTINGS_NOTE, styles.note)
     sheet.data_validation(
         1, 1, 1, 1,
@@ -267,6 +306,7 @@ def _settings_sheet(sheet: Any, styles: _Styles) -> None:
 
 
 def _conf_sheet(sheet: Any, styles: _Styles, rows: Sequence[tuple[str, str]]) -> None:
+    _paper(sheet)
     sheet.set_column(0, 0, 18)
     sheet.set_column(1, 1, 60)
     for row, (key, value) in enumerate(rows):

@@ -295,6 +295,26 @@ def test_a_killed_collect_is_finished_by_the_next_run(tmp_path):
     assert key not in done.stdout + done.stderr
 
 
+def test_dry_run_exits_1_when_a_marked_row_has_an_error(sandbox, tmp_path, capsys):
+    path = fetched(tmp_path)
+    good, bad = open_rows(sandbox)[:2]
+    edit_rows(
+        path,
+        {
+            good: {"Tahsil Et": "x", "Kasa/Banka": vault_name(sandbox, "TRY")},
+            bad: {"Tahsil Et": "x", "Kasa/Banka": "Böyle Bir Kasa Yok"},
+        },
+    )
+    capsys.readouterr()
+    before = path.read_bytes()
+    assert run("collect", path, "--dry-run") == 1
+    assert "would not be collected" in capsys.readouterr().err
+    assert path.read_bytes() == before
+    assert sandbox.books.ledger == []
+    edit_rows(path, {bad: {"Tahsil Et": ""}})
+    assert run("collect", path, "--dry-run") == 0  # every marked row would go
+
+
 def test_amounts_in_the_plan_are_exact(sandbox, tmp_path, capsys):
     path = fetched(tmp_path)
     docs = open_rows(sandbox)[:3]

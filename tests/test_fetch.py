@@ -135,6 +135,8 @@ def test_unlisted_rows_with_user_input_are_kept_at_the_end(sandbox, client):
     assert table is not None
     typed_id = table.get(2, layout.ID_HEADER)
     untyped_id = table.get(5, layout.ID_HEADER)
+    payment_status = table.get(2, "Ödeme Durumu")
+    assert payment_status
     grid.write(layout.INVOICES, table.sheet_row(2), table.col("Tahsil Et"), [["x"]])
     # both invoices disappear from the API (e.g. deleted in KolayBi)
     sandbox.books.update_invoice(typed_id, type="purchase_invoice")
@@ -147,8 +149,42 @@ def test_unlisted_rows_with_user_input_are_kept_at_the_end(sandbox, client):
     last = len(table.rows) - 1
     assert table.get(last, layout.ID_HEADER) == typed_id
     assert table.get(last, "Tahsil Et") == "x"
-    assert table.get(last, "Ödeme Durumu") == NOT_LISTED
+    # "not listed" has its own place (Belge Durumu); the payment status stays (#13)
+    assert table.get(last, "Belge Durumu") == NOT_LISTED
+    assert table.get(last, "Ödeme Durumu") == payment_status
     assert untyped_id not in rows_by_id(grid)
+    muted = grid.formats[layout.INVOICES].muted
+    assert muted is not None
+    assert (muted.column, muted.text) == (table.col("Belge Durumu"), NOT_LISTED)
+
+
+def test_fetching_other_types_never_marks_rows_not_listed(sandbox, client):
+    """Sales fetched, a note typed, then purchases fetched into the same workbook: no sales
+    row says not listed and every one keeps its payment status."""
+    grid = MemoryGrid()
+    fetch(grid, client, InvoiceType.SALE_INVOICE)
+    table = read_invoice_table(grid)
+    assert table is not None
+    note_col = table.width + 1
+    grid.write(layout.INVOICES, table.header_row, note_col, [["Notlarım"]])
+    for index in range(len(table.rows)):
+        grid.write(layout.INVOICES, table.sheet_row(index), note_col, [[f"not {index}"]])
+    sales = {doc_id: dict(row) for doc_id, row in rows_by_id(grid).items()}
+    result = fetch(grid, client, InvoiceType.PURCHASE_INVOICE)
+    assert result.kept_unlisted == 0
+    assert result.kept_other_types == len(sales)
+    rows = rows_by_id(grid)
+    purchases = sandbox.books.invoice_records("purchase_invoice")
+    assert {r.id for r in purchases} <= set(rows)
+    for doc_id, before in sales.items():
+        after = rows[doc_id]
+        assert NOT_LISTED not in after.values()
+        assert after["Ödeme Durumu"] == before["Ödeme Durumu"]
+        assert after["Belge Durumu"] == before["Belge Durumu"]
+        assert after["Notlarım"] == before["Notlarım"]
+    # fetched again, the sales rows are simply updated
+    fetch(grid, client, InvoiceType.SALE_INVOICE)
+    assert all(NOT_LISTED not in row.values() for row in rows_by_id(grid).values())
 
 
 def test_shrinking_table_clears_leftover_rows(sandbox, client):

@@ -206,17 +206,17 @@ def sheet(grid: MemoryGrid) -> list[list[Any]]:
     return grid.read(layout.SUMMARY)
 
 
-def find_row(grid: MemoryGrid, prefix: str) -> int:
-    """1-based row whose column A starts with ``prefix``."""
+def find_row(grid: MemoryGrid, prefix: str, after: int = 0) -> int:
+    """1-based row (below row ``after``) whose column A starts with ``prefix``."""
     for number, row in enumerate(sheet(grid), 1):
-        if isinstance(row[0], str) and row[0].startswith(prefix):
+        if number > after and isinstance(row[0], str) and row[0].startswith(prefix):
             return number
     raise AssertionError(f"no row starting with {prefix!r}")
 
 
-def section(grid: MemoryGrid, title: str) -> list[dict[str, Any]]:
+def section(grid: MemoryGrid, title: str, after: int = 0) -> list[dict[str, Any]]:
     rows = sheet(grid)
-    start = find_row(grid, title)
+    start = find_row(grid, title, after)
     header = [h for h in rows[start] if h is not None]
     out = []
     for row in rows[start + 1 :]:
@@ -275,7 +275,8 @@ def test_aging_matches_the_books(world: World, as_of: date) -> None:
         want = [buckets[b] for b in BUCKET_NAMES]
         assert got == [*want, sum(want)], currency
         total = sum(want)
-        shares = [dec(r[f"{currency} %"]) for r in rows[:-1]]
+        # a share is a fraction in the cell, shown as %74,3 (#13): compared in percent
+        shares = [dec(r[f"{currency} %"]) * 100 for r in rows[:-1]]
         assert shares == [(w * 100 / total).quantize(Decimal("0.01")) for w in want]
         assert result.report.group(currency).outstanding == total
         assert (
@@ -520,12 +521,38 @@ def test_every_type_is_kept_apart(world: World) -> None:
         expected[key][1] += r.grand_total - r.paid
     got = {(g.type, g.currency): [g.invoices, g.remaining] for g in result.groups}
     assert got == dict(expected)
+    # Receivables and payables are blocks of their own (#13), each with its totals, its aging
+    # per currency and its top ten; the chart of each side has one series per currency.
+    receivable, payable = find_row(grid, "Alacaklar"), find_row(grid, "Borçlar")
+    assert receivable < payable
+    assert "Satış Faturası" in sheet(grid)[receivable - 1][0]
+    assert "Alış Faturası" in sheet(grid)[payable - 1][0]
     rows = section(grid, "Tür ve Para Birimine Göre Toplamlar")
+    rows += section(grid, "Tür ve Para Birimine Göre Toplamlar", after=payable)
     assert {(r["Tür"], r["Para Birimi"]): [r["Fatura Adedi"], dec(r["Kalan"])] for r in rows} == got
-    aging_header = sheet(grid)[find_row(grid, "Vade Analizi")]
-    assert "Alış Faturası TRY" in aging_header
-    assert "Satış Faturası TRY %" in aging_header
-    assert len({d.type for d in result.debtors}) > 1
+    for side, start in ((rep.RECEIVABLES, receivable), (rep.PAYABLES, payable)):
+        aging_header = sheet(grid)[find_row(grid, "Vade Analizi", after=start)]
+        currencies = sorted({g.currency for g in result.groups if g.side == side})
+        assert sorted(h for h in aging_header if h and not h.endswith("%"))[:-1] == currencies
+        for currency in currencies:
+            outstanding = sum(
+                (g.outstanding for g in result.groups if (g.side, g.currency) == (side, currency)),
+                Decimal(0),
+            )
+            row = section(grid, "Vade Analizi", after=start)[-1]
+            assert dec(row[currency]) == outstanding
+    assert {d.side for d in result.debtors} == {rep.RECEIVABLES, rep.PAYABLES}
+    charts = grid.charts[layout.SUMMARY]
+    assert [c.title for c in charts] == ["Vade Analizi – Alacaklar", "Vade Analizi – Borçlar"]
+    assert all(c.values[3] - c.values[1] + 1 <= 3 for c in charts)  # at most 6 series in all
+    width = max(len(r) for r in sheet(grid))
+    assert width <= 7  # no block wider than A:G, whatever the number of types
+    # on paper, each side starts a page, printed at one size that fits each on one page
+    formats = [t for s, t in grid.tables if s == layout.SUMMARY]
+    assert {tuple(t.page_breaks) for t in formats} == {(payable,)}
+    (scale,) = {t.print_scale for t in formats}
+    assert scale is not None
+    assert 30 <= scale <= 100
 
 
 # -- the sheet: source, types, errors, re-runs, the chart ---------------------------------------
@@ -652,7 +679,8 @@ def test_chart_points_at_the_aging_cells(world: World) -> None:
     grid, result = run(world, date(2026, 11, 1))
     (chart,) = grid.charts[layout.SUMMARY]
     assert chart == result.chart
-    assert chart.title == "Vade Analizi"
+    assert chart.title == "Vade Analizi – Alacaklar"  # one chart per side (#13)
+    assert chart.y_max == 1.0  # shares: the axis ends at 100%
     top, left, bottom, right = chart.categories
     assert left == right == 1
     labels = [grid.value(layout.SUMMARY, r, 1) for r in range(top, bottom + 1)]
@@ -662,7 +690,7 @@ def test_chart_points_at_the_aging_cells(world: World) -> None:
     titles = [grid.value(layout.SUMMARY, v_top, c) for c in range(v_left, v_right + 1)]
     assert titles == ["TRY %", "EUR %", "USD %"]
     for column, currency in zip(range(v_left, v_right + 1), ("TRY", "EUR", "USD"), strict=True):
-        shares = [dec(grid.value(layout.SUMMARY, r, column)) for r in range(top, bottom + 1)]
+        shares = [dec(grid.value(layout.SUMMARY, r, column)) * 100 for r in range(top, bottom + 1)]
         assert shares == [result.report.group(currency).share(b) for b in rep.BUCKETS]
         assert abs(sum(shares) - 100) < Decimal("0.05")
     # anchored right of every block, level with the aging title

@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from kolaybi_xl.template import TEMPLATE_PATH
-from kolaybi_xl.workbook import layout, xlsx_file
+from kolaybi_xl.workbook import layout, xlsx_file, xlsx_format
 from kolaybi_xl.workbook.grid import (
     ColumnFormat,
     Formula,
@@ -376,12 +376,12 @@ def test_format_table(tmp_path: Path) -> None:
     assert all(cell.font.b for cell in header)
     assert all(cell.alignment.wrap_text for cell in header)
     assert all(cell.border.bottom.style == "thin" for cell in header)
-    assert sheet.row_dimensions[6].height == xlsx_file.HEADER_ROW_HEIGHT
+    assert sheet.row_dimensions[6].height == xlsx_format.HEADER_ROW_HEIGHT
     plain, mark, outcome = header[0].fill.fgColor.rgb, header[3].fill.fgColor.rgb, header[5].fill
     assert len({plain, mark, outcome.fgColor.rgb}) == 3
 
-    input_fill = xlsx_file.INPUT_FILL.fgColor.rgb
-    output_fill = xlsx_file.OUTPUT_FILL.fgColor.rgb
+    input_fill = xlsx_format.INPUT_FILL.fgColor.rgb
+    output_fill = xlsx_format.OUTPUT_FILL.fgColor.rgb
     assert sheet["D7"].fill.fgColor.rgb == input_fill
     assert sheet["E9"].fill.fgColor.rgb == input_fill
     assert sheet["F8"].fill.fgColor.rgb == output_fill
@@ -428,7 +428,7 @@ def test_format_table_keeps_user_validations_and_fills(tmp_path: Path) -> None:
     assert refs == ["D7:D12", "E7:E12", "F7:F12", "H2:H5"]
     assert sheet["D8"].fill.fgColor.rgb == "00FF0000"  # the user's colour stays
     assert sheet["E8"].fill.fill_type is None  # our highlight left with the data
-    assert sheet["E7"].fill.fgColor.rgb == xlsx_file.INPUT_FILL.fgColor.rgb
+    assert sheet["E7"].fill.fgColor.rgb == xlsx_format.INPUT_FILL.fgColor.rgb
     assert sheet.auto_filter.ref == "A6:F7"
 
 

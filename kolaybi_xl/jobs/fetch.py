@@ -2,9 +2,12 @@
 
 A refresh merges by ``Belge ID``: the tool's columns are rewritten from the API; what the
 user typed (``Tahsil Et``, ``Kasa/Banka``, any column of their own) and the outcomes stay
-with their invoice. A row whose invoice is no longer listed keeps everything and moves to
-the end of the table, marked "Listede yok", when it holds anything a person typed or the
-tool recorded; only rows that hold nothing but API data are dropped.
+with their invoice. A row whose invoice is no longer listed keeps everything (its
+``Ödeme Durumu`` too) and moves to the end of the table, when it holds anything a person
+typed or the tool recorded; its ``Belge Durumu`` then says "Listede yok" and the row is
+shown grey. Only rows of the fetched types can be "not listed": a row of another type
+(``Tür``) was not asked for, so it is kept as it was (when it holds user data) and never
+labelled. Rows that hold nothing but API data are dropped.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from ..workbook.cells import (
     is_blank,
     parse_document_id,
 )
-from ..workbook.grid import ColumnFormat, Grid, TableFormat, Validation
+from ..workbook.grid import ColumnFormat, Grid, MutedRows, TableFormat, Validation
 from .errors import JobError
 from .table import (
     DATA_COLUMNS,
@@ -48,6 +51,7 @@ class FetchResult:
     added: int = 0
     updated: int = 0
     kept_unlisted: int = 0
+    kept_other_types: int = 0  # rows of types not fetched this time, kept for their user data
     dropped: int = 0
     vaults: int = 0
     added_columns: list[str] = field(default_factory=list)
@@ -58,6 +62,8 @@ class FetchResult:
         parts = [f"{self.invoices} fatura ({self.added} yeni, {self.updated} güncellendi)"]
         if self.kept_unlisted:
             parts.append(f"{self.kept_unlisted} satır artık listede yok, sonda korundu")
+        if self.kept_other_types:
+            parts.append(f"başka türden {self.kept_other_types} satır sonda korundu")
         if self.added_columns:
             parts.append(f"eklenen sütunlar: {', '.join(self.added_columns)}")
         if self.warnings:
@@ -71,6 +77,8 @@ class FetchResult:
         )
         if self.kept_unlisted:
             text += f"; {self.kept_unlisted} rows no longer listed were kept at the end"
+        if self.kept_other_types:
+            text += f"; {self.kept_other_types} rows of other types were kept at the end"
         if self.added_columns:
             text += f"; added columns: {', '.join(self.added_columns)}"
         if self.warnings:
@@ -103,12 +111,13 @@ def refresh_invoices(
     grid.ensure_sheet(layout.INVOICES)
     result.invoices = len(values)
     result.refreshed_at = now().replace(microsecond=0)
-    header_row = write_invoice_table(grid, existing, values, result)
     label = (
         layout.ALL_TYPES_LABEL
         if len(types) == len(InvoiceType)
         else ", ".join(INVOICE_TYPE_LABELS[t] for t in types)
     )
+    fetched_labels = {INVOICE_TYPE_LABELS[t] for t in types}
+    header_row = write_invoice_table(grid, existing, values, result, fetched_labels)
     write_control_strip(
         grid, label, result.refreshed_at, result.summary_tr(), header_row=header_row
     )
@@ -141,8 +150,13 @@ def write_invoice_table(
     existing: InvoiceTable | None,
     invoices: Sequence[dict[str, Any]],
     result: FetchResult,
+    fetched_labels: set[str] | None = None,
 ) -> int:
-    """Write the merged table; return its header row. ``invoices`` are ``invoice_values``."""
+    """Write the merged table; return its header row. ``invoices`` are ``invoice_values``.
+
+    ``fetched_labels`` are the ``Tür`` texts of the types just fetched (None: every row is
+    of a fetched type): a missing invoice of another type is not "not listed".
+    """
     header, added = merged_header(existing)
     result.added_columns = added
     positions = {cell_text(h): i for i, h in enumerate(header) if cell_text(h)}
@@ -167,8 +181,13 @@ def write_invoice_table(
                 placed.add(doc_id)
                 result.updated += 1
             elif any(not is_blank(v) for v in row) and _has_user_content(row, existing):
-                if doc_id is not None and doc_id not in fresh:
-                    row[positions["Ödeme Durumu"]] = NOT_LISTED
+                if doc_id is None or doc_id in fresh:
+                    pass  # a repeated or unreadable id: kept as typed, not labelled
+                elif _of_fetched_type(row, positions, fetched_labels):
+                    row[positions[layout.C_DOC_STATUS.header]] = NOT_LISTED
+                    result.kept_unlisted += 1
+                else:
+                    result.kept_other_types += 1
                 unlisted.append(row)
             elif any(not is_blank(v) for v in row):
                 result.dropped += 1
@@ -181,7 +200,6 @@ def write_invoice_table(
         rows.append(row)
         placed.add(doc_id)
         result.added += 1
-    result.kept_unlisted = len(unlisted)
     rows.extend(unlisted)
 
     if len(rows) > layout.MAX_DATA_ROWS:
@@ -204,6 +222,16 @@ def write_invoice_table(
     return header_row
 
 
+def _of_fetched_type(
+    row: Sequence[Any], positions: dict[str, int], fetched_labels: set[str] | None
+) -> bool:
+    """Whether the row's ``Tür`` is one of the types just fetched (no Tür: assume so)."""
+    if fetched_labels is None or layout.C_TYPE.header not in positions:
+        return True
+    kind = cell_text(row[positions[layout.C_TYPE.header]])
+    return not kind or kind in fetched_labels
+
+
 def _fill(row: list[Any], values: dict[str, Any], data_positions: list[tuple[int, str]]) -> None:
     for index, key in data_positions:
         row[index] = values.get(key)
@@ -223,6 +251,7 @@ def invoice_table_format(header: Sequence[Any], header_row: int, data_rows: int)
                 width=spec.width,
                 input=spec.role is layout.Role.INPUT,
                 output=spec.role is layout.Role.OUTCOME,
+                wrap=spec.wrap,
             )
         )
         if spec is layout.C_MARK:
@@ -238,7 +267,10 @@ def invoice_table_format(header: Sequence[Any], header_row: int, data_rows: int)
                 )
             )
     strip = header_row > layout.STATUS_CELL[0]  # no strip above a table that starts higher
+    positions = {cell_text(text): index for index, text in enumerate(header, start=1)}
+    status_column = positions.get(layout.C_DOC_STATUS.header)
     return TableFormat(
+        muted=MutedRows(status_column, NOT_LISTED) if status_column else None,
         header_row=header_row,
         columns=columns,
         data_rows=data_rows,

@@ -146,7 +146,7 @@ TOOL_HEADERS = frozenset(c.header for c in layout.INVOICE_COLUMNS)
 
 # -- the sheet's conventions around the table (control strip, status) -------------------------
 
-NOT_LISTED = "Listede yok"  # the payment status of a kept row the API no longer lists
+NOT_LISTED = layout.NOT_LISTED  # the document status of a kept row the API no longer lists
 
 
 def chosen_types(grid: Grid, default: InvoiceType) -> list[InvoiceType]:

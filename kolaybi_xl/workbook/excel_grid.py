@@ -26,7 +26,11 @@ How the grid's rules are kept in Excel:
   dropdowns' prompt/"suggestion only" setting have no cross-platform xlwings API: they are done
   through ``.api`` on Windows only, each inside try/except (a failure is logged, never raised).
   The template (built by XlsxWriter) already carries frozen panes, an autofilter and
-  dropdowns for 20,000 rows, so Excel users get them on any platform anyway.
+  dropdowns for 20,000 rows, so Excel users get them on any platform anyway. So it carries the
+  print setup (``layout.PAPER``), the wrapping of long texts (Excel grows a wrapped row when a
+  value is written) and the grey style of rows no longer listed: ``TableFormat.muted``,
+  ``page_breaks`` and the paper are not set through xlwings (``PageSetup`` over COM talks to
+  the printer driver on every property, seconds per sheet).
 - ``add_bar_chart`` uses xlwings' chart API (cross-platform since 0.37.3); a chart of the same
   title is replaced.
 - ``progress`` writes the status bar (and calls ``on_progress``); ``save`` saves only a book that
@@ -440,7 +444,7 @@ class ExcelGrid:
     def _add_chart(ws: xlwings.Sheet, chart: BarChart) -> None:
         charts = ws.charts
         for existing in list(charts):
-            if existing.title == chart.title:
+            if chart.takes_place_of(existing.title):
                 existing.delete()
         top, left, bottom, right = chart.values
         new = charts.add(
@@ -459,6 +463,13 @@ class ExcelGrid:
             new.value_axis.title = chart.y_title
         if chart.x_title:
             new.category_axis.title = chart.x_title
+        if chart.y_max is not None or chart.y_number_format:
+            axis = new.value_axis  # ChartAxis (xlwings 0.37.5+)
+            if chart.y_max is not None:
+                axis.minimum_scale = 0
+                axis.maximum_scale = chart.y_max
+            if chart.y_number_format:
+                axis.number_format = chart.y_number_format
 
     def progress(self, text: str) -> None:
         if self.on_progress is not None:

@@ -32,6 +32,7 @@ class ColumnFormat:
     width: float | None = None
     input: bool = False  # a column the user fills: highlighted
     output: bool = False  # a column the tool writes outcomes into: highlighted differently
+    wrap: bool = False  # long or multi-line text wraps inside its row
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,16 @@ class Validation:
     source: str  # "a,b,c" inline list, or a range / defined name (no leading '=')
     strict: bool = False  # False: the list is a suggestion, other values may be typed
     prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class MutedRows:
+    """Data rows shown grey: those whose cell in ``column`` (1-based) holds ``text``.
+
+    A conditional format, so the style follows the value wherever the row moves."""
+
+    column: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,15 @@ class TableFormat:
     title_cells: Sequence[tuple[int, int]] = ()  # cells styled as a title
     label_cells: Sequence[tuple[int, int]] = ()  # cells styled as a label (bold)
     cell_formats: Sequence[tuple[tuple[int, int], str]] = ()  # single cells' number formats
-    # Print the table across one page width, landscape, the header repeated on each page.
+    # Print as ``layout.PAPER`` says for the sheet: A4 landscape, the header row repeated on
+    # every page, a page header and footer.
     print_fit: bool = True
+    muted: MutedRows | None = None
+    # Rows that start a new printed page (e.g. each side of Özet); replaces the sheet's
+    # earlier breaks. With ``print_scale`` (percent) the sheet prints at that size instead of
+    # being fitted to pages (a fitted sheet ignores page breaks).
+    page_breaks: Sequence[int] = ()
+    print_scale: int | None = None
 
 
 CellBlock = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col (1-based, inclusive)
@@ -74,7 +92,8 @@ class BarChart:
 
     ``categories`` is the block of category labels (one column); ``values`` the block of the
     series, one series per column, its first row holding the series names. Adding a chart
-    replaces a chart of the same title on that sheet, so re-running a job does not pile charts up.
+    replaces a chart of the same title (or one of ``replaces``) on that sheet, so re-running a
+    job does not pile charts up.
     """
 
     title: str
@@ -85,6 +104,13 @@ class BarChart:
     x_title: str | None = None
     width_cm: float = 16.0
     height_cm: float = 7.5
+    y_max: float | None = None  # e.g. 1.0 for shares (100%)
+    y_number_format: str | None = None  # the value axis' labels, e.g. layout.PERCENT_FORMAT
+    replaces: tuple[str, ...] = ()  # titles of other charts this one replaces as well
+
+    def takes_place_of(self, title: str | None) -> bool:
+        """Whether adding this chart removes a chart titled ``title``."""
+        return title == self.title or title in self.replaces
 
 
 def layout_table(
@@ -99,6 +125,7 @@ def layout_table(
                 width=c.width,
                 input=c.role is layout.Role.INPUT,
                 output=c.role is layout.Role.OUTCOME,
+                wrap=c.wrap,
             )
             for c in columns
         ],
@@ -200,7 +227,7 @@ class MemoryGrid:
 
     def add_bar_chart(self, sheet: str, chart: BarChart) -> None:
         self._sheet(sheet)
-        kept = [c for c in self.charts.get(sheet, []) if c.title != chart.title]
+        kept = [c for c in self.charts.get(sheet, []) if not chart.takes_place_of(c.title)]
         self.charts[sheet] = [*kept, chart]
 
     def progress(self, text: str) -> None:

@@ -66,6 +66,70 @@ TITLE_FONT = "1F4E78"
 NOTE_FONT = "595959"
 
 
+MUTED_FONT = "808080"  # rows whose invoice is no longer listed
+# Every font the product writes has this name and size: XlsxWriter's (and Excel's) default,
+# so a header or title never falls back to the viewer's serif face.
+FONT_NAME = "Calibri"
+FONT_SIZE = 11
+# A fraction shown the Turkish way: 0.743 -> %74,3 in a Turkish Excel (%74.3 elsewhere).
+PERCENT_FORMAT = "%0.0"
+
+
+@dataclass(frozen=True)
+class Paper:
+    """How one sheet prints (always A4 landscape, the header row on every page)."""
+
+    pages_wide: int  # fit to this many pages across (0: as many as needed)
+    pages_tall: int  # ... and down (0: as many as needed)
+    repeat_columns: int = 0  # leading columns printed on every page (e.g. Belge ID)
+    print_columns: int = 0  # only this many leading columns are printed (0: all)
+
+
+PAPER: dict[str, Paper] = {
+    # Two pages across keep the text at ~8 pt: Belge ID repeats on the second; Etiketler,
+    # the last column, is left off paper.
+    "Faturalar": Paper(2, 0, repeat_columns=1, print_columns=21),
+    "Kasalar": Paper(1, 1),
+    # One page per side: the report sets its own scale (``TableFormat.print_scale``), since
+    # a fit-to-pages setting would ignore the page break between the sides.
+    "Özet": Paper(1, 1),
+    "Tahsilat Günlüğü": Paper(1, 0),
+    "Ayarlar": Paper(1, 1),
+    "xlwings.conf": Paper(1, 1),
+}
+PAPER_DEFAULT = Paper(1, 0)
+# A4 landscape inside the margins (0.4" left/right, 0.6" top/bottom), in points.
+PRINTABLE_WIDTH_PT = 784.0
+PRINTABLE_HEIGHT_PT = 500.0
+ROW_HEIGHT_PT = 15.0  # one row of 11 pt text
+
+
+def column_width_pt(width: float) -> float:
+    """A column ``width`` characters wide in points (Excel: 7 px per character + 5 px)."""
+    return (width * 7 + 5) * 0.75
+
+
+A4 = 9  # the paper size code Excel and XlsxWriter use
+
+
+def page_header(channel: str = "") -> tuple[str, str, str]:
+    """Left, centre and right of the page header: product, the sheet's name, the Channel."""
+    right = f"Channel: {channel.replace('&', '&&')}" if channel else "&F"
+    return "KolayBi", "&A", right
+
+
+# Left, centre and right of the page footer: the file, the page, the print date.
+PAGE_FOOTER = ("&F", "Sayfa &P / &N", "Yazdırma: &D")
+
+
+def header_footer_code(parts: tuple[str, str, str], *, bold_centre: bool = False) -> str:
+    """Excel's header/footer code for three parts, in the workbook font."""
+    left, centre, right = parts
+    font = f'&"{FONT_NAME},Regular"&9'
+    centre_font = f'&"{FONT_NAME},Bold"&12' if bold_centre else font
+    return f"&L{font}{left}&C{centre_font}{centre}&R{font}{right}"
+
+
 def rgb(hex_color: str) -> tuple[int, int, int]:
     """``"1F4E78"`` -> ``(31, 78, 120)`` (xlwings wants tuples)."""
     return int(hex_color[0:2], 16), int(hex_color[2:4], 16), int(hex_color[4:6], 16)
@@ -79,31 +143,34 @@ class Column:
     role: Role = Role.DATA
     width: float = 14.0
     required: bool = False
+    wrap: bool = False  # long or multi-line text wraps inside its row instead of spilling
 
 
 # -- Faturalar --------------------------------------------------------------------------------
 
 C_ID = Column(ID_HEADER, "id", Kind.INT, width=15, required=True)
-C_SERIAL = Column("Seri No", "serial_no", Kind.TEXT, width=18, required=True)
+C_SERIAL = Column("Seri No", "serial_no", Kind.TEXT, width=17, required=True)
 C_ISSUE = Column("Düzenleme Tarihi", "issue_date", Kind.DATE, width=12, required=True)
 C_DUE = Column("Vade Tarihi", "due_date", Kind.DATE, width=12, required=True)
-C_PARTY = Column("Cari", "party", Kind.TEXT, width=34, required=True)
-C_TAX_ID = Column("VKN/TCKN", "tax_id", Kind.TEXT, width=13, required=True)
+C_PARTY = Column("Cari", "party", Kind.TEXT, width=30, required=True)
+C_TAX_ID = Column("VKN/TCKN", "tax_id", Kind.TEXT, width=12, required=True)
 C_CURRENCY = Column("Para Birimi", "currency", Kind.TEXT, width=8, required=True)
 C_SUBTOTAL = Column("Ara Toplam", "subtotal", Kind.MONEY)
 C_VAT = Column("KDV", "vat", Kind.MONEY, width=12)
 C_TOTAL = Column("Genel Toplam", "grand_total", Kind.MONEY, required=True)
 C_PAID = Column("Ödenen", "paid", Kind.MONEY)
 C_REMAINING = Column("Kalan", "remaining", Kind.MONEY, required=True)
-C_PAYMENT_STATUS = Column("Ödeme Durumu", "payment_status", Kind.TEXT, width=15, required=True)
+C_PAYMENT_STATUS = Column("Ödeme Durumu", "payment_status", Kind.TEXT, width=16, required=True)
 C_MARK = Column("Tahsil Et", "mark", Kind.TEXT, Role.INPUT, width=9, required=True)
 C_VAULT = Column("Kasa/Banka", "vault", Kind.TEXT, Role.INPUT, width=22, required=True)
-C_OUTCOME = Column("Tahsilat Durumu", "outcome", Kind.TEXT, Role.OUTCOME, width=40, required=True)
+C_OUTCOME = Column(
+    "Tahsilat Durumu", "outcome", Kind.TEXT, Role.OUTCOME, width=37, required=True, wrap=True
+)
 C_COLLECTED_AT = Column("Tahsilat Zamanı", "collected_at", Kind.DATETIME, Role.OUTCOME, width=16)
-C_TYPE = Column("Tür", "type", Kind.TEXT, width=20)
-C_DOC_STATUS = Column("Belge Durumu", "doc_status", Kind.TEXT, width=16)
-C_EDOC_STATUS = Column("e-Belge Durumu", "edoc_status", Kind.TEXT, width=16)
-C_DESCRIPTION = Column("Açıklama", "description", Kind.TEXT, width=30)
+C_TYPE = Column("Tür", "type", Kind.TEXT, width=22)
+C_DOC_STATUS = Column("Belge Durumu", "doc_status", Kind.TEXT, width=18)
+C_EDOC_STATUS = Column("e-Belge Durumu", "edoc_status", Kind.TEXT, width=19)
+C_DESCRIPTION = Column("Açıklama", "description", Kind.TEXT, width=30, wrap=True)
 C_TAGS = Column("Etiketler", "tags", Kind.TEXT, width=18)
 
 INVOICE_COLUMNS: tuple[Column, ...] = (
@@ -169,7 +236,7 @@ LOG_COLUMNS: tuple[Column, ...] = (
     Column("Tutar", "amount", Kind.MONEY, width=14),
     Column("Para Birimi", "currency", Kind.TEXT, width=8),
     Column("Sonuç", "result", Kind.TEXT, width=14),
-    Column("Açıklama", "detail", Kind.TEXT, width=50),
+    Column("Açıklama", "detail", Kind.TEXT, width=50, wrap=True),
     Column("Kalan", "remaining", Kind.MONEY, width=14),
 )
 LOG_HEADER_ROW = 1
@@ -246,6 +313,9 @@ OUTCOME_DONE = "Tamamlandı"
 OUTCOME_ERROR = "Hata"
 OUTCOME_SKIPPED = "Atlandı"
 OUTCOME_UNKNOWN = "Belirsiz"
+
+# Belge Durumu of a kept row whose invoice the latest fetch of its type no longer listed.
+NOT_LISTED = "Listede yok"
 
 # Accepted marks (Tahsil Et), compared trimmed and case-insensitively.
 MARK_YES = frozenset({"x", "✓", "✔", "evet", "e", "yes", "y", "1", "true", "doğru"})

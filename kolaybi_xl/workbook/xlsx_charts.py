@@ -11,8 +11,12 @@ from typing import Any
 
 from openpyxl.chart import BarChart as _OpenpyxlBarChart
 from openpyxl.chart import Reference
+from openpyxl.chart.data_source import NumFmt
+from openpyxl.chart.text import RichText
+from openpyxl.drawing.text import CharacterProperties, Font, Paragraph, ParagraphProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from . import layout
 from .grid import BarChart
 
 
@@ -38,10 +42,24 @@ def _reference(ws: Worksheet, block: tuple[int, int, int, int]) -> Reference:
     return Reference(ws, min_col=min_col, min_row=min_row, max_col=max_col, max_row=max_row)
 
 
+def _text(size: int, *, bold: bool = False) -> RichText:
+    """Chart text in the workbook's font (a chart names no face otherwise)."""
+    properties = CharacterProperties(latin=Font(typeface=layout.FONT_NAME), sz=size * 100, b=bold)
+    return RichText(
+        p=[Paragraph(pPr=ParagraphProperties(defRPr=properties), endParaRPr=properties)]
+    )
+
+
+def _name_fonts(bar: Any) -> None:
+    bar.x_axis.txPr = _text(9)
+    bar.y_axis.txPr = _text(9)
+    bar.legend.txPr = _text(9)
+
+
 def add_bar_chart(ws: Worksheet, chart: BarChart) -> None:
     """Add a clustered column chart to ``ws``, replacing one of the same title."""
     charts: list[Any] = ws._charts  # openpyxl has no public way to remove a chart
-    charts[:] = [c for c in charts if chart_title(c) != chart.title]
+    charts[:] = [c for c in charts if not chart.takes_place_of(chart_title(c))]
 
     bar = _OpenpyxlBarChart()
     bar.type = "col"
@@ -54,6 +72,12 @@ def add_bar_chart(ws: Worksheet, chart: BarChart) -> None:
     bar.x_axis.delete = False
     bar.y_axis.delete = False
     bar.legend.position = "b"
+    if chart.y_max is not None:
+        bar.y_axis.scaling.min = 0
+        bar.y_axis.scaling.max = chart.y_max
+    if chart.y_number_format:
+        bar.y_axis.numFmt = NumFmt(formatCode=chart.y_number_format, sourceLinked=False)
+    _name_fonts(bar)
     bar.add_data(_reference(ws, chart.values), titles_from_data=True)
     bar.set_categories(_reference(ws, chart.categories))
     bar.width = chart.width_cm

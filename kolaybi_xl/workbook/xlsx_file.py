@@ -43,19 +43,15 @@ from typing import Any
 import openpyxl
 from defusedxml import DefusedXmlException
 from openpyxl.cell.cell import Cell, MergedCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.dimensions import ColumnDimension
 
 from ..gcpause import paused_gc
 from . import layout
 from .cell_values import cell_value, quote_prefixed
 from .cells import clean_text
-from .grid import BarChart, CellValue, Formula, TableFormat, Validation
+from .grid import BarChart, CellValue, Formula, TableFormat
 from .xlsx_charts import add_bar_chart
+from .xlsx_format import format_sheet_table, grow_wrapped_rows
 
 __all__ = ["FileGrid", "WorkbookError"]
 
@@ -69,34 +65,6 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 # try a few times before calling the file locked.
 REPLACE_ATTEMPTS = 3
 REPLACE_RETRY_SECONDS = 0.15
-
-# Validations this backend adds carry this error title, so re-formatting replaces them
-# instead of piling up copies (openpyxl keeps every DataValidation it is given).
-VALIDATION_TAG = "KolayBi"
-VALIDATION_ERROR_TR = "Lütfen listeden bir değer seçin."
-# Excel refuses a file whose inline list is longer than this (the quotes not counted).
-INLINE_LIST_LIMIT = 255
-
-HEADER_ROW_HEIGHT = 30.0
-_THIN = Side(style="thin", color="A6A6A6")
-HEADER_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
-def _solid(color: str) -> PatternFill:
-    return PatternFill(fill_type="solid", start_color=color, end_color=color)
-
-
-HEADER_FONT = Font(bold=True, color=layout.HEADER_FONT)
-HEADER_FILL = _solid(layout.HEADER_FILL)
-INPUT_HEADER_FONT = Font(bold=True, color=layout.DARK_FONT)
-INPUT_HEADER_FILL = _solid(layout.INPUT_HEADER_FILL)
-INPUT_FILL = _solid(layout.INPUT_FILL)
-OUTPUT_HEADER_FONT = Font(bold=True, color=layout.DARK_FONT)
-OUTPUT_HEADER_FILL = _solid(layout.OUTPUT_HEADER_FILL)
-OUTPUT_FILL = _solid(layout.OUTPUT_FILL)
-TITLE_FONT = Font(bold=True, size=16, color=layout.TITLE_FONT)
-LABEL_FONT = Font(bold=True)
 
 ProgressCallback = Callable[[str], None]
 
@@ -666,6 +634,7 @@ class FileGrid:
                     _store(cell, value)
         if last_row > ws._current_row:
             ws._current_row = last_row
+        grow_wrapped_rows(ws, top, left, rows)
 
     def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
         """Empty the values of a block; formats (and the cells' styles) stay."""
@@ -684,7 +653,7 @@ class FileGrid:
         """
         ws = self._sheet(sheet)
         with paused_gc(table.data_rows):
-            _format_table(ws, table)
+            format_sheet_table(ws, table)
 
     def define_name(self, name: str, formula: str) -> None:
         """A workbook-level defined name (a leading '=' is tolerated); replaces one of that name."""
@@ -960,253 +929,3 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-# -- formatting -------------------------------------------------------------------------------
-
-
-class _StyleIds:
-    """Style indices resolved once per table, then copied into each cell's style array.
-
-    Setting ``cell.fill = ...`` hashes the style object into the workbook's style list on every
-    cell; resolving the index once and patching the cell's ``StyleArray`` is ~3x faster and
-    gives the same file.
-    """
-
-    def __init__(self, ws: Any) -> None:
-        self._scratch = Cell(ws)
-        self._cache: dict[tuple[str, Any], int] = {}
-
-    def _resolve(self, attribute: str, value: Any, index_name: str) -> int:
-        key = (attribute, value)
-        if key not in self._cache:
-            scratch = self._scratch
-            scratch._style = StyleArray()
-            setattr(scratch, attribute, value)
-            self._cache[key] = getattr(scratch._style, index_name)
-        return self._cache[key]
-
-    def number_format(self, value: str) -> int:
-        return self._resolve("number_format", value, "numFmtId")
-
-    def fill(self, value: PatternFill) -> int:
-        return self._resolve("fill", value, "fillId")
-
-
-def _own_column_dimension(ws: Any, index: int) -> Any:
-    """The column's own ``<col>`` entry, split out of a group (``min=3 max=4``) if need be.
-
-    Files from Excel or XlsxWriter group equal columns; openpyxl keys the group by its first
-    letter, so setting ``column_dimensions["D"]`` would add a second, overlapping ``<col>`` for
-    D and Excel would "repair" the file.
-    """
-    dimensions = ws.column_dimensions
-    for key, group in list(dimensions.items()):
-        low, high = group.min, group.max
-        if low is None or high is None or low == high or not low <= index <= high:
-            continue
-        del dimensions[key]
-        for start, end in ((low, index - 1), (index, index), (index + 1, high)):
-            if start > end:
-                continue
-            part = ColumnDimension(
-                ws,
-                index=get_column_letter(start),
-                width=group.width,
-                bestFit=group.bestFit,
-                hidden=group.hidden,
-                outlineLevel=group.outlineLevel,
-                collapsed=group.collapsed,
-                min=start,
-                max=end,
-            )
-            part._style = StyleArray(group._style) if group._style is not None else None
-            dimensions[get_column_letter(start)] = part
-    return dimensions[get_column_letter(index)]
-
-
-def _format_column(
-    ws: Any,
-    index: int,
-    top: int,
-    data_bottom: int,
-    bottom: int,
-    number_id: int | None,
-    fill_id: int | None,
-    replaceable: set[int],
-) -> None:
-    """A number format (rows ``top..bottom``) and a fill (``top..data_bottom``, over no fill
-    but ours) for one column: each cell's style array is patched in place, cells missing
-    from the sheet's cell map are created as ``ws.cell`` would."""
-    if top > bottom:
-        return
-    if bottom > MAX_ROW:
-        ws.cell(row=bottom, column=index)  # openpyxl's own error
-    cells = ws._cells
-    # A fresh cell's style: the defaults with this column's format and fill.
-    blank = StyleArray()
-    if number_id is not None:
-        blank.numFmtId = number_id
-    if fill_id is not None:
-        blank.fillId = fill_id
-    last_row = 0
-    for row in range(top, bottom + 1):
-        cell = cells.get((row, index))
-        if cell is None:
-            cell = cells[row, index] = Cell(ws, row=row, column=index)
-            last_row = row
-        style = cell._style
-        if style is None:
-            cell._style = StyleArray(blank)
-            if fill_id is not None and row > data_bottom:
-                cell._style.fillId = 0
-            continue
-        if number_id is not None:
-            style.numFmtId = number_id
-        if fill_id is not None and row <= data_bottom and style.fillId in replaceable:
-            style.fillId = fill_id
-    if last_row > ws._current_row:
-        ws._current_row = last_row
-
-
-def _format_table(ws: Any, table: TableFormat) -> None:
-    header = table.header_row
-    first = table.first_column
-    data_top = header + 1
-    data_bottom = header + max(0, table.data_rows)
-    format_bottom = data_bottom + max(0, table.spare_rows)
-    ids = _StyleIds(ws)
-    our_fills = {ids.fill(INPUT_FILL), ids.fill(OUTPUT_FILL)}
-    replaceable = our_fills | {0}
-    fill_columns: set[int] = set()
-    cell_at = ws.cell
-
-    for offset, column in enumerate(table.columns):
-        index = first + offset
-        if column.width is not None:
-            _own_column_dimension(ws, index).width = column.width
-
-        head = cell_at(row=header, column=index)
-        if type(head) is not MergedCell:
-            if column.input:
-                head.font, head.fill = INPUT_HEADER_FONT, INPUT_HEADER_FILL
-            elif column.output:
-                head.font, head.fill = OUTPUT_HEADER_FONT, OUTPUT_HEADER_FILL
-            else:
-                head.font, head.fill = HEADER_FONT, HEADER_FILL
-            head.border = HEADER_BORDER
-            head.alignment = HEADER_ALIGNMENT
-
-        number_id = ids.number_format(column.number_format) if column.number_format else None
-        fill = INPUT_FILL if column.input else OUTPUT_FILL if column.output else None
-        fill_id = ids.fill(fill) if fill is not None else None
-        if fill_id is not None:
-            fill_columns.add(index)
-        if number_id is None and fill_id is None:
-            continue
-        _format_column(
-            ws, index, data_top, data_bottom, format_bottom, number_id, fill_id, replaceable
-        )
-
-    # Our own highlight on rows that held data last time but not now goes (a fill the user
-    # chose stays).
-    if fill_columns:
-        for (row, column_index), cell in ws._cells.items():
-            if row > data_bottom and column_index in fill_columns:
-                style = cell._style
-                if style is not None and style.fillId in our_fills:
-                    style.fillId = 0
-
-    ws.row_dimensions[header].height = HEADER_ROW_HEIGHT
-    last = get_column_letter(first + max(len(table.columns), 1) - 1)
-    if table.freeze:
-        ws.freeze_panes = f"{get_column_letter(first + 1)}{data_top}"
-    if table.autofilter and table.columns:
-        ws.auto_filter.ref = f"{get_column_letter(first)}{header}:{last}{data_bottom}"
-
-    _apply_validations(ws, table, data_top, format_bottom)
-
-    for row, index in table.title_cells:
-        cell_at(row=row, column=index).font = TITLE_FONT
-    for row, index in table.label_cells:
-        cell_at(row=row, column=index).font = LABEL_FONT
-    for (row, index), number_format in table.cell_formats:
-        cell_at(row=row, column=index).number_format = number_format
-    if table.print_fit:
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_title_rows = f"{header}:{header}"
-
-
-def _validation_formula(source: str) -> str:
-    """``formula1`` for a list: ``"a,b,c"`` for an inline list, a range or name verbatim.
-
-    A source with a comma and neither ``!`` nor ``(`` is an inline list; anything else (a range,
-    a defined name, a formula like ``OFFSET(...)``) is passed through without a leading ``=``.
-    """
-    text = source[1:] if source.startswith("=") else source
-    if "," in text and "!" not in text and "(" not in text:
-        items = ",".join(part.strip() for part in text.split(","))
-        if '"' in items or len(items) > INLINE_LIST_LIMIT:
-            raise ValueError(
-                f"an inline dropdown list must be at most {INLINE_LIST_LIMIT} characters "
-                f"without quotes: {source[:40]!r}…"
-            )
-        return f'"{items}"'
-    return text
-
-
-def _truncate(text: str | None, limit: int) -> str | None:
-    if text is None:
-        return None
-    text = clean_text(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _apply_validations(ws: Any, table: TableFormat, top: int, bottom: int) -> None:
-    """Replace the dropdowns of this table's data rows; keep every other validation.
-
-    Replaced: ours (tagged) below the header within the table's columns, and anyone's that
-    covers only one validated column below the header (e.g. the template's own dropdown).
-    """
-    validated = {v.column for v in table.validations}
-    span = set(range(table.first_column, table.first_column + len(table.columns))) | validated
-    kept = []
-    for existing in ws.data_validations.dataValidation:
-        ranges = list(existing.sqref.ranges)
-        below = bool(ranges) and all(r.min_row > table.header_row for r in ranges)
-        if below and existing.errorTitle == VALIDATION_TAG:
-            if all(r.min_col in span and r.max_col in span for r in ranges):
-                continue
-        elif below and all(r.min_col == r.max_col and r.min_col in validated for r in ranges):
-            continue
-        kept.append(existing)
-    ws.data_validations.dataValidation = kept
-    if bottom < top:
-        return
-    for validation in table.validations:
-        ws.add_data_validation(_data_validation(ws, table, validation, top, bottom))
-
-
-def _data_validation(
-    ws: Any, table: TableFormat, validation: Validation, top: int, bottom: int
-) -> DataValidation:
-    letter = get_column_letter(validation.column)
-    title = ws.cell(row=table.header_row, column=validation.column).value
-    dv = DataValidation(
-        type="list",
-        formula1=_validation_formula(validation.source),
-        allow_blank=True,
-        showErrorMessage=validation.strict,
-        errorStyle="stop",
-        errorTitle=VALIDATION_TAG,
-        error=VALIDATION_ERROR_TR,
-        showInputMessage=validation.prompt is not None,
-        promptTitle=_truncate(str(title), 32) if validation.prompt and title else None,
-        prompt=_truncate(validation.prompt, 255),
-    )
-    dv.add(f"{letter}{top}:{letter}{bottom}")
-    return dv
