@@ -18,15 +18,12 @@ a short Turkish message box, and the details go to a rotating log file
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 # xlwings 0.37.8 (the version the template's VBA module is for) needs Python 3.11+; on 3.10
 # kolaybi-xl installs without it and runs headless only.
@@ -38,29 +35,14 @@ except ImportError as exc:  # pragma: no cover - only on installs without xlwing
         "the command line works without it"
     ) from exc
 
-from .api import (
-    AuthenticationError,
-    ConfigurationError,
-    ConnectionFailed,
-    InvalidResponse,
-    KolayBiClient,
-    KolayBiError,
-    NotFoundError,
-    OutcomeUnknown,
-    RateLimitedError,
-    RejectedError,
-    ServerError,
-)
-from .jobs.errors import JobError
+from . import logfile
+from .api import KolayBiClient
+from .errors import explain
 from .jobs.settings import ENV_KEY, Settings, load_settings
 from .workbook.excel_grid import ExcelGrid
 
 log = logging.getLogger("kolaybi_xl.excel")
 
-APP_NAME = "kolaybi-xl"
-LOG_NAME = "kolaybi-xl.log"
-LOG_MAX_BYTES = 1_000_000
-LOG_BACKUPS = 3
 TITLE = "KolayBi"
 # A message box taller than the screen hides its buttons: long plans are cut.
 ALERT_MAX_LINES = 40
@@ -109,7 +91,7 @@ class Job:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.grid)
-            _SECRETS.add(self._settings.api_key)
+            logfile.SECRETS.add(self._settings.api_key)
             log.info("settings: %r", self._settings)  # the repr leaves the key out
         return self._settings
 
@@ -195,7 +177,7 @@ def _build_report(job: Job) -> str:
 def _run(book: xlwings.Book | None, title: str, work: Callable[[Job], str]) -> None:
     """Run one button's job; whatever happens, the user gets one short Turkish message."""
     _start_logging()
-    _SECRETS.add(os.environ.get(ENV_KEY))
+    logfile.SECRETS.add(os.environ.get(ENV_KEY))
     if book is None:
         try:
             book = xlwings.Book.caller()
@@ -223,49 +205,7 @@ def _run(book: xlwings.Book | None, title: str, work: Callable[[Job], str]) -> N
 
 def message_tr(exc: BaseException) -> str:
     """A short Turkish message for the user (never a traceback, never a secret)."""
-    if isinstance(exc, JobError):
-        return exc.message_tr
-    workbook_error = getattr(exc, "message_tr", None)
-    if isinstance(workbook_error, str) and workbook_error:
-        return workbook_error
-    if isinstance(exc, KolayBiError):
-        return _api_message_tr(exc)
-    return f"Beklenmeyen bir hata oluştu; ayrıntılar: {log_file()}"
-
-
-def _api_message_tr(exc: KolayBiError) -> str:
-    said = _short(exc.message)
-    if isinstance(exc, AuthenticationError):
-        return (
-            "KolayBi kimlik bilgilerini kabul etmedi: API anahtarını (KOLAYBI_API_KEY ya da "
-            "anahtar deposu) ve Ayarlar sayfasındaki Channel değerini kontrol edin."
-        )
-    if isinstance(exc, ConnectionFailed):
-        return (
-            "KolayBi'ye ulaşılamadı: internet ya da VPN bağlantınızı kontrol edip yeniden deneyin."
-        )
-    if isinstance(exc, ConfigurationError):
-        return f"KolayBi bağlantı ayarları geçersiz (Ayarlar sayfası): {said}"
-    if isinstance(exc, OutcomeUnknown):
-        return (
-            "Bir tahsilatın sonucu belirsiz kaldı (bağlantı koptu ya da sunucu hata verdi). "
-            "Tahsil Et'e yeniden basın: önce KolayBi'deki durum kontrol edilir, hiçbir şey iki "
-            "kez gönderilmez."
-        )
-    if isinstance(exc, RateLimitedError):
-        return "KolayBi çok fazla istek aldığını bildirdi; birkaç dakika sonra yeniden deneyin."
-    if isinstance(exc, (ServerError, InvalidResponse)):
-        return "KolayBi sunucusu hata verdi; biraz sonra yeniden deneyin."
-    if isinstance(exc, NotFoundError):
-        return f"KolayBi kaydı bulamadı: {said}"
-    if isinstance(exc, RejectedError):
-        return f"KolayBi isteği reddetti: {said}"
-    return f"KolayBi hatası: {said}"
-
-
-def _short(text: str, limit: int = 200) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return explain(exc, "tr", log_file=log_file()).text
 
 
 def fit_alert(text: str) -> str:
@@ -278,69 +218,12 @@ def fit_alert(text: str) -> str:
     return text if len(text) <= ALERT_MAX_CHARS else text[: ALERT_MAX_CHARS - 1] + "…"
 
 
-# -- logging ------------------------------------------------------------------------------------
+# -- logging: the shared rotating log file ------------------------------------------------------
 
 
 def log_file() -> Path:
-    return platformdirs.user_log_path(APP_NAME, appauthor=False) / LOG_NAME
-
-
-class _SecretFilter(logging.Filter):
-    """Defence in depth: the client redacts already; this masks the key in any record."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4:
-            self.secrets.add(secret)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        text = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        masked, masked_exc = text, record.exc_text
-        for secret in self.secrets:
-            masked = masked.replace(secret, "***")
-            if masked_exc:
-                masked_exc = masked_exc.replace(secret, "***")
-        if masked != text:
-            record.msg, record.args = masked, None
-        record.exc_text = masked_exc
-        return True
-
-
-_SECRETS = _SecretFilter()
-_handler: logging.Handler | None = None
+    return logfile.log_file()
 
 
 def _start_logging() -> None:
-    """A rotating log file for the package's loggers (re-pointed if the location changed)."""
-    global _handler
-    path = log_file()
-    if isinstance(_handler, logging.FileHandler) and Path(_handler.baseFilename) == path:
-        return
-    package = logging.getLogger("kolaybi_xl")
-    if _handler is not None:
-        package.removeHandler(_handler)
-        _handler.close()
-        _handler = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True
-        )
-    except OSError:
-        return  # no log is better than no job
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s")
-    )
-    handler.addFilter(_SECRETS)
-    handler.setLevel(logging.INFO)
-    package.addHandler(handler)
-    if package.level == logging.NOTSET or package.level > logging.INFO:
-        package.setLevel(logging.INFO)
-    _handler = handler
+    logfile.start_logging()

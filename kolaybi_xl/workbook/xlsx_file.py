@@ -53,6 +53,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.dimensions import ColumnDimension
 
+from ..errors import UserError
 from ..gcpause import paused_gc
 from . import layout
 from .cells import EXCEL_MAX_TEXT, clean_text, looks_like_formula
@@ -103,7 +104,7 @@ LABEL_FONT = Font(bold=True)
 ProgressCallback = Callable[[str], None]
 
 
-class WorkbookError(Exception):
+class WorkbookError(UserError):
     """A workbook file cannot be opened or saved.
 
     ``message`` is one English line naming the file, ``message_tr`` the same in Turkish; neither
@@ -115,9 +116,7 @@ class WorkbookError(Exception):
     def __init__(
         self, message: str, message_tr: str, *, path: Path | None = None, reason: str = "error"
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.message_tr = message_tr
+        super().__init__(message, message_tr)
         self.path = path
         self.reason = reason
 
