@@ -472,6 +472,10 @@ class _Console(logging.StreamHandler):
     """Log records on whatever ``sys.stderr`` is at the time (tests swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "log_file_only", False):
+            return
+        if record.exc_info or record.exc_text:  # tracebacks go to the log file only
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
         self.stream = sys.stderr
         super().emit(record)
 
@@ -513,7 +517,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         shown = explain(exc, "en", log_file=log_path)
         if shown.unexpected:
-            log.error("%s failed unexpectedly", args.command, exc_info=exc)
+            log.error(
+                "%s failed unexpectedly", args.command, exc_info=exc, extra={"log_file_only": True}
+            )
         else:
             log.info("%s failed: %s", args.command, shown.text, exc_info=args.verbose > 1)
         if args.verbose and shown.unexpected:
