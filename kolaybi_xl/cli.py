@@ -343,6 +343,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.out, invoices=args.invoices, stream=sys.stdout, force=args.force)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """The setup check: one line per check, the fix under every ✗; 0 only when all holds."""
+    from .jobs.doctor import run_checks, this_machine
+    from .jobs.journal import Journal
+    from .workbook.setup_facts import read_setup_facts
+
+    facts = grid = None
+    with contextlib.ExitStack() as stack:
+        if args.workbook is not None:
+            facts = read_setup_facts(args.workbook)
+            if facts.problem is None:
+                with contextlib.suppress(UserError):
+                    grid = stack.enter_context(open_workbook(args.workbook, for_writing=False))
+        report = run_checks(
+            machine=this_machine(),
+            facts=facts,
+            grid=grid,
+            environ=os.environ,
+            make_client=_doctor_client,
+            journal=Journal.default(),
+            base_url=args.base_url,
+            channel=args.channel,
+        )
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a cp1252 console and ✓/✗: replaced, not a crash
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="replace")
+    print(report.text("en"))
+    return EXIT_OK if report.ok else EXIT_BAD_INPUT
+
+
+def _doctor_client(settings: Settings) -> KolayBiClient:
+    logfile.SECRETS.add(settings.api_key)
+    # One quick try: the check reports a slow or failing API rather than waiting it out.
+    return KolayBiClient(
+        settings.base_url, settings.channel, settings.api_key, max_retries=1, timeout=(5.0, 20.0)
+    )
+
+
 def cmd_set_key(args: argparse.Namespace) -> int:
     import keyring
     import keyring.errors
@@ -462,6 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --resolve: what KolayBi shows for that invoice",
     )
     p.set_defaults(func=cmd_journal)
+
+    p = command("doctor", help="check the setup: Python, xlwings, workbook, settings, API")
+    p.add_argument("workbook", nargs="?", type=Path, metavar="WORKBOOK")
+    p.set_defaults(func=cmd_doctor)
 
     p = command("set-key", help="store the API key in the operating system's keyring")
     p.set_defaults(func=cmd_set_key)

@@ -2,7 +2,8 @@
 
     RunPython "import kolaybi_xl.excel as k; k.refresh_invoices()"
 
-``refresh_invoices``, ``refresh_vaults``, ``collect_marked`` and ``build_report`` each take an
+``refresh_invoices``, ``refresh_vaults``, ``collect_marked``, ``build_report`` and
+``check_setup`` (Kurulum Kontrolü: the ``kolaybi-xl doctor`` checks, in Turkish) each take an
 optional ``xlwings.Book`` (default: ``xlwings.Book.caller()``, the workbook whose button was
 pressed) and run the same job as the command line, on an ``ExcelGrid`` over that book. Settings
 come from the environment and the workbook's ``Ayarlar`` sheet; the API key only from the
@@ -17,6 +18,7 @@ a short Turkish message box, and the details go to a rotating log file
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -37,8 +39,9 @@ except ImportError as exc:  # pragma: no cover - only on installs without xlwing
 
 from . import logfile
 from .api import KolayBiClient
-from .errors import explain
+from .errors import UserError, explain
 from .jobs.settings import ENV_KEY, Settings, load_settings
+from .workbook import layout
 from .workbook.excel_grid import ExcelGrid
 
 log = logging.getLogger("kolaybi_xl.excel")
@@ -48,7 +51,14 @@ TITLE = "KolayBi"
 ALERT_MAX_LINES = 40
 ALERT_MAX_CHARS = 3000
 
-__all__ = ["build_report", "collect_marked", "log_file", "refresh_invoices", "refresh_vaults"]
+__all__ = [
+    "build_report",
+    "check_setup",
+    "collect_marked",
+    "log_file",
+    "refresh_invoices",
+    "refresh_vaults",
+]
 
 
 # -- the four buttons ---------------------------------------------------------------------------
@@ -72,6 +82,11 @@ def collect_marked(book: xlwings.Book | None = None) -> None:
 def build_report(book: xlwings.Book | None = None) -> None:
     """Özet Oluştur: build the summary sheet from the workbook (no API call)."""
     _run(book, "Özet", _build_report)
+
+
+def check_setup(book: xlwings.Book | None = None) -> None:
+    """Kurulum Kontrolü: the setup check (``kolaybi-xl doctor``), in Turkish."""
+    _run(book, "Kurulum Kontrolü", _check_setup)
 
 
 # -- the jobs, on a prepared context --------------------------------------------------------------
@@ -163,6 +178,37 @@ def _confirm(job: Job, plan: Any) -> bool:
     """The collect job's confirmation: a Yes/No box with the plan and its totals."""
     question = f"{plan.describe_tr()}\n\nBu {len(plan.rows)} fatura tahsil edilsin mi?"
     return job.ask(question, "Tahsilat")
+
+
+def _check_setup(job: Job) -> str:
+    from .jobs.doctor import run_checks, this_machine
+    from .jobs.journal import Journal
+    from .workbook.setup_facts import conf_from_rows, read_setup_facts
+
+    path = Path(str(job.book.fullname))
+    facts = read_setup_facts(path) if path.is_file() else None  # a never-saved book: no file
+    if facts is not None and layout.XLWINGS_CONF in job.grid.sheet_names():
+        # xlwings.conf as Excel holds it now, unsaved edits included
+        conf = conf_from_rows(job.grid.read(layout.XLWINGS_CONF))
+        facts = dataclasses.replace(facts, conf=conf)
+
+    def make_client(settings: Settings) -> KolayBiClient:
+        logfile.SECRETS.add(settings.api_key)
+        return KolayBiClient(settings.base_url, settings.channel, settings.api_key, max_retries=1)
+
+    report = run_checks(
+        machine=this_machine(),
+        facts=facts,
+        grid=job.grid,
+        environ=os.environ,
+        make_client=make_client,
+        journal=Journal.default(),
+        for_excel=True,
+    )
+    log.info("setup check:\n%s", report.text("en"))
+    if not report.ok:
+        raise UserError(report.text("en"), report.text("tr"))
+    return report.text("tr")
 
 
 def _build_report(job: Job) -> str:
