@@ -36,6 +36,7 @@ BUTTONS: tuple[tuple[str, str], ...] = (
     ("Kasaları Getir", "KolayBi_KasalariGetir"),
     ("Tahsil Et", "KolayBi_TahsilEt"),
     ("Özet Oluştur", "KolayBi_OzetOlustur"),
+    ("Kurulum Kontrolü", "KolayBi_KurulumKontrolu"),
 )
 
 XLWINGS_CONF_KEYS = (
