@@ -566,7 +566,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             log.info("%s failed: %s", args.command, shown.text, exc_info=args.verbose > 1)
         if args.verbose and shown.unexpected:
-            print(f"kolaybi-xl: {type(exc).__name__}: {exc}", file=sys.stderr)
+            detail = logfile.SECRETS.mask(f"{type(exc).__name__}: {exc}")
+            print(f"kolaybi-xl: {detail}", file=sys.stderr)
         return _fail(shown.text, shown.exit_code)
     finally:
         sys.stdout = stdout

@@ -34,6 +34,11 @@ class SecretFilter(logging.Filter):
         if secret and len(secret) >= 4:
             self.secrets.add(secret)
 
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
             return True

@@ -251,7 +251,8 @@ def test_an_unexpected_error_is_one_line_naming_the_log(tmp_path, capsys, monkey
     # -v adds the exception's own line, still no traceback
     code, _, err = run(capsys, "-v", "vaults", tmp_path / "b.xlsx")
     assert code == 2
-    assert "RuntimeError: a bug" in err
+    assert "RuntimeError: a bug, with the key *** in it" in err
+    assert sandbox.api_key not in err
 
 
 # -- nothing a user made is lost -----------------------------------------------------------------
