@@ -15,11 +15,12 @@ Option Explicit
 ' bir yol xlwings'e birakilir.
 ' Can Python start? If the interpreter named on the xlwings.conf sheet (read as
 ' xlwings reads it) is not a file, say what to do instead of xlwings' error.
+' Windows only: sandboxed Excel on macOS may not see a file that exists.
 Function KolayBi_PythonVar() As Boolean
     Dim key As String, path As String, r As Long
     KolayBi_PythonVar = True
+    If InStr(Application.OperatingSystem, "Mac") > 0 Then Exit Function
     key = "INTERPRETER_WIN"
-    If InStr(Application.OperatingSystem, "Mac") > 0 Then key = "INTERPRETER_MAC"
     On Error GoTo Bitti
     With ThisWorkbook.Worksheets("xlwings.conf")
         r = 1
