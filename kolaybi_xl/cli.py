@@ -317,8 +317,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             ) from None
         raise CommandError(f"cannot serve on {args.host}:{args.port}: {exc.strerror}") from None
     # `kill` (SIGTERM) stops it as cleanly as Ctrl+C does.
+    previous: Any = None
     with contextlib.suppress(ValueError):  # not the main thread (tests): no handler needed
-        signal.signal(signal.SIGTERM, _interrupt)
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     print(f"KolayBi sandbox running at {sandbox.url}")
     print(f"  export KOLAYBI_BASE_URL={sandbox.url}")
     print(f"  export KOLAYBI_CHANNEL={sandbox.channel}")
@@ -330,6 +331,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print("stopped")
     finally:
         sandbox.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
 
 
