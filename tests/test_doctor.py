@@ -310,7 +310,7 @@ def test_the_template_as_the_setup_check_reads_it():
     assert read.conf is not None
     assert set(read.conf) >= {"Interpreter_Win", "Interpreter_Mac"}
     assert all(
-        doctor._called_function(c) in doctor.ENTRY_POINTS
+        doctor.called_function(c) in doctor.ENTRY_POINTS
         for macro in read.buttons
         for c in read.calls[macro]
     )
