@@ -1,16 +1,20 @@
 """The ``kolaybi-xl`` command: every command is a thin call into the jobs, on workbook files.
 
-Exit status: 0 all requested work succeeded; 1 some rows failed; 2 bad usage, settings or
-input file; 3 the API could not be reached or refused the credentials. Every non-zero exit
-prints one clear line saying why.
+Exit status (``errors.ExitCode``): 0 all requested work succeeded; 1 some rows failed; 2 bad
+usage, settings or input file; 3 the API could not be reached or refused the credentials. Every
+non-zero exit prints one clear line saying why (``errors.explain``), never a traceback: an
+unexpected error names the log file that holds the details.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import getpass
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,34 +22,24 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
-from .api import (
-    AuthenticationError,
-    ConfigurationError,
-    ConnectionFailed,
-    InvoiceType,
-    KolayBiClient,
-    KolayBiError,
-)
-from .jobs.errors import JobError
-from .jobs.settings import Settings, load_settings
-from .workbook.xlsx_file import FileGrid, WorkbookError
+from . import __version__, logfile
+from .api import InvoiceType, KolayBiClient
+from .errors import ExitCode, UserError, explain
+from .jobs.settings import ENV_KEY, Settings, load_settings
+from .workbook.xlsx_file import FileGrid
 
 log = logging.getLogger("kolaybi_xl")
 
-EXIT_OK, EXIT_ROWS_FAILED, EXIT_BAD_INPUT, EXIT_API = 0, 1, 2, 3
+EXIT_OK, EXIT_ROWS_FAILED, EXIT_BAD_INPUT, EXIT_API = (
+    ExitCode.OK,
+    ExitCode.ROWS_FAILED,
+    ExitCode.BAD_INPUT,
+    ExitCode.API,
+)
 
 
-class CommandError(Exception):
-    def __init__(self, message: str, exit_code: int = EXIT_BAD_INPUT) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def api_exit_code(exc: KolayBiError) -> int:
-    if isinstance(exc, ConfigurationError):
-        return EXIT_BAD_INPUT
-    return EXIT_API
+class CommandError(UserError):
+    """Bad usage of a command (exit 2 unless told otherwise)."""
 
 
 # -- helpers shared by the commands -----------------------------------------------------------
@@ -66,7 +60,9 @@ def open_workbook(
 
 
 def settings_for(grid: FileGrid | None, args: argparse.Namespace) -> Settings:
-    return load_settings(grid, base_url=args.base_url, channel=args.channel)
+    settings = load_settings(grid, base_url=args.base_url, channel=args.channel)
+    logfile.SECRETS.add(settings.api_key)
+    return settings
 
 
 def client_for(settings: Settings) -> KolayBiClient:
@@ -166,7 +162,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from .jobs.collect import Plan, collect_marked
     from .jobs.journal import Journal
 
-    worst = EXIT_OK
+    worst: int = EXIT_OK
     journal = Journal.default()
     for path in args.workbooks:
         with open_workbook(path, for_writing=not args.dry_run) as grid:
@@ -293,11 +289,15 @@ def cmd_init_workbook(args: argparse.Namespace) -> int:
     path: Path = args.path
     if path.exists() and not args.force:
         raise CommandError(f"{path} already exists (use --force to replace it)")
+    if path.is_dir():
+        raise CommandError(f"{path} is a folder; give a file name ending in .xlsm or .xlsx")
     try:
         init_workbook(path, interpreter=sys.executable)
     except (RuntimeError, ValueError) as exc:
         raise CommandError(str(exc)) from None
     print(f"created {path}")
+    if path.suffix.lower() == ".xlsm":
+        print(f"check the setup with: kolaybi-xl doctor {path}")
     return EXIT_OK
 
 
@@ -310,40 +310,116 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     if args.api_key:
         kwargs["api_key"] = args.api_key
     sandbox = Sandbox(seed=args.seed, verbose=args.verbose > 0, **kwargs)
-    sandbox.start()
-    print(f"KolayBi sandbox running at {sandbox.url}")
-    print(f"  export KOLAYBI_BASE_URL={sandbox.url}")
-    print(f"  export KOLAYBI_CHANNEL={sandbox.channel}")
-    print(f"  export KOLAYBI_API_KEY={sandbox.api_key}")
-    print("Press Ctrl+C to stop.", flush=True)
     try:
+        sandbox.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"port {args.port} on {args.host} is already in use (another sandbox?); "
+                "stop that one or choose another port with --port"
+            ) from None
+        raise CommandError(f"cannot serve on {args.host}:{args.port}: {exc.strerror}") from None
+    # `kill` (SIGTERM) stops it as cleanly as Ctrl+C does.
+    previous: Any = None
+    with contextlib.suppress(ValueError):  # not the main thread (tests): no handler needed
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:  # from here on a signal at any moment stops it cleanly
+        print(f"KolayBi sandbox running at {sandbox.url}")
+        print(f"  export KOLAYBI_BASE_URL={sandbox.url}")
+        print(f"  export KOLAYBI_CHANNEL={sandbox.channel}")
+        print(f"  export KOLAYBI_API_KEY={sandbox.api_key}")
+        print("Press Ctrl+C to stop.", flush=True)
         sandbox.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped")
     finally:
         sandbox.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(args.out, invoices=args.invoices, stream=sys.stdout)
+    return run_demo(args.out, invoices=args.invoices, stream=sys.stdout, force=args.force)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """The setup check: one line per check, the fix under every ✗; 0 only when all holds."""
+    from .jobs.doctor import run_checks, this_machine
+    from .jobs.journal import Journal
+    from .workbook.setup_facts import read_setup_facts
+
+    facts = grid = None
+    with contextlib.ExitStack() as stack:
+        if args.workbook is not None:
+            facts = read_setup_facts(args.workbook)
+            if facts.problem is None:
+                with contextlib.suppress(UserError):
+                    grid = stack.enter_context(open_workbook(args.workbook, for_writing=False))
+        report = run_checks(
+            machine=this_machine(),
+            facts=facts,
+            grid=grid,
+            environ=os.environ,
+            make_client=_doctor_client,
+            journal=Journal.default(),
+            base_url=args.base_url,
+            channel=args.channel,
+        )
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a cp1252 console and ✓/✗: replaced, not a crash
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="replace")
+    print(report.text("en"))
+    return EXIT_OK if report.ok else EXIT_BAD_INPUT
+
+
+def _doctor_client(settings: Settings) -> KolayBiClient:
+    logfile.SECRETS.add(settings.api_key)
+    # One quick try: the check reports a slow or failing API rather than waiting it out.
+    return KolayBiClient(
+        settings.base_url, settings.channel, settings.api_key, max_retries=1, timeout=(5.0, 20.0)
+    )
 
 
 def cmd_set_key(args: argparse.Namespace) -> int:
     import keyring
+    import keyring.errors
 
-    from .jobs.settings import KEYRING_SERVICE, keyring_user, resolve_url
+    from .jobs.settings import KEYRING_SERVICE, keyring_backend, keyring_user, resolve_url
 
     base_url = resolve_url(args.base_url or os.environ.get("KOLAYBI_BASE_URL") or "Sandbox")
     channel = args.channel or os.environ.get("KOLAYBI_CHANNEL")
     if not channel:
         raise CommandError("set-key needs --channel (or KOLAYBI_CHANNEL)")
-    key = getpass.getpass("KolayBi API key (not shown): ").strip()
+    if keyring_backend() is None:
+        raise CommandError(NO_KEYRING)
+    if sys.stdin.isatty():
+        key = getpass.getpass("KolayBi API key (not shown): ").strip()
+    else:  # piped (echo $KEY | kolaybi-xl set-key ...): read it, no "may be echoed" warning
+        key = sys.stdin.readline().strip()
     if not key:
         raise CommandError("no key entered")
-    keyring.set_password(KEYRING_SERVICE, keyring_user(base_url, channel), key)
+    logfile.SECRETS.add(key)
+    try:
+        keyring.set_password(KEYRING_SERVICE, keyring_user(base_url, channel), key)
+    except keyring.errors.KeyringError as exc:
+        log.info("keyring refused the key: %s", type(exc).__name__)
+        raise CommandError(f"{NO_KEYRING} ({type(exc).__name__})") from None
     print(f"stored the API key for {base_url} / {channel} in the system keyring")
     return EXIT_OK
+
+
+NO_KEYRING = (
+    "this system has no usable keyring to store the key in; set the KOLAYBI_API_KEY "
+    "environment variable instead"
+)
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -418,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("demo", help="the whole flow offline, against an in-process sandbox")
     p.add_argument("--out", type=Path, default=Path("kolaybi-demo.xlsx"), metavar="PATH")
     p.add_argument("--invoices", type=int, default=120)
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=cmd_demo)
 
     p = command("journal", help="collection attempts whose outcome is not settled")
@@ -431,14 +508,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_journal)
 
+    p = command("doctor", help="check the setup: Python, xlwings, workbook, settings, API")
+    p.add_argument("workbook", nargs="?", type=Path, metavar="WORKBOOK")
+    p.set_defaults(func=cmd_doctor)
+
     p = command("set-key", help="store the API key in the operating system's keyring")
     p.set_defaults(func=cmd_set_key)
     return parser
 
 
-def _setup_logging(verbosity: int) -> None:
+class _Console(logging.StreamHandler):
+    """Log records on whatever ``sys.stderr`` is at the time (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "log_file_only", False):
+            return
+        if record.exc_info or record.exc_text:  # tracebacks go to the log file only
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        self.stream = sys.stderr
+        super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass  # a closed stderr is no reason for a traceback
+
+
+def _setup_logging(verbosity: int) -> Path | None:
+    """Warnings (-v: info, -vv: debug) on stderr; the details always in the log file."""
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    package = logging.getLogger("kolaybi_xl")
+    console = next((h for h in package.handlers if isinstance(h, _Console)), None)
+    if console is None:
+        console = _Console()
+        console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        console.addFilter(logfile.SECRETS)
+        package.addHandler(console)
+    console.setLevel(level)
+    path = logfile.start_logging()
+    package.setLevel(min(level, logging.INFO))
+    return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -446,29 +553,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "resolve", None) and not args.resolve_as:
         parser.error("--resolve needs --as applied or --as not-applied")
-    _setup_logging(args.verbose)
+    log_path = _setup_logging(args.verbose)
+    logfile.SECRETS.add(os.environ.get(ENV_KEY))
     func: Callable[[argparse.Namespace], int] = args.func
+    stdout = sys.stdout
+    sys.stdout = _PipeGuard(stdout)
     try:
-        return func(args)
-    except CommandError as exc:
-        return _fail(str(exc), exc.exit_code)
-    except JobError as exc:
-        return _fail(exc.message, exc.exit_code)
-    except WorkbookError as exc:
-        return _fail(exc.message, EXIT_BAD_INPUT)
-    except AuthenticationError as exc:
-        return _fail(f"KolayBi refused the credentials: {exc}", EXIT_API)
-    except ConnectionFailed as exc:
-        return _fail(str(exc), EXIT_API)
-    except KolayBiError as exc:
-        return _fail(f"KolayBi API error: {exc}", api_exit_code(exc))
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        log.info("kolaybi-xl %s: %s", __version__, args.command)
+        return int(func(args))
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        shown = explain(exc, "en", log_file=log_path)
+        if shown.unexpected:
+            log.error(
+                "%s failed unexpectedly", args.command, exc_info=exc, extra={"log_file_only": True}
+            )
+        else:
+            log.info("%s failed: %s", args.command, shown.text, exc_info=args.verbose > 1)
+        if args.verbose and shown.unexpected:
+            detail = logfile.SECRETS.mask(f"{type(exc).__name__}: {exc}")
+            print(f"kolaybi-xl: {detail}", file=sys.stderr)
+        return _fail(shown.text, shown.exit_code)
+    finally:
+        sys.stdout = stdout
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"kolaybi-xl: error: {message}", file=sys.stderr)
+    with contextlib.suppress(OSError):
+        print(f"kolaybi-xl: error: {message}", file=sys.stderr)
     return code
+
+
+class _PipeGuard:
+    """stdout that survives its reader going away (``kolaybi-xl journal --all | head -1``):
+    the rest of the output is dropped, the work and its exit code are not."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        self._closed = True
+        # Python flushes stdout again at exit: point it at nothing so that is quiet too.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,13 +7,17 @@ and prints where everything is. Nothing leaves this machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import stat
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from .api import InvoiceType, KolayBiClient
+from .errors import UserError
 from .jobs.collect import collect_marked
 from .jobs.fetch import refresh_invoices
 from .jobs.journal import Journal
@@ -67,13 +71,41 @@ def _mark_rows(grid: FileGrid, vault_names: dict[str, str]) -> list[int]:
     return chosen
 
 
-def run_demo(out: Path, *, invoices: int = 120, stream: TextIO) -> int:
+def run_demo(out: Path, *, invoices: int = 120, stream: TextIO, force: bool = False) -> int:
+    """Run the demo into ``out``. An existing ``out`` is refused unless ``force``; it is
+    replaced only when the demo succeeded (the work happens in a temporary file beside it),
+    so a failed run leaves it byte for byte as it was."""
+    out = out.expanduser()
+    if out.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise UserError(
+            f"{out.name}: the demo writes a workbook; use a name ending in .xlsx or .xlsm",
+            f"{out.name}: demo bir çalışma kitabı yazar; .xlsx ya da .xlsm ile biten bir ad verin",
+        )
+    if out.is_dir():
+        raise UserError(f"{out} is a folder", f"{out} bir klasör")
+    if out.exists() and not force:
+        raise UserError(
+            f"{out} already exists (use --force to replace it)",
+            f"{out} zaten var (üzerine yazmak için --force)",
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = out.with_name(f".~kolaybi-demo-{secrets.token_hex(4)}{out.suffix}")
+    try:
+        code = _run(out, work, invoices, stream)
+        mode = stat.S_IMODE(out.stat().st_mode) if out.exists() else None
+        if mode is not None:
+            os.chmod(work, mode)
+        os.replace(work, out)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            work.unlink()
+    return code
+
+
+def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
     def say(text: str = "") -> None:
         print(text, file=stream, flush=True)
 
-    out = out.expanduser()
-    if out.exists():
-        out.unlink()
     journal_dir = tempfile.mkdtemp(prefix="kolaybi-demo-")
     journal = Journal(
         Path(os.environ.get("KOLAYBI_XL_JOURNAL") or Path(journal_dir) / "journal.jsonl")
@@ -82,7 +114,7 @@ def run_demo(out: Path, *, invoices: int = 120, stream: TextIO) -> int:
     with Sandbox(invoices=invoices, seed=7) as sandbox:
         say(f"1. Yerel KolayBi emülatörü çalışıyor: {sandbox.url}")
         client = KolayBiClient(sandbox.url, sandbox.channel, sandbox.api_key)
-        grid = FileGrid.open(out, create=True, template=template_for(out))
+        grid = FileGrid.open(work, create=True, template=template_for(out))
         result = refresh_invoices(grid, client, [InvoiceType.SALE_INVOICE])
         grid.save()
         say(f"2. Faturalar getirildi: {result.summary_tr()}; {result.vaults} kasa/banka")

@@ -2,7 +2,8 @@
 
     RunPython "import kolaybi_xl.excel as k; k.refresh_invoices()"
 
-``refresh_invoices``, ``refresh_vaults``, ``collect_marked`` and ``build_report`` each take an
+``refresh_invoices``, ``refresh_vaults``, ``collect_marked``, ``build_report`` and
+``check_setup`` (Kurulum Kontrolü: the ``kolaybi-xl doctor`` checks, in Turkish) each take an
 optional ``xlwings.Book`` (default: ``xlwings.Book.caller()``, the workbook whose button was
 pressed) and run the same job as the command line, on an ``ExcelGrid`` over that book. Settings
 come from the environment and the workbook's ``Ayarlar`` sheet; the API key only from the
@@ -17,16 +18,14 @@ a short Turkish message box, and the details go to a rotating log file
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import logging.handlers
 import os
 from collections.abc import Callable
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 # xlwings 0.37.8 (the version the template's VBA module is for) needs Python 3.11+; on 3.10
 # kolaybi-xl installs without it and runs headless only.
@@ -38,35 +37,28 @@ except ImportError as exc:  # pragma: no cover - only on installs without xlwing
         "the command line works without it"
     ) from exc
 
-from .api import (
-    AuthenticationError,
-    ConfigurationError,
-    ConnectionFailed,
-    InvalidResponse,
-    KolayBiClient,
-    KolayBiError,
-    NotFoundError,
-    OutcomeUnknown,
-    RateLimitedError,
-    RejectedError,
-    ServerError,
-)
-from .jobs.errors import JobError
+from . import logfile
+from .api import KolayBiClient
+from .errors import UserError, explain
 from .jobs.settings import ENV_KEY, Settings, load_settings
+from .workbook import layout
 from .workbook.excel_grid import ExcelGrid
 
 log = logging.getLogger("kolaybi_xl.excel")
 
-APP_NAME = "kolaybi-xl"
-LOG_NAME = "kolaybi-xl.log"
-LOG_MAX_BYTES = 1_000_000
-LOG_BACKUPS = 3
 TITLE = "KolayBi"
 # A message box taller than the screen hides its buttons: long plans are cut.
 ALERT_MAX_LINES = 40
 ALERT_MAX_CHARS = 3000
 
-__all__ = ["build_report", "collect_marked", "log_file", "refresh_invoices", "refresh_vaults"]
+__all__ = [
+    "build_report",
+    "check_setup",
+    "collect_marked",
+    "log_file",
+    "refresh_invoices",
+    "refresh_vaults",
+]
 
 
 # -- the four buttons ---------------------------------------------------------------------------
@@ -92,6 +84,11 @@ def build_report(book: xlwings.Book | None = None) -> None:
     _run(book, "Özet", _build_report)
 
 
+def check_setup(book: xlwings.Book | None = None) -> None:
+    """Kurulum Kontrolü: the setup check (``kolaybi-xl doctor``), in Turkish."""
+    _run(book, "Kurulum Kontrolü", _check_setup)
+
+
 # -- the jobs, on a prepared context --------------------------------------------------------------
 
 
@@ -109,7 +106,7 @@ class Job:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.grid)
-            _SECRETS.add(self._settings.api_key)
+            logfile.SECRETS.add(self._settings.api_key)
             log.info("settings: %r", self._settings)  # the repr leaves the key out
         return self._settings
 
@@ -183,6 +180,37 @@ def _confirm(job: Job, plan: Any) -> bool:
     return job.ask(question, "Tahsilat")
 
 
+def _check_setup(job: Job) -> str:
+    from .jobs.doctor import run_checks, this_machine
+    from .jobs.journal import Journal
+    from .workbook.setup_facts import conf_from_rows, read_setup_facts
+
+    path = Path(str(job.book.fullname))
+    facts = read_setup_facts(path) if path.is_file() else None  # a never-saved book: no file
+    if facts is not None and layout.XLWINGS_CONF in job.grid.sheet_names():
+        # xlwings.conf as Excel holds it now, unsaved edits included
+        conf = conf_from_rows(job.grid.read(layout.XLWINGS_CONF))
+        facts = dataclasses.replace(facts, conf=conf)
+
+    def make_client(settings: Settings) -> KolayBiClient:
+        logfile.SECRETS.add(settings.api_key)
+        return KolayBiClient(settings.base_url, settings.channel, settings.api_key, max_retries=1)
+
+    report = run_checks(
+        machine=this_machine(),
+        facts=facts,
+        grid=job.grid,
+        environ=os.environ,
+        make_client=make_client,
+        journal=Journal.default(),
+        for_excel=True,
+    )
+    log.info("setup check:\n%s", report.text("en"))
+    if not report.ok:
+        raise UserError(report.text("en"), report.text("tr"))
+    return report.text("tr")
+
+
 def _build_report(job: Job) -> str:
     from .jobs.report import build_report as build
 
@@ -195,7 +223,7 @@ def _build_report(job: Job) -> str:
 def _run(book: xlwings.Book | None, title: str, work: Callable[[Job], str]) -> None:
     """Run one button's job; whatever happens, the user gets one short Turkish message."""
     _start_logging()
-    _SECRETS.add(os.environ.get(ENV_KEY))
+    logfile.SECRETS.add(os.environ.get(ENV_KEY))
     if book is None:
         try:
             book = xlwings.Book.caller()
@@ -223,49 +251,7 @@ def _run(book: xlwings.Book | None, title: str, work: Callable[[Job], str]) -> N
 
 def message_tr(exc: BaseException) -> str:
     """A short Turkish message for the user (never a traceback, never a secret)."""
-    if isinstance(exc, JobError):
-        return exc.message_tr
-    workbook_error = getattr(exc, "message_tr", None)
-    if isinstance(workbook_error, str) and workbook_error:
-        return workbook_error
-    if isinstance(exc, KolayBiError):
-        return _api_message_tr(exc)
-    return f"Beklenmeyen bir hata oluştu; ayrıntılar: {log_file()}"
-
-
-def _api_message_tr(exc: KolayBiError) -> str:
-    said = _short(exc.message)
-    if isinstance(exc, AuthenticationError):
-        return (
-            "KolayBi kimlik bilgilerini kabul etmedi: API anahtarını (KOLAYBI_API_KEY ya da "
-            "anahtar deposu) ve Ayarlar sayfasındaki Channel değerini kontrol edin."
-        )
-    if isinstance(exc, ConnectionFailed):
-        return (
-            "KolayBi'ye ulaşılamadı: internet ya da VPN bağlantınızı kontrol edip yeniden deneyin."
-        )
-    if isinstance(exc, ConfigurationError):
-        return f"KolayBi bağlantı ayarları geçersiz (Ayarlar sayfası): {said}"
-    if isinstance(exc, OutcomeUnknown):
-        return (
-            "Bir tahsilatın sonucu belirsiz kaldı (bağlantı koptu ya da sunucu hata verdi). "
-            "Tahsil Et'e yeniden basın: önce KolayBi'deki durum kontrol edilir, hiçbir şey iki "
-            "kez gönderilmez."
-        )
-    if isinstance(exc, RateLimitedError):
-        return "KolayBi çok fazla istek aldığını bildirdi; birkaç dakika sonra yeniden deneyin."
-    if isinstance(exc, (ServerError, InvalidResponse)):
-        return "KolayBi sunucusu hata verdi; biraz sonra yeniden deneyin."
-    if isinstance(exc, NotFoundError):
-        return f"KolayBi kaydı bulamadı: {said}"
-    if isinstance(exc, RejectedError):
-        return f"KolayBi isteği reddetti: {said}"
-    return f"KolayBi hatası: {said}"
-
-
-def _short(text: str, limit: int = 200) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return explain(exc, "tr", log_file=log_file()).text
 
 
 def fit_alert(text: str) -> str:
@@ -278,69 +264,12 @@ def fit_alert(text: str) -> str:
     return text if len(text) <= ALERT_MAX_CHARS else text[: ALERT_MAX_CHARS - 1] + "…"
 
 
-# -- logging ------------------------------------------------------------------------------------
+# -- logging: the shared rotating log file ------------------------------------------------------
 
 
 def log_file() -> Path:
-    return platformdirs.user_log_path(APP_NAME, appauthor=False) / LOG_NAME
-
-
-class _SecretFilter(logging.Filter):
-    """Defence in depth: the client redacts already; this masks the key in any record."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4:
-            self.secrets.add(secret)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        text = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        masked, masked_exc = text, record.exc_text
-        for secret in self.secrets:
-            masked = masked.replace(secret, "***")
-            if masked_exc:
-                masked_exc = masked_exc.replace(secret, "***")
-        if masked != text:
-            record.msg, record.args = masked, None
-        record.exc_text = masked_exc
-        return True
-
-
-_SECRETS = _SecretFilter()
-_handler: logging.Handler | None = None
+    return logfile.log_file()
 
 
 def _start_logging() -> None:
-    """A rotating log file for the package's loggers (re-pointed if the location changed)."""
-    global _handler
-    path = log_file()
-    if isinstance(_handler, logging.FileHandler) and Path(_handler.baseFilename) == path:
-        return
-    package = logging.getLogger("kolaybi_xl")
-    if _handler is not None:
-        package.removeHandler(_handler)
-        _handler.close()
-        _handler = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True
-        )
-    except OSError:
-        return  # no log is better than no job
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s")
-    )
-    handler.addFilter(_SECRETS)
-    handler.setLevel(logging.INFO)
-    package.addHandler(handler)
-    if package.level == logging.NOTSET or package.level > logging.INFO:
-        package.setLevel(logging.INFO)
-    _handler = handler
+    logfile.start_logging()

@@ -13,7 +13,9 @@ from __future__ import annotations
 import atexit
 import io
 import os
+import secrets
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -35,6 +37,7 @@ BUTTONS: tuple[tuple[str, str], ...] = (
     ("Kasaları Getir", "KolayBi_KasalariGetir"),
     ("Tahsil Et", "KolayBi_TahsilEt"),
     ("Özet Oluştur", "KolayBi_OzetOlustur"),
+    ("Kurulum Kontrolü", "KolayBi_KurulumKontrolu"),
 )
 
 XLWINGS_CONF_KEYS = (
@@ -359,12 +362,18 @@ def init_workbook(
     if suffix not in (".xlsm", ".xlsx"):
         raise ValueError(f"{path.name}: use a .xlsm (with buttons) or .xlsx name")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~kolaybi-", suffix=suffix, dir=path.parent)
-    os.close(fd)
     try:
-        build_template(
-            Path(tmp), macros=suffix == ".xlsm", interpreter=interpreter, platform=platform
-        )
+        mode: int | None = stat.S_IMODE(path.stat().st_mode)  # a replaced file keeps its mode
+    except FileNotFoundError:
+        mode = None
+    tmp = path.with_name(f".~kolaybi-{secrets.token_hex(4)}{suffix}")
+    # Created like any program creates a file (0o666 less the umask), not mkstemp's 0600:
+    # colleagues on a shared folder must be able to open it.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        build_template(tmp, macros=suffix == ".xlsm", interpreter=interpreter, platform=platform)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 
 from kolaybi_xl.api.models import InvoiceType
@@ -104,6 +106,8 @@ def test_set_key_stores_in_the_keyring_and_settings_read_it(monkeypatch, capsys)
     keyring.set_keyring(Backend())
     try:
         monkeypatch.setattr("getpass.getpass", lambda prompt="": "  secret-from-prompt  ")
+        # on a terminal it prompts (piped input is read from stdin: tests/test_cli_failures.py)
+        monkeypatch.setattr("sys.stdin", mock.Mock(isatty=lambda: True))
         assert main(["--channel", "c9", "set-key"]) == 0
         out = capsys.readouterr().out
         assert "secret-from-prompt" not in out

@@ -50,7 +50,7 @@ def test_vba_modules_read_back_with_olevba(modules):
 
 def test_every_runpython_command_imports_and_names_an_existing_function(modules):
     commands = runpython_commands(modules["KolayBi"])
-    assert len(commands) == 4
+    assert len(commands) == 5
     called = set()
     for command in commands:
         tree = ast.parse(command)
@@ -66,7 +66,13 @@ def test_every_runpython_command_imports_and_names_an_existing_function(modules)
         assert func.value.id == (alias.asname or alias.name)
         assert callable(getattr(module, func.attr)), f"{alias.name}.{func.attr} is missing"
         called.add(func.attr)
-    assert called == {"refresh_invoices", "refresh_vaults", "collect_marked", "build_report"}
+    assert called == {
+        "refresh_invoices",
+        "refresh_vaults",
+        "collect_marked",
+        "build_report",
+        "check_setup",
+    }
 
 
 def test_every_button_is_bound_to_an_existing_macro(modules):

@@ -44,12 +44,19 @@ from kolaybi_xl.vba import (
 )
 from kolaybi_xl.vba.cfb import CfbError, Storage, cfb_name_key, write_cfb
 
-ENTRY_POINTS = {"refresh_invoices", "refresh_vaults", "collect_marked", "build_report"}
+ENTRY_POINTS = {
+    "refresh_invoices",
+    "refresh_vaults",
+    "collect_marked",
+    "build_report",
+    "check_setup",
+}
 MACROS = {
     "KolayBi_FaturalariGetir": "refresh_invoices",
     "KolayBi_KasalariGetir": "refresh_vaults",
     "KolayBi_TahsilEt": "collect_marked",
     "KolayBi_OzetOlustur": "build_report",
+    "KolayBi_KurulumKontrolu": "check_setup",
 }
 ORIGINAL_MODULES = ["ThisWorkbook", "Sheet1", "Module1", "Sheet2", "xlwings", "Dictionary"]
 

@@ -164,6 +164,9 @@ class KolayBiClient:
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
         self._rng = random.Random()
+        # Until the server has answered once, a refused connection or an unknown host is a
+        # wrong URL or a missing network, not a blip: fail at once instead of retrying.
+        self._answered = False
         # Things a caller should tell the user (e.g. a list that may be incomplete); the
         # jobs show them, the client only records them.
         self.warnings: list[str] = []
@@ -400,7 +403,21 @@ class KolayBiClient:
                 self._token = None
 
     def _fetch_token(self) -> str:
-        data = self._request("POST", "/access_token", json={"api_key": self._api_key}, auth=False)
+        try:
+            data = self._request(
+                "POST", "/access_token", json={"api_key": self._api_key}, auth=False
+            )
+        except NotFoundError as exc:
+            # The first call of every run: a 404 here is a URL without the API's path.
+            hint = (
+                "the URL probably lacks the /kolaybi/v1 path "
+                "(it must look like https://host/kolaybi/v1)"
+                if not urlsplit(self.base_url).path.rstrip("/").endswith("/kolaybi/v1")
+                else "check the URL (it must look like https://host/kolaybi/v1)"
+            )
+            raise ConfigurationError(
+                f"{self.base_url}/access_token answered 404 (not found): {hint}", status=404
+            ) from exc
         if not isinstance(data, str) or not data.strip():
             raise InvalidResponse("access_token: expected the token string in 'data'")
         token = data.strip()
@@ -468,11 +485,14 @@ class KolayBiClient:
                     raise _outcome_unknown(
                         f"no answer after sending the collection: {reason}", None, form
                     ) from None
-                if attempt < self.max_retries:
+                cause = _network_cause(exc)
+                fail_fast = not self._answered and cause in _HINTS
+                if attempt < self.max_retries and not fail_fast:
                     self._wait(attempt, None, f"{method} {path}: {reason}")
                     attempt += 1
                     continue
-                raise ConnectionFailed(f"KolayBi could not be reached: {reason}") from None
+                raise ConnectionFailed(self._unreachable(reason, cause), cause=cause) from None
+            self._answered = True
             elapsed = self._clock() - started
             log.debug("%s %s -> %s in %.3fs", method, path, response.status_code, elapsed)
             status = response.status_code
@@ -582,6 +602,12 @@ class KolayBiClient:
             text = _HTML_TAG.sub(" ", _HIDDEN_HTML.sub(" ", text))
         text = self._redact(" ".join(text.split()))
         return text[:160] + ("…" if len(text) > 160 else "")
+
+    def _unreachable(self, reason: str, cause: str | None) -> str:
+        """'KolayBi could not be reached' with the reason and what to check."""
+        host = urlsplit(self.base_url).netloc
+        hint = _HINTS.get(cause or "", "check your internet or VPN connection")
+        return f"KolayBi could not be reached at {host}: {reason}; {hint}"
 
     def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
         if retry_after is not None:
@@ -719,6 +745,30 @@ def _may_have_been_sent(exc: requests.exceptions.RequestException) -> bool:
         refused = ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError")
         return not any(marker in text for marker in refused)
     return not isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema))
+
+
+# What to check when the first connection of a run fails this way (no retry for these).
+_HINTS = {
+    "refused": "nothing answers at that address: check the URL (KOLAYBI_BASE_URL or the "
+    "workbook's Ortam setting) and that the server is running",
+    "dns": "check the spelling of the URL and your internet or VPN connection",
+}
+
+
+def _network_cause(exc: requests.exceptions.RequestException) -> str | None:
+    """How a request failed without an answer, in one word (``ConnectionFailed.cause``)."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout"
+    text = repr(exc)
+    if "NameResolutionError" in text or "getaddrinfo" in text or "Name or service" in text:
+        return "dns"
+    if "ConnectionRefusedError" in text or "Connection refused" in text:
+        return "refused"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls"
+    if "RemoteDisconnected" in text or "ConnectionResetError" in text:
+        return "closed"
+    return None
 
 
 def _describe_network_error(exc: requests.exceptions.RequestException) -> str:

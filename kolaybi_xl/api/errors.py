@@ -56,7 +56,17 @@ class ServerError(KolayBiError):
 
 
 class ConnectionFailed(KolayBiError):
-    """No answer: the host could not be reached or did not answer in time."""
+    """No answer: the host could not be reached or did not answer in time.
+
+    ``cause`` says how, for a hint on what to check: ``"refused"`` (nothing listens there),
+    ``"dns"`` (the host name is unknown), ``"timeout"``, ``"tls"``, ``"closed"`` or None.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, cause: str | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.cause = cause
 
 
 class InvalidResponse(KolayBiError):

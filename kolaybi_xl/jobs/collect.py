@@ -59,7 +59,7 @@ from ..workbook.cells import (
     tr_amount,
 )
 from ..workbook.grid import Grid, layout_table
-from .errors import JobError
+from .errors import ExitCode, JobError
 from .journal import APPLIED, FAILED, FINAL_RESULTS, NOT_APPLIED, UNKNOWN, Attempt, Journal
 from .table import InvoiceTable, chosen_types, read_invoice_table, require_columns, write_status
 from .vaults import read_vaults, vault_ref
@@ -301,11 +301,11 @@ class CollectResult:
     @property
     def exit_code(self) -> int:
         if self.cancelled:
-            return 2
+            return ExitCode.BAD_INPUT
         if self.unreachable:
-            return 3
+            return ExitCode.API
         counts = self.counts
-        return 1 if counts[FAILED_ROW] or counts[UNKNOWN_ROW] else 0
+        return ExitCode.ROWS_FAILED if counts[FAILED_ROW] or counts[UNKNOWN_ROW] else ExitCode.OK
 
     def summary_tr(self) -> str:
         c = self.counts
@@ -373,7 +373,7 @@ class OutcomesNotSaved(JobError):
             "and will be written by the next collect run",
             f"Çalışma kitabı kaydedilemedi ({reason_tr}); sonuçlar tahsilat günlüğünde saklı, "
             "bir sonraki tahsilat çalıştırmasında yazılacak",
-            exit_code=getattr(cause, "exit_code", 2),
+            exit_code=getattr(cause, "exit_code", ExitCode.BAD_INPUT),
         )
         self.result = result
 
@@ -426,18 +426,6 @@ def _row_type(table: InvoiceTable, index: int) -> InvoiceType | None:
         return InvoiceType.parse(text)
     except ValueError:
         return None
-
-
-def _api_unreachable(exc: KolayBiError) -> JobError:
-    if isinstance(exc, AuthenticationError):
-        return JobError(
-            f"KolayBi refused the credentials: {exc}",
-            f"KolayBi kimlik bilgilerini reddetti: {exc}",
-            exit_code=3,
-        )
-    return JobError(
-        f"KolayBi could not be reached: {exc}", f"KolayBi'ye ulaşılamadı: {exc}", exit_code=3
-    )
 
 
 # -- reading invoices from the API --------------------------------------------------------------
@@ -494,14 +482,8 @@ class _Reader:
                         errors[doc_id] = "fatura KolayBi'de bulunamadı"
             elif missing:
                 self._details(missing, wanted, found, errors)
-        except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
-            raise _api_unreachable(exc) from None
         except KolayBiError as exc:
-            raise JobError(
-                f"reading invoices from KolayBi failed: {exc}",
-                f"Faturalar KolayBi'den okunamadı: {exc}",
-                exit_code=3,
-            ) from None
+            raise JobError.from_api(exc) from None
         return found, errors
 
     def _details(
@@ -731,14 +713,8 @@ def _build_plan(
     # 3. vaults: names as the user picked them on Kasalar, checked against KolayBi (one call)
     try:
         api_vaults = [vault_ref(v) for v in _read_again(lambda _: client.list_vaults(), None)]
-    except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
-        raise _api_unreachable(exc) from None
     except KolayBiError as exc:
-        raise JobError(
-            f"reading vaults from KolayBi failed: {exc}",
-            f"Kasalar KolayBi'den okunamadı: {exc}",
-            exit_code=3,
-        ) from None
+        raise JobError.from_api(exc) from None
     sheet_vaults = read_vaults(grid)
     choices = sheet_vaults or api_vaults
     api_by_id = {v.id: v for v in api_vaults}

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from ..errors import ExitCode, UserError
 
-class JobError(Exception):
+__all__ = ["ExitCode", "JobError"]
+
+
+class JobError(UserError):
     """The job cannot run on this workbook/settings; nothing was changed.
 
     ``message`` is English (command line, logs), ``message_tr`` Turkish (Excel dialogs).
-    ``exit_code`` follows the command line contract: 2 for bad settings or input files,
-    3 when the API could not be reached or refused the credentials.
+    ``exit_code`` follows the command line contract: ``ExitCode.BAD_INPUT`` for bad settings or
+    input files, ``ExitCode.API`` when the API could not be reached or refused the credentials.
     """
-
-    def __init__(self, message: str, message_tr: str | None = None, *, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.message = message
-        self.message_tr = message_tr or message
-        self.exit_code = exit_code

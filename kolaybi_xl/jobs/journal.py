@@ -39,7 +39,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import JobError
+from .errors import ExitCode, JobError
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +415,7 @@ class Journal:
                     "(another window, process or a second click); wait for it to finish",
                     "Bu KolayBi hesabı için başka bir tahsilat şu anda çalışıyor (başka bir "
                     "pencere, işlem ya da ikinci tıklama); bitmesini bekleyin",
-                    exit_code=2,
+                    exit_code=ExitCode.BAD_INPUT,
                 )
             try:
                 with contextlib.suppress(OSError):

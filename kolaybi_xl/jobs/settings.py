@@ -60,6 +60,28 @@ def keyring_user(base_url: str, channel: str) -> str:
     return f"{base_url}|{channel}"
 
 
+def keyring_backend() -> str | None:
+    """The name of the keyring backend that can store a key, or None when there is none
+    (a headless Linux box; keyring's ``fail``/``null`` backends)."""
+    try:
+        import keyring
+        from keyring.backends import fail, null
+
+        backend = keyring.get_keyring()
+    except Exception as exc:  # a broken keyring configuration is "no keyring"
+        log.debug("keyring unavailable: %s", type(exc).__name__)
+        return None
+    if isinstance(backend, (fail.Keyring, null.Keyring)):
+        return None
+    # A chainer with nothing usable behind it is no keyring either.
+    inner = getattr(backend, "backends", None)
+    if inner is not None and not any(
+        not isinstance(b, (fail.Keyring, null.Keyring)) for b in inner
+    ):
+        return None
+    return type(backend).__module__.rsplit(".", 1)[-1] + "." + type(backend).__name__
+
+
 def key_from_keyring(base_url: str, channel: str) -> str | None:
     try:
         import keyring  # optional at run time: a headless box may have no backend

@@ -16,6 +16,7 @@ from kolaybi_xl.vba.project import (
 )
 from kolaybi_xl.vba.vba_inspect import (
     macro_names,
+    project_modules,
     read_modules,
     runpython_commands,
     vba_project_bytes,
@@ -31,6 +32,7 @@ __all__ = [
     "decompress",
     "macro_names",
     "module_source",
+    "project_modules",
     "read_modules",
     "runpython_commands",
     "vba_project_bytes",

@@ -1,8 +1,10 @@
 """Check a workbook's VBA the way an independent reader would.
 
 ``read_modules`` uses oletools' ``olevba``, which is a *test* dependency, not a runtime one: it
-is imported inside the function, so importing this module never needs it.  The other helpers
-only parse VBA text.  (Named ``vba_inspect`` so that it can never shadow the stdlib ``inspect``.)
+is imported inside the function, so importing this module never needs it.  ``project_modules``
+reads the same with runtime dependencies only (olefile and our MS-OVBA decompressor), for the
+setup check (``kolaybi-xl doctor``).  The other helpers only parse VBA text.  (Named
+``vba_inspect`` so that it can never shadow the stdlib ``inspect``.)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "macro_names",
+    "project_modules",
     "read_modules",
     "runpython_commands",
     "vba_project_bytes",
@@ -66,6 +69,42 @@ def read_modules(path_or_bytes: str | os.PathLike[str] | bytes) -> dict[str, str
         return modules
     finally:
         parser.close()
+
+
+def project_modules(vba_project: bytes) -> dict[str, str]:
+    """Module name -> source text of a ``vbaProject.bin``, like ``read_modules`` but with
+    runtime dependencies only: the ``VBA/dir`` stream names each module's stream and where its
+    compressed source starts ([MS-OVBA] 2.3.4.2.3.2)."""
+    import struct
+
+    import olefile
+
+    from .ovba import decompress
+    from .project import _parse_dir
+
+    if vba_project[:8] != olefile.MAGIC:
+        raise ValueError("not a VBA project (no OLE compound file)")
+    ole = olefile.OleFileIO(vba_project)
+    try:
+        records = _parse_dir(decompress(ole.openstream(["VBA", "dir"]).read()))
+        codec = "cp1252"
+        modules: dict[str, str] = {}
+        name = stream = None
+        for record in records:
+            if record.rid == 0x0003:  # PROJECTCODEPAGE
+                codec = f"cp{struct.unpack('<H', record.data)[0]}"
+            elif record.rid == 0x0019:  # MODULENAME
+                name, stream = record.data.decode(codec, "replace"), None
+            elif record.rid == 0x001A:  # MODULESTREAMNAME
+                stream = record.data.decode(codec, "replace")
+            elif record.rid == 0x0031 and name and stream:  # MODULEOFFSET
+                (offset,) = struct.unpack("<I", record.data)
+                raw = ole.openstream(["VBA", stream]).read()[offset:]
+                text = decompress(raw).decode(codec, "replace")
+                modules[name] = text.replace("\r\n", "\n").replace("\r", "\n")
+        return modules
+    finally:
+        ole.close()
 
 
 def _code_lines(source: str) -> list[str]:

@@ -45,6 +45,7 @@ from defusedxml import DefusedXmlException
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.workbook.defined_name import DefinedName
 
+from ..errors import UserError
 from ..gcpause import paused_gc
 from . import layout
 from .cell_values import cell_value, quote_prefixed
@@ -69,7 +70,7 @@ REPLACE_RETRY_SECONDS = 0.15
 ProgressCallback = Callable[[str], None]
 
 
-class WorkbookError(Exception):
+class WorkbookError(UserError):
     """A workbook file cannot be opened or saved.
 
     ``message`` is one English line naming the file, ``message_tr`` the same in Turkish; neither
@@ -81,9 +82,7 @@ class WorkbookError(Exception):
     def __init__(
         self, message: str, message_tr: str, *, path: Path | None = None, reason: str = "error"
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.message_tr = message_tr
+        super().__init__(message, message_tr)
         self.path = path
         self.reason = reason
 
