@@ -1,0 +1,248 @@
+"""A worksheet part scanned as bytes: its rows found by number, touched rows rebuilt cell by
+cell (untouched cells keep their exact XML), missing rows and cells inserted in order, and the
+``dimension`` and ``autoFilter`` refs moved. Everything outside the touched rows is copied."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
+from .errors import NotPatchable
+from .xmlbits import attrs, main_prefix, render_attrs
+
+_REF = re.compile(r"([A-Z]{1,3})(\d+)")
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """``"B7"`` -> (7, 2)."""
+    match = _REF.fullmatch(ref)
+    if match is None:
+        raise NotPatchable(f"unexpected cell reference {ref!r}")
+    return int(match.group(2)), column_index_from_string(match.group(1))
+
+
+@dataclass
+class Cell:
+    column: int
+    xml: bytes
+    attributes: dict[str, str]
+
+    @property
+    def style(self) -> int:
+        return int(self.attributes.get("s", "0") or 0)
+
+    def has_formula(self, p: bytes) -> bool:
+        return b"<" + p + b"f" in self.xml
+
+
+# What a caller gives for one cell: called with the cell's current XML (None if absent), its
+# row and column; returns the new XML, or None to leave the cell as it is.
+CellPatch = Callable[[Cell | None, int, int], bytes | None]
+
+
+class Sheet:
+    def __init__(self, xml: bytes) -> None:
+        self.xml = xml
+        self.p = p = main_prefix(xml, b"worksheet")
+        data = re.search(rb"<" + p + rb"sheetData\b[^>]*?(/?)>", xml)
+        if data is None:
+            raise NotPatchable("worksheet without sheetData")
+        self._empty_data = bool(data.group(1))
+        self._data_open = data
+        if self._empty_data:
+            self._data_end = data.end()
+        else:
+            close = xml.find(b"</" + p + b"sheetData>", data.end())
+            if close < 0:
+                raise NotPatchable("unclosed sheetData")
+            self._data_end = close
+        self._row_tag = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
+        self._cell_tag = re.compile(rb"<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
+        self._index: tuple[list[int], list[tuple[int, int, int]]] | None = None
+
+    def check(self) -> None:
+        """Refuse now what ``patch`` could not handle (rows or cells without their reference)."""
+        first = self._row_tag.search(self.xml, self._data_open.end(), self._data_end)
+        if first is not None and "r" not in attrs(first.group(1)):
+            raise NotPatchable("rows without their number (r)")
+        cell = self._cell_tag.search(self.xml, self._data_open.end(), self._data_end)
+        if cell is not None and "r" not in attrs(cell.group(1)):
+            raise NotPatchable("cells without their reference (r)")
+
+    def _rows(self) -> tuple[list[int], list[tuple[int, int, int]]]:
+        """Row numbers in order, and each row's (start, end of start tag, end)."""
+        if self._index is None:
+            numbers: list[int] = []
+            spans: list[tuple[int, int, int]] = []
+            xml, close = self.xml, b"</" + self.p + b"row>"
+            pos, stop = self._data_open.end(), self._data_end
+            number = re.compile(rb'\sr\s*=\s*["\'](\d+)')
+            for match in self._row_tag.finditer(xml, pos, stop):
+                found = number.search(b" " + match.group(1))
+                if found is None:
+                    raise NotPatchable("a row without its number (r)")
+                if match.group(2):
+                    end = match.end()
+                else:
+                    end = xml.find(close, match.end(), stop)
+                    if end < 0:
+                        raise NotPatchable("unclosed row")
+                    end += len(close)
+                row = int(found.group(1))
+                if numbers and row <= numbers[-1]:
+                    raise NotPatchable("rows out of order")
+                numbers.append(row)
+                spans.append((match.start(), match.end(), end))
+            self._index = (numbers, spans)
+        return self._index
+
+    def last_row(self) -> int:
+        numbers, _ = self._rows()
+        return numbers[-1] if numbers else 0
+
+    def row_style(self, row: int) -> int | None:
+        """The style of a row formatted as a whole (``customFormat``), else None."""
+        numbers, spans = self._rows()
+        i = bisect.bisect_left(numbers, row)
+        if i < len(numbers) and numbers[i] == row:
+            start, tag_end, _ = spans[i]
+            a = attrs(self.xml[start:tag_end])
+            if a.get("customFormat") in ("1", "true") and "s" in a:
+                return int(a["s"])
+        return None
+
+    def column_styles(self) -> dict[int, int]:
+        styles: dict[int, int] = {}
+        cols = re.search(rb"<" + self.p + rb"cols>(.*?)</" + self.p + rb"cols>", self.xml, re.S)
+        if cols is None:
+            return styles
+        for m in re.finditer(rb"<" + self.p + rb"col\b([^>]*?)/?>", cols.group(1)):
+            a = attrs(m.group(1))
+            if "style" in a and "min" in a and "max" in a:
+                for column in range(int(a["min"]), min(int(a["max"]), 16384) + 1):
+                    styles[column] = int(a["style"])
+        return styles
+
+    def cells_of(self, row_xml: bytes) -> list[Cell]:
+        cells = []
+        for m in self._cell_tag.finditer(row_xml):
+            a = attrs(m.group(1))
+            if "r" not in a:
+                raise NotPatchable("a cell without its reference (r)")
+            cells.append(Cell(split_ref(a["r"])[1], m.group(0), a))
+        return cells
+
+    def patch(self, rows: dict[int, dict[int, CellPatch]]) -> tuple[bytes, tuple[int, int] | None]:
+        """The sheet with ``rows`` (row -> column -> patch) applied; and the bottom-right corner
+        of the cells written (None if nothing changed)."""
+        numbers, spans = self._rows()
+        p, xml = self.p, self.xml
+        pieces: list[bytes] = []
+        pos = self._data_open.end() if not self._empty_data else self._data_end
+        inserted: list[bytes] = []
+        corner = (0, 0)
+        changed = False
+        for row in sorted(rows):
+            i = bisect.bisect_left(numbers, row)
+            exists = i < len(numbers) and numbers[i] == row
+            if exists:
+                start, tag_end, end = spans[i]
+                tag = xml[start:tag_end]
+                close = len(self.p) + 6  # </row>
+                body = xml[tag_end : end - close] if not tag.endswith(b"/>") else b""
+                new = self._patch_row(row, tag, body, rows[row])
+                if new is None:
+                    continue
+                pieces.append(xml[pos:start])
+                pieces.append(new[0])
+                pos = end
+            else:
+                new = self._patch_row(row, None, b"", rows[row])
+                if new is None:
+                    continue
+                at = spans[i][0] if i < len(numbers) else self._data_end
+                if self._empty_data:
+                    inserted.append(new[0])
+                    continue
+                pieces.append(xml[pos:at])
+                pieces.append(new[0])
+                pos = at
+            changed = True
+            corner = (max(corner[0], row), max(corner[1], new[1]))
+        if not changed:
+            return xml, None
+        if self._empty_data:
+            opening = self._data_open.group(0)[:-2] + b">"
+            out = xml[: self._data_open.start()] + opening + b"".join(inserted)
+            out += b"</" + p + b"sheetData>" + xml[self._data_open.end() :]
+            return out, corner
+        pieces.append(xml[pos:])
+        return xml[: self._data_open.end()] + b"".join(pieces), corner
+
+    def _patch_row(
+        self, row: int, tag: bytes | None, body: bytes, patches: dict[int, CellPatch]
+    ) -> tuple[bytes, int] | None:
+        p = self.p
+        cells = self.cells_of(body) if body else []
+        if body and self._cell_tag.sub(b"", body).strip():
+            raise NotPatchable(f"row {row} holds more than cells")
+        by_column = {c.column: c for c in cells}
+        changed = False
+        for column, patch in patches.items():
+            cell = by_column.get(column)
+            new = patch(cell, row, column)
+            if new is None:
+                continue
+            changed = True
+            if cell is not None:
+                cell.xml = new
+            else:
+                by_column[column] = Cell(column, new, {})
+        if not changed:
+            return None
+        ordered = [by_column[c] for c in sorted(by_column)]
+        if tag is None:
+            a: dict[str, str] = {"r": str(row)}
+        else:
+            a = attrs(tag[len(p) + 4 : -1].rstrip(b"/"))
+        if "spans" in a and ordered:
+            a["spans"] = f"{ordered[0].column}:{ordered[-1].column}"
+        head = b"<" + p + b"row" + render_attrs(a)
+        content = b"".join(c.xml for c in ordered)
+        right = max((c.column for c in ordered), default=0)
+        return head + b">" + content + b"</" + p + b"row>", right
+
+    # -- refs outside sheetData ---------------------------------------------------------------
+
+    @staticmethod
+    def grow_dimension(xml: bytes, p: bytes, corner: tuple[int, int]) -> bytes:
+        """``<dimension ref>`` grown to include ``corner`` (row, column)."""
+        found = re.search(rb"<" + p + rb'dimension\b[^>]*?\bref="([^"]*)"', xml)
+        if found is None:
+            return xml
+        ref = found.group(1).decode()
+        first, _, last = ref.partition(":")
+        last = last or first
+        try:
+            row, column = split_ref(last.replace("$", ""))
+        except NotPatchable:
+            return xml
+        row, column = max(row, corner[0]), max(column, corner[1])
+        new = f"{first}:{get_column_letter(column)}{row}".encode()
+        return xml[: found.start(1)] + new + xml[found.end(1) :]
+
+    @staticmethod
+    def autofilter_ref(xml: bytes, p: bytes) -> str | None:
+        found = re.search(rb"<" + p + rb'autoFilter\b[^>]*?\bref="([^"]*)"', xml)
+        return found.group(1).decode() if found else None
+
+    @staticmethod
+    def set_autofilter(xml: bytes, p: bytes, ref: str) -> bytes:
+        found = re.search(rb"<" + p + rb'autoFilter\b[^>]*?\bref="([^"]*)"', xml)
+        if found is None:
+            raise NotPatchable("no autoFilter to move")
+        return xml[: found.start(1)] + ref.encode() + xml[found.end(1) :]
