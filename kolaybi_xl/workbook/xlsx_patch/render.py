@@ -77,6 +77,8 @@ def render_cell(p: bytes, ref: str, style: int, content: CellContent) -> bytes:
     if kind == FORMULA:
         return head + b"><" + p + b"f>" + text_escape(content.text) + b"</" + p + b"f>" + end
     text = content.text
+    if not text:
+        return head + b' t="inlineStr"/>'  # as openpyxl writes ""
     space = b' xml:space="preserve"' if text != text.strip() else b""
     return (
         head + b' t="inlineStr"><' + p + b"is><" + p + b"t" + space + b">" + text_escape(text)
