@@ -163,7 +163,8 @@ def test_quote_prefix_style_is_reused_not_added_every_run(tmp_path):
     declared = int(re.search(rb'<cellXfs count="(\d+)"', xml).group(1))  # type: ignore[union-attr]
     assert declared == len(re.findall(rb"<xf\b", xfs.group(1)))
     sheet = openpyxl.load_workbook(path)[INV]
-    assert sheet["G2"].quotePrefix and sheet["G3"].quotePrefix
+    assert sheet["G2"].quotePrefix
+    assert sheet["G3"].quotePrefix
     assert sheet["G3"].value == "@üçüncü"
 
 
@@ -194,10 +195,11 @@ def test_log_rows_appended_with_filter_and_formats(tmp_path):
     names = zipfile.ZipFile(fast).read("xl/workbook.xml")
     assert b"$A$1:$K$64" in names
     dimension = re.search(rb'<dimension ref="([^"]+)"', zipfile.ZipFile(fast).read(_log_part(fast)))
-    assert dimension is not None and dimension.group(1) == b"A1:K114"
+    assert dimension is not None
+    assert dimension.group(1) == b"A1:K114"
 
 
-def _log_part(path: Path) -> str:
+def _log_part(path: Path) -> str:  # the second sheet
     return "xl/worksheets/sheet2.xml"
 
 
