@@ -22,6 +22,9 @@ _ZIP64_MARKERS = (b"PK\x06\x06", b"PK\x06\x07")  # zip64 end record / locator
 # lets go of the GIL) and joined into one stream, as pigz does.
 _CHUNK = 4 << 20
 _LEVEL = 6
+# A big sheet at level 3: a third of level 6's time for ~15% more bytes (Excel recompresses it
+# when it saves anyway).
+_BIG, _BIG_LEVEL = 2 << 20, 3
 
 
 @dataclass(frozen=True)
@@ -160,16 +163,18 @@ def _dos_stamp(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int
 def deflate(content: bytes) -> bytes:
     """Raw deflate; big contents in chunks on threads, joined into one valid stream."""
     if len(content) <= 2 * _CHUNK:
-        return _deflate_chunk(content, True)
+        return _deflate_chunk(content, True, _LEVEL if len(content) < _BIG else _BIG_LEVEL)
     chunks = [content[i : i + _CHUNK] for i in range(0, len(content), _CHUNK)]
     last = len(chunks) - 1
     with ThreadPoolExecutor(max_workers=2) as pool:
-        parts = pool.map(lambda ic: _deflate_chunk(ic[1], ic[0] == last), enumerate(chunks))
+        parts = pool.map(
+            lambda ic: _deflate_chunk(ic[1], ic[0] == last, _BIG_LEVEL), enumerate(chunks)
+        )
         return b"".join(parts)
 
 
-def _deflate_chunk(chunk: bytes, final: bool) -> bytes:
-    engine = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)
+def _deflate_chunk(chunk: bytes, final: bool, level: int) -> bytes:
+    engine = zlib.compressobj(level, zlib.DEFLATED, -15)
     # A sync flush ends a chunk on a byte boundary without the "last block" bit, so the next
     # chunk's blocks can follow it in the same stream.
     return engine.compress(chunk) + engine.flush(zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)

@@ -197,7 +197,7 @@ class PatchGrid:
         return list(self._names)
 
     def read(self, sheet: str) -> list[list[Any]]:
-        return trimmed([list(row) for row in self._grid(sheet)])
+        return trimmed(self._grid(sheet))
 
     # -- changing -----------------------------------------------------------------------------
 

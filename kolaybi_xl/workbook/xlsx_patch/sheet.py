@@ -4,7 +4,6 @@ cell (untouched cells keep their exact XML), missing rows and cells inserted in 
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from .errors import NotPatchable
 from .xmlbits import attrs, main_prefix, render_attrs
 
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
+_CELL_REF = re.compile(rb"""\sr\s*=\s*["']\$?([A-Z]{1,3})\$?\d+["']""")
 
 
 def split_ref(ref: str) -> tuple[int, int]:
@@ -29,7 +29,11 @@ def split_ref(ref: str) -> tuple[int, int]:
 class Cell:
     column: int
     xml: bytes
-    attributes: dict[str, str]
+    head: bytes  # the inside of its start tag, parsed only when needed
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return attrs(self.head)
 
     @property
     def style(self) -> int:
@@ -62,7 +66,7 @@ class Sheet:
             self._data_end = close
         self._row_tag = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
         self._cell_tag = re.compile(rb"<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
-        self._index: tuple[list[int], list[tuple[int, int, int]]] | None = None
+        self._row_number = re.compile(rb'\sr\s*=\s*["\'](\d+)')
 
     def check(self) -> None:
         """Refuse now what ``patch`` could not handle (rows or cells without their reference)."""
@@ -73,44 +77,52 @@ class Sheet:
         if cell is not None and "r" not in attrs(cell.group(1)):
             raise NotPatchable("cells without their reference (r)")
 
-    def _rows(self) -> tuple[list[int], list[tuple[int, int, int]]]:
-        """Row numbers in order, and each row's (start, end of start tag, end)."""
-        if self._index is None:
-            numbers: list[int] = []
-            spans: list[tuple[int, int, int]] = []
-            xml, close = self.xml, b"</" + self.p + b"row>"
-            pos, stop = self._data_open.end(), self._data_end
-            number = re.compile(rb'\sr\s*=\s*["\'](\d+)')
-            for match in self._row_tag.finditer(xml, pos, stop):
-                found = number.search(b" " + match.group(1))
-                if found is None:
-                    raise NotPatchable("a row without its number (r)")
-                if match.group(2):
-                    end = match.end()
-                else:
-                    end = xml.find(close, match.end(), stop)
-                    if end < 0:
-                        raise NotPatchable("unclosed row")
-                    end += len(close)
-                row = int(found.group(1))
-                if numbers and row <= numbers[-1]:
-                    raise NotPatchable("rows out of order")
-                numbers.append(row)
-                spans.append((match.start(), match.end(), end))
-            self._index = (numbers, spans)
-        return self._index
+    def _row_from(self, pos: int) -> tuple[int, int, int, int] | None:
+        """The first row whose start tag begins at or after ``pos``: (number, start, end of the
+        start tag, end of the row)."""
+        match = self._row_tag.search(self.xml, pos, self._data_end)
+        if match is None:
+            return None
+        found = self._row_number.search(b" " + match.group(1))
+        if found is None:
+            raise NotPatchable("a row without its number (r)")
+        if match.group(2):
+            end = match.end()
+        else:
+            close = b"</" + self.p + b"row>"
+            end = self.xml.find(close, match.end(), self._data_end)
+            if end < 0:
+                raise NotPatchable("unclosed row")
+            end += len(close)
+        return int(found.group(1)), match.start(), match.end(), end
+
+    def _locate(self, row: int, low: int) -> tuple[int, int, int, int] | None:
+        """The first row numbered ``row`` or more, its start tag at or after ``low``: a
+        bisection over the bytes (rows are in order), so a 50 MB sheet is not walked."""
+        high = self._data_end
+        while low < high:
+            middle = (low + high) // 2
+            found = self._row_from(middle)
+            if found is None or found[0] >= row:
+                high = middle
+            else:
+                low = found[3]
+        return self._row_from(low)
 
     def last_row(self) -> int:
-        numbers, _ = self._rows()
-        return numbers[-1] if numbers else 0
+        start = self.xml.rfind(b"<" + self.p + b"row", self._data_open.end(), self._data_end)
+        while start >= 0:
+            found = self._row_from(start)
+            if found is not None:
+                return found[0]
+            start = self.xml.rfind(b"<" + self.p + b"row", self._data_open.end(), start)
+        return 0
 
     def row_style(self, row: int) -> int | None:
         """The style of a row formatted as a whole (``customFormat``), else None."""
-        numbers, spans = self._rows()
-        i = bisect.bisect_left(numbers, row)
-        if i < len(numbers) and numbers[i] == row:
-            start, tag_end, _ = spans[i]
-            a = attrs(self.xml[start:tag_end])
+        found = self._locate(row, self._data_open.end())
+        if found is not None and found[0] == row:
+            a = attrs(self.xml[found[1] : found[2]])
             if a.get("customFormat") in ("1", "true") and "s" in a:
                 return int(a["s"])
         return None
@@ -130,16 +142,16 @@ class Sheet:
     def cells_of(self, row_xml: bytes) -> list[Cell]:
         cells = []
         for m in self._cell_tag.finditer(row_xml):
-            a = attrs(m.group(1))
-            if "r" not in a:
+            ref = _CELL_REF.search(b" " + m.group(1))
+            if ref is None:
                 raise NotPatchable("a cell without its reference (r)")
-            cells.append(Cell(split_ref(a["r"])[1], m.group(0), a))
+            column = column_index_from_string(ref.group(1).decode())
+            cells.append(Cell(column, m.group(0), m.group(1)))
         return cells
 
     def patch(self, rows: dict[int, dict[int, CellPatch]]) -> tuple[bytes, tuple[int, int] | None]:
         """The sheet with ``rows`` (row -> column -> patch) applied; and the bottom-right corner
         of the cells written (None if nothing changed)."""
-        numbers, spans = self._rows()
         p, xml = self.p, self.xml
         pieces: list[bytes] = []
         pos = self._data_open.end() if not self._empty_data else self._data_end
@@ -147,12 +159,11 @@ class Sheet:
         corner = (0, 0)
         changed = False
         for row in sorted(rows):
-            i = bisect.bisect_left(numbers, row)
-            exists = i < len(numbers) and numbers[i] == row
-            if exists:
-                start, tag_end, end = spans[i]
+            found = None if self._empty_data else self._locate(row, pos)
+            if found is not None and found[0] == row:
+                _, start, tag_end, end = found
                 tag = xml[start:tag_end]
-                close = len(self.p) + 6  # </row>
+                close = len(p) + 6  # </row>
                 body = xml[tag_end : end - close] if not tag.endswith(b"/>") else b""
                 new = self._patch_row(row, tag, body, rows[row])
                 if new is None:
@@ -164,13 +175,13 @@ class Sheet:
                 new = self._patch_row(row, None, b"", rows[row])
                 if new is None:
                     continue
-                at = spans[i][0] if i < len(numbers) else self._data_end
                 if self._empty_data:
                     inserted.append(new[0])
-                    continue
-                pieces.append(xml[pos:at])
-                pieces.append(new[0])
-                pos = at
+                else:
+                    at = found[1] if found is not None else self._data_end
+                    pieces.append(xml[pos:at])
+                    pieces.append(new[0])
+                    pos = at
             changed = True
             corner = (max(corner[0], row), max(corner[1], new[1]))
         if not changed:
@@ -201,7 +212,7 @@ class Sheet:
             if cell is not None:
                 cell.xml = new
             else:
-                by_column[column] = Cell(column, new, {})
+                by_column[column] = Cell(column, new, b"")
         if not changed:
             return None
         ordered = [by_column[c] for c in sorted(by_column)]
