@@ -180,8 +180,13 @@ EXPECTED_CHANGES = {
 @pytest.mark.parametrize("writer", ["openpyxl", "xlsxwriter", "x-prefix"])
 def test_fast_collect_matches_openpyxl(tmp_path, monkeypatch, writer):
     before, slow, fast = _collect_both(tmp_path, monkeypatch, writer, ".xlsx")
-    with PatchGrid.open(before) as grid:  # the file qualifies: the fast path was taken
-        assert grid.sheet_names()[0] == layout.INVOICES
+    with PatchGrid.open(before) as fast_grid, FileGrid.open(before) as slow_grid:
+        # The file qualifies, and reads exactly as through openpyxl (types included).
+        assert fast_grid.sheet_names() == slow_grid.sheet_names()
+        for name in slow_grid.sheet_names():
+            expected, got = slow_grid.read(name), fast_grid.read(name)
+            assert got == expected, name
+            assert [list(map(type, r)) for r in got] == [list(map(type, r)) for r in expected]
     _assert_same_cells(slow, fast)
     changed = _changed_members(before, fast)
     assert changed <= EXPECTED_CHANGES

@@ -232,7 +232,9 @@ class Sheet:
     @staticmethod
     def grow_dimension(xml: bytes, p: bytes, corner: tuple[int, int]) -> bytes:
         """``<dimension ref>`` grown to include ``corner`` (row, column)."""
-        found = re.search(rb"<" + p + rb'dimension\b[^>]*?\bref="([^"]*)"', xml)
+        # The dimension comes before sheetData: never scan a big sheet's rows for it.
+        head = xml.find(b"<" + p + b"sheetData")
+        found = re.search(rb"<" + p + rb'dimension\b[^>]*?\bref="([^"]*)"', xml[: max(head, 0)])
         if found is None:
             return xml
         ref = found.group(1).decode()
