@@ -24,6 +24,7 @@ from typing import Any
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from .. import layout
+from ..cells import looks_like_formula
 from ..grid import BarChart, CellValue, Formula, TableFormat, normalise
 from ..xlsx_file import (
     FileGrid,
@@ -245,15 +246,26 @@ class PatchGrid:
         if top < 1 or left < 1 or top + len(rows) - 1 > MAX_ROW:
             raise ValueError(f"cells outside the sheet: row {top}, column {left}")
         merged = self._merged_cells(sheet)
+        grid = self._grid(sheet)
+        pending = self._writes.get(sheet, {})
         for r, values in enumerate(rows, start=top):
             if left + len(values) - 1 > MAX_COLUMN:
                 raise ValueError(f"cells outside the sheet: row {r}")
+            line = grid[r - 1] if r <= len(grid) else []
             for c, value in enumerate(values, start=left):
                 if (r, c) in merged:
                     if value is None:
                         continue
                     raise _merged_error(self.path, sheet, f"{get_column_letter(c)}{r}")
-                self._set(sheet, r, c, value, normalise(value))
+                shown = normalise(value)
+                # A value written back as it is read changes nothing: not even recorded, so a
+                # block written over 10,000 rows to change 200 costs 200 rows at save. Text that
+                # looks like a formula is always recorded (its cell must have the quote prefix).
+                if (r, c) not in pending and not (type(value) is str and looks_like_formula(value)):
+                    current = line[c - 1] if c <= len(line) else None
+                    if type(current) is type(shown) and current == shown:
+                        continue
+                self._set(sheet, r, c, value, shown)
         self._ops.append(("write", (sheet, top, left, [list(v) for v in rows])))
 
     def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
