@@ -273,7 +273,7 @@ def test_refused_at_open(tmp_path):
     no_log = tmp_path / "no-log.xlsx"
     book.save(no_log)
     with pytest.raises(NotPatchable):
-        PatchGrid.open(no_log)
+        PatchGrid.open(no_log, formatted=(LOG,))
     assert isinstance(open_for_collect(no_log), FileGrid)
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 not really a zip")

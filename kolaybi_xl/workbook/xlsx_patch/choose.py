@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+from .. import layout
 from ..xlsx_file import FileGrid
 from .errors import NotPatchable
 from .grid import PatchGrid
@@ -24,7 +25,8 @@ def open_for_collect(path: Path, *, for_writing: bool = True) -> PatchGrid | Fil
     """The grid ``collect`` works on, decided before any API call."""
     if fast_path_enabled():
         try:
-            return PatchGrid.open(path, for_writing=for_writing)
+            # Collect appends to the log: only extending its table format is done by patching.
+            return PatchGrid.open(path, for_writing=for_writing, formatted=(layout.COLLECTION_LOG,))
         except NotPatchable as exc:
             log.info("%s: openpyxl path (%s)", path.name, exc)
     return FileGrid.open(path, for_writing=for_writing)

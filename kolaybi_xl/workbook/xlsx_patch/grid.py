@@ -108,7 +108,7 @@ class PatchGrid:
         path: str | os.PathLike[str],
         *,
         for_writing: bool = True,
-        formatted: Sequence[str] = (layout.COLLECTION_LOG,),
+        formatted: Sequence[str] = (),
         on_progress: Callable[[str], None] | None = None,
     ) -> PatchGrid:
         """The grid on an existing ``path`` if this backend handles it, else ``NotPatchable``
@@ -130,12 +130,17 @@ class PatchGrid:
             _sniff(target, data)
         except WorkbookError as exc:
             raise NotPatchable(exc.reason) from None
-        grid = cls(target, data, snapshot, on_progress)
-        for name in formatted:
-            grid._check_formatted(name)
-        for name in grid._names:
-            if grid._book.sheet_part(name) is not None and name in (layout.INVOICES, *formatted):
-                grid._sheet_xml(name).check()
+        try:
+            grid = cls(target, data, snapshot, on_progress)
+            for name in formatted:
+                grid._check_formatted(name)
+            for name in {layout.INVOICES, *formatted} & set(grid._names):
+                if grid._book.sheet_part(name) is not None:
+                    grid._sheet_xml(name).check()
+        except NotPatchable:
+            raise
+        except Exception as exc:  # anything unexpected in the file: openpyxl's path decides
+            raise NotPatchable(f"unexpected content: {type(exc).__name__}: {exc}") from None
         if for_writing:
             try:
                 grid._saver.check_writable()
@@ -322,6 +327,9 @@ class PatchGrid:
                 data = self._patched()
             except NotPatchable as exc:
                 reason = str(exc)
+            except Exception as exc:  # a file this code did not foresee: openpyxl saves it
+                log.warning("patching %s failed, saving through openpyxl", self.path.name)
+                reason = f"{type(exc).__name__}: {exc}"
         if data is None:
             log.info("saving %s through openpyxl: %s", self.path.name, reason)
             self._replay()
