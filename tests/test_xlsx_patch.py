@@ -283,6 +283,23 @@ def test_refused_at_open(tmp_path):
         open_for_collect(broken)
 
 
+def test_zip64_packages_go_through_openpyxl(tmp_path, monkeypatch):
+    path = _book(tmp_path / "b.xlsx")
+    zip64 = tmp_path / "zip64.xlsx"
+    # zipfile writes the zip64 end records past this many members: make it "one".
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(zip64, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in zin.infolist():
+            out.writestr(item, zin.read(item.filename))
+    monkeypatch.undo()
+    assert b"PK\x06\x06" in zip64.read_bytes()
+    with pytest.raises(NotPatchable):
+        PatchGrid.open(zip64)
+    grid = open_for_collect(zip64)
+    grid.close()
+    assert isinstance(grid, FileGrid)
+
+
 def test_locked_or_changed_files_are_never_overwritten(tmp_path):
     path = _book(tmp_path / "b.xlsx")
     owner = path.with_name("~$" + path.name)

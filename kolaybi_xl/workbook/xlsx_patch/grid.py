@@ -497,8 +497,8 @@ class _SheetPatch:
             if code is not None:
                 style = styles.with_format(style, code)
             if cell is None:
-                if content.kind == EMPTY and style == 0:
-                    return None
+                if content.kind == EMPTY and code is None:
+                    return None  # nothing into a cell that is not there: no cell needed
             elif style == cell.style and _same(before, value):
                 return None  # written back as it was: the cell keeps its exact XML
             if cell is not None and cell.has_formula(p):
