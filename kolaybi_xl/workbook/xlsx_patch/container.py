@@ -132,23 +132,22 @@ class Package:
 def _new_member(member: Member, content: bytes, offset: int) -> tuple[bytes, bytes]:
     """Local record and central record of a member with new content (deflated, no descriptor)."""
     info = member.info
-    compressed = deflate(content)
-    crc = zlib.crc32(content)
-    if max(len(content), len(compressed), offset) >= _ZIP64_LIMIT:
+    compressed, crc, size = deflate(content), zlib.crc32(content), len(content)
+    if max(size, len(compressed), offset) >= _ZIP64_LIMIT:
         raise NotPatchable("the new package would need zip64")
     name = info.filename.encode("utf-8")
     flags = (info.flag_bits & ~0x8 & ~0x6) | (0x800 if not name.isascii() else 0)
     dos_time, dos_date = _dos_stamp(info.date_time)
     local = struct.pack(
         "<4s5H3L2H", _LOCAL, 20, flags, zipfile.ZIP_DEFLATED, dos_time, dos_date, crc,
-        len(compressed), len(content), len(name), 0,
+        len(compressed), size, len(name), 0,
     ) + name + compressed  # fmt: skip
     old = member.central
     made_by = struct.unpack_from("<H", old, 4)[0]
     internal, external = struct.unpack_from("<HL", old, 36)
     record = struct.pack(
         "<4s6H3L5H2L", _CENTRAL, made_by, 20, flags, zipfile.ZIP_DEFLATED, dos_time, dos_date,
-        crc, len(compressed), len(content), len(name), 0, 0, 0, internal, external, offset,
+        crc, len(compressed), size, len(name), 0, 0, 0, internal, external, offset,
     ) + name  # fmt: skip
     return local, record
 

@@ -40,7 +40,7 @@ from ..xlsx_file import (
 from .container import Package
 from .errors import NotPatchable
 from .render import EMPTY, cell_content, render_cell
-from .sheet import Cell, CellPatch, Sheet
+from .sheet import Cell, CellPatch, Edit, Sheet
 from .styles import Styles
 from .values import open_book, read_values, trimmed
 from .workbook_xml import WorkbookXml
@@ -152,7 +152,7 @@ class PatchGrid:
         if name not in self._names:
             raise NotPatchable(f"no {name} sheet yet")
         sheet = self._sheet_xml(name)
-        ref = Sheet.autofilter_ref(sheet.xml, sheet.p)
+        ref = sheet.autofilter_ref()
         if ref is None:
             raise NotPatchable(f"{name} has no table format yet")
         index = self._names.index(name)
@@ -291,7 +291,7 @@ class PatchGrid:
             self._replay_needed(f"formatting the new sheet {sheet}")
             return
         xml = self._sheet_xml(sheet)
-        if Sheet.autofilter_ref(xml.xml, xml.p) is None or not table.autofilter:
+        if xml.autofilter_ref() is None or not table.autofilter:
             self._replay_needed(f"a first table format on {sheet}")
         elif any(c.input or c.output for c in table.columns) or table.validations:
             self._replay_needed(f"fills or dropdowns on {sheet}")
@@ -363,11 +363,14 @@ class PatchGrid:
             if not writes and table is None:
                 continue
             part = self._part(sheet)
-            patcher = _SheetPatch(self, sheet, self._sheet_xml(sheet), table)
-            xml, calc = patcher.run(writes, self._before.get(sheet, {}))
+            source = self._sheet_xml(sheet)
+            edits, calc = _SheetPatch(self, sheet, source, table).run(
+                writes, self._before.get(sheet, {})
+            )
             drop_calc_chain |= calc
-            if xml is not None:
-                replaced[part] = xml
+            if not edits:
+                continue
+            replaced[part] = source.apply(edits)
         if styles.changed:
             replaced[STYLES] = styles.render()
         if self._book.changed:
@@ -385,7 +388,7 @@ class PatchGrid:
         if not parts:
             return set()
         rels_name = self._book.part.rsplit("/", 1)[0] + "/_rels/workbook.xml.rels"
-        rels = replaced.get(rels_name) or self._package.read(rels_name)
+        rels = self._package.read(rels_name)
         rels = re.sub(rb"<(?:\w+:)?Relationship\b[^>]*?/calcChain\"[^>]*/>", b"", rels)
         replaced[rels_name] = rels
         types = self._package.read(CONTENT_TYPES)
@@ -430,7 +433,8 @@ class _SheetPatch:
 
     def run(
         self, writes: dict[tuple[int, int], Any], before: dict[tuple[int, int], Any]
-    ) -> tuple[bytes | None, bool]:
+    ) -> tuple[list[Edit], bool]:
+        """The sheet's edits (in order), and whether a formula gave way to a value."""
         rows: dict[int, dict[int, CellPatch]] = {}
         for (r, c), value in writes.items():
             rows.setdefault(r, {})[c] = self._value_patch(value, before.get((r, c)))
@@ -441,21 +445,22 @@ class _SheetPatch:
                 line = rows.setdefault(r, {})
                 for c in self._formats:
                     line.setdefault(c, self._format_patch())
-        xml, corner = self.sheet.patch(rows)
-        p = self.sheet.p
-        if corner is not None:
-            xml = Sheet.grow_dimension(xml, p, corner)
+        edits, corner = self.sheet.edits(rows)
+        if edits:
+            dimension = self.sheet.dimension_edit(corner)
+            if dimension is not None:
+                edits.insert(0, dimension)
         if self.table is not None:
             table = self.table
             last = get_column_letter(table.first_column + max(len(table.columns), 1) - 1)
             first = get_column_letter(table.first_column)
             bottom = table.header_row + max(0, table.data_rows)
             ref = f"{first}{table.header_row}:{last}{bottom}"
-            if Sheet.autofilter_ref(xml, p) != ref:
-                xml = Sheet.set_autofilter(xml, p, ref)
+            if self.sheet.autofilter_ref() != ref:
+                edits.append(self.sheet.autofilter_edit(ref))
                 absolute = f"${first}${table.header_row}:${last}${bottom}"
                 self.grid._book.set_filter_database(self.name, absolute)
-        return (xml if xml is not self.sheet.xml else None), self.calc_chain
+        return edits, self.calc_chain
 
     def _format_patch(self) -> CellPatch:
         def create(cell: Cell | None, row: int, column: int) -> bytes | None:

@@ -43,6 +43,8 @@ class Cell:
         return b"<" + p + b"f" in self.xml
 
 
+Edit = tuple[int, int, bytes]  # bytes start..end of the original XML replaced by new bytes
+
 # What a caller gives for one cell: called with the cell's current XML (None if absent), its
 # row and column; returns the new XML, or None to leave the cell as it is.
 CellPatch = Callable[[Cell | None, int, int], bytes | None]
@@ -149,15 +151,14 @@ class Sheet:
             cells.append(Cell(column, m.group(0), m.group(1)))
         return cells
 
-    def patch(self, rows: dict[int, dict[int, CellPatch]]) -> tuple[bytes, tuple[int, int] | None]:
-        """The sheet with ``rows`` (row -> column -> patch) applied; and the bottom-right corner
-        of the cells written (None if nothing changed)."""
+    def edits(self, rows: dict[int, dict[int, CellPatch]]) -> tuple[list[Edit], tuple[int, int]]:
+        """The changes ``rows`` (row -> column -> patch) make, as (start, end, new bytes) of the
+        original XML in order; and the bottom-right corner of the rows written ((0, 0): none)."""
         p, xml = self.p, self.xml
-        pieces: list[bytes] = []
+        edits: list[Edit] = []
         pos = self._data_open.end() if not self._empty_data else self._data_end
         inserted: list[bytes] = []
         corner = (0, 0)
-        changed = False
         for row in sorted(rows):
             found = None if self._empty_data else self._locate(row, pos)
             if found is not None and found[0] == row:
@@ -168,8 +169,7 @@ class Sheet:
                 new = self._patch_row(row, tag, body, rows[row])
                 if new is None:
                     continue
-                pieces.append(xml[pos:start])
-                pieces.append(new[0])
+                edits.append((start, end, new[0]))
                 pos = end
             else:
                 new = self._patch_row(row, None, b"", rows[row])
@@ -179,20 +179,25 @@ class Sheet:
                     inserted.append(new[0])
                 else:
                     at = found[1] if found is not None else self._data_end
-                    pieces.append(xml[pos:at])
-                    pieces.append(new[0])
+                    edits.append((at, at, new[0]))
                     pos = at
-            changed = True
             corner = (max(corner[0], row), max(corner[1], new[1]))
-        if not changed:
-            return xml, None
-        if self._empty_data:
+        if inserted:
             opening = self._data_open.group(0)[:-2] + b">"
-            out = xml[: self._data_open.start()] + opening + b"".join(inserted)
-            out += b"</" + p + b"sheetData>" + xml[self._data_open.end() :]
-            return out, corner
-        pieces.append(xml[pos:])
-        return xml[: self._data_open.end()] + b"".join(pieces), corner
+            block = opening + b"".join(inserted) + b"</" + p + b"sheetData>"
+            edits.append((self._data_open.start(), self._data_open.end(), block))
+        return edits, corner
+
+    def apply(self, edits: list[Edit]) -> bytes:
+        """The XML with ``edits`` (in order, not overlapping) made."""
+        pieces: list[bytes] = []
+        pos = 0
+        for start, end, new in edits:
+            pieces.append(self.xml[pos:start])
+            pieces.append(new)
+            pos = end
+        pieces.append(self.xml[pos:])
+        return b"".join(pieces)
 
     def _patch_row(
         self, row: int, tag: bytes | None, body: bytes, patches: dict[int, CellPatch]
@@ -229,33 +234,34 @@ class Sheet:
 
     # -- refs outside sheetData ---------------------------------------------------------------
 
-    @staticmethod
-    def grow_dimension(xml: bytes, p: bytes, corner: tuple[int, int]) -> bytes:
+    def dimension_edit(self, corner: tuple[int, int]) -> Edit | None:
         """``<dimension ref>`` grown to include ``corner`` (row, column)."""
         # The dimension comes before sheetData: never scan a big sheet's rows for it.
-        head = xml.find(b"<" + p + b"sheetData")
-        found = re.search(rb"<" + p + rb'dimension\b[^>]*?\bref="([^"]*)"', xml[: max(head, 0)])
+        head = self.xml[: self._data_open.start()]
+        found = re.search(rb"<" + self.p + rb'dimension\b[^>]*?\bref="([^"]*)"', head)
         if found is None:
-            return xml
+            return None
         ref = found.group(1).decode()
         first, _, last = ref.partition(":")
         last = last or first
         try:
             row, column = split_ref(last.replace("$", ""))
         except NotPatchable:
-            return xml
+            return None
         row, column = max(row, corner[0]), max(column, corner[1])
         new = f"{first}:{get_column_letter(column)}{row}".encode()
-        return xml[: found.start(1)] + new + xml[found.end(1) :]
+        return found.start(1), found.end(1), new
 
-    @staticmethod
-    def autofilter_ref(xml: bytes, p: bytes) -> str | None:
-        found = re.search(rb"<" + p + rb'autoFilter\b[^>]*?\bref="([^"]*)"', xml)
+    def _autofilter(self) -> re.Match[bytes] | None:
+        tail = re.compile(rb"<" + self.p + rb'autoFilter\b[^>]*?\bref="([^"]*)"')
+        return tail.search(self.xml, self._data_end)
+
+    def autofilter_ref(self) -> str | None:
+        found = self._autofilter()
         return found.group(1).decode() if found else None
 
-    @staticmethod
-    def set_autofilter(xml: bytes, p: bytes, ref: str) -> bytes:
-        found = re.search(rb"<" + p + rb'autoFilter\b[^>]*?\bref="([^"]*)"', xml)
+    def autofilter_edit(self, ref: str) -> Edit:
+        found = self._autofilter()
         if found is None:
             raise NotPatchable("no autoFilter to move")
-        return xml[: found.start(1)] + ref.encode() + xml[found.end(1) :]
+        return found.start(1), found.end(1), ref.encode()
