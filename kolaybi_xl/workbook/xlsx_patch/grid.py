@@ -25,7 +25,7 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from .. import layout
 from ..cells import looks_like_formula
-from ..grid import BarChart, CellValue, Formula, TableFormat, normalise
+from ..grid import BarChart, CellValue, TableFormat, normalise
 from ..xlsx_file import (
     FileGrid,
     WorkbookError,
@@ -550,4 +550,4 @@ def _emptied(cell: Cell, p: bytes) -> bytes:
     )
 
 
-__all__ = ["CLEARED", "Formula", "NotPatchable", "PatchGrid"]
+__all__ = ["CLEARED", "NotPatchable", "PatchGrid"]
