@@ -26,6 +26,7 @@ from . import __version__, logfile
 from .api import InvoiceType, KolayBiClient
 from .errors import ExitCode, UserError, explain
 from .jobs.settings import ENV_KEY, Settings, load_settings
+from .workbook.grid import Grid
 from .workbook.xlsx_file import FileGrid
 
 log = logging.getLogger("kolaybi_xl")
@@ -59,7 +60,7 @@ def open_workbook(
         grid.close()
 
 
-def settings_for(grid: FileGrid | None, args: argparse.Namespace) -> Settings:
+def settings_for(grid: Grid | None, args: argparse.Namespace) -> Settings:
     settings = load_settings(grid, base_url=args.base_url, channel=args.channel)
     logfile.SECRETS.add(settings.api_key)
     return settings
@@ -161,11 +162,13 @@ def cmd_vaults(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     from .jobs.collect import Plan, collect_marked
     from .jobs.journal import Journal
+    from .workbook.xlsx_patch import open_for_collect
 
     worst: int = EXIT_OK
     journal = Journal.default()
     for path in args.workbooks:
-        with open_workbook(path, for_writing=not args.dry_run) as grid:
+        # Only the rows that change are rewritten when the file allows (KOLAYBI_XL_FAST=0: not).
+        with open_for_collect(path, for_writing=not args.dry_run) as grid:
             settings = settings_for(grid, args)
             concurrency = args.concurrency or settings.concurrency
 

@@ -48,7 +48,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from ..errors import UserError
 from ..gcpause import paused_gc
 from . import layout
-from .cell_values import cell_value, quote_prefixed
+from .cell_values import cell_value, number_text, quote_prefixed
 from .cells import clean_text
 from .grid import BarChart, CellValue, Formula, TableFormat
 from .xlsx_charts import add_bar_chart
@@ -96,14 +96,6 @@ class _ExactNumber(str):
     """
 
     __slots__ = ()
-
-
-def _number_text(number: float) -> str:
-    """The shortest text that reads back as the same double: for amounts with up to 15
-    significant digits that is the amount itself (``2327.6``, ``0.07``, ``9.995``)."""
-    if number.is_integer() and abs(number) < 1e15:
-        return str(int(number))
-    return repr(number)
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -843,7 +835,7 @@ def _store(cell: Any, value: CellValue) -> None:
         cell._value = stored
         cell.data_type = "n"
     elif kind is float:
-        cell._value = _ExactNumber(_number_text(stored))
+        cell._value = _ExactNumber(number_text(stored))
         cell.data_type = "n"
     elif kind is Formula:
         cell._value = str(stored)
