@@ -37,8 +37,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from ..oslock import Busy, exclusive, lock_wait, open_private, unlock
 from .errors import JobError
 
 log = logging.getLogger(__name__)
@@ -51,53 +52,6 @@ EVENTS = frozenset({INTENT, OUTCOME, WRITTEN})
 APPLIED, NOT_APPLIED, FAILED, UNKNOWN = "applied", "not_applied", "failed", "unknown"
 RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, UNKNOWN})
 FINAL_RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED})
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(handle: IO[bytes]) -> bool:
-        handle.seek(0)
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _lock_wait(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        while True:
-            try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # retries for ~10 s
-                return
-            except OSError:
-                continue
-
-    def _unlock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        with contextlib.suppress(OSError):
-            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except (BlockingIOError, PermissionError):
-            return False
-        return True
-
-    def _lock_wait(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-
-    def _unlock(handle: IO[bytes]) -> None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _open_private(path: Path, flags: int) -> int:
-    """Open (creating with owner-only permissions) a file of ours."""
-    return os.open(path, flags | getattr(os, "O_BINARY", 0), 0o600)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -187,6 +141,18 @@ class Journal:
 
         return cls(platformdirs.user_data_path(APP_NAME, appauthor=False) / "journal.jsonl")
 
+    def _unusable(self, exc: OSError) -> JobError:
+        """One line for a journal that cannot be read or written (a bad path, a full disk)."""
+        why = exc.strerror or type(exc).__name__
+        return JobError(
+            f"the collection journal {self.path} cannot be used ({why}); fix the folder's "
+            f"permissions or set {ENV_JOURNAL} to a writable file. Nothing was sent.",
+            f"Tahsilat günlüğü {self.path} kullanılamıyor ({why}); klasörün izinlerini "
+            f"düzeltin ya da {ENV_JOURNAL} ile yazılabilir bir dosya gösterin. Hiçbir şey "
+            "gönderilmedi.",
+            exit_code=2,
+        )
+
     # -- writing ----------------------------------------------------------------------------
 
     def _append(self, record: dict[str, Any]) -> None:
@@ -200,20 +166,20 @@ class Journal:
             # Other processes (another account's collection) append to the same file; they
             # take turns through a side file, so readers are never blocked (Windows locks are
             # mandatory: locking the journal itself would make it unreadable meanwhile).
-            guard_fd = _open_private(
+            guard_fd = open_private(
                 self.path.with_name(self.path.name + ".append.lock"), os.O_RDWR | os.O_CREAT
             )
             with os.fdopen(guard_fd, "r+b") as guard:
-                _lock_wait(guard)
+                lock_wait(guard)
                 try:
                     self._write_durably(data)
                 finally:
-                    _unlock(guard)
+                    unlock(guard)
             if created:
                 _fsync_dir(directory)
 
     def _write_durably(self, data: bytes) -> None:
-        fd = _open_private(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
         with os.fdopen(fd, "a+b") as handle:
             size = handle.seek(0, os.SEEK_END)
             if size:
@@ -336,6 +302,8 @@ class Journal:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return
+        except OSError as exc:
+            raise self._unusable(exc) from None
         lines = raw.split(b"\n")
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -405,29 +373,24 @@ class Journal:
     def lock(self, key: str) -> Iterator[None]:
         """Hold the account's exclusive collection lock, or raise ``JobError`` at once."""
         path = self.lock_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = _open_private(path, os.O_RDWR | os.O_CREAT)
-        handle = os.fdopen(fd, "r+b")
         try:
-            if not _try_lock(handle):
-                raise JobError(
-                    "another collection is running for this KolayBi account "
-                    "(another window, process or a second click); wait for it to finish",
-                    "Bu KolayBi hesabı için başka bir tahsilat şu anda çalışıyor (başka bir "
-                    "pencere, işlem ya da ikinci tıklama); bitmesini bekleyin",
-                    exit_code=2,
-                )
-            try:
-                with contextlib.suppress(OSError):
-                    handle.seek(0)
-                    handle.truncate()
-                    handle.write(f"{os.getpid()}\n".encode())
-                    handle.flush()
-                yield
-            finally:
-                _unlock(handle)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            held = exclusive(path, remove=False)
+            held.__enter__()
+        except Busy:
+            raise JobError(
+                "another collection is running for this KolayBi account "
+                "(another window, process or a second click); wait for it to finish",
+                "Bu KolayBi hesabı için başka bir tahsilat şu anda çalışıyor (başka bir "
+                "pencere, işlem ya da ikinci tıklama); bitmesini bekleyin",
+                exit_code=2,
+            ) from None
+        except OSError as exc:
+            raise self._unusable(exc) from None
+        try:
+            yield
         finally:
-            handle.close()
+            held.__exit__(None, None, None)
 
 
 def _valid(record: dict[str, Any]) -> bool:
