@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .api import InvoiceType, KolayBiClient
-from .jobs.collect import collect_marked
+from .jobs.collect import account_key, collect_marked
 from .jobs.fetch import refresh_invoices
 from .jobs.journal import Journal
 from .jobs.report import build_report
@@ -109,7 +109,7 @@ def run_demo(out: Path, *, invoices: int = 120, stream: TextIO) -> int:
             grid,
             client,
             journal,
-            key=f"{client.base_url}|{client.channel}",
+            key=account_key(client),
             workbook=str(out.resolve()),
             confirm=confirm,
         )
