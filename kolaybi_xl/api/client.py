@@ -240,7 +240,6 @@ class KolayBiClient:
                 except InvalidResponse as exc:
                     # One malformed invoice is that invoice's problem, not the whole list's.
                     log.warning("%s; skipped", exc.message)
-                    self.warnings.append(f"skipped: {exc.message}")
                     self.skipped.append(exc.message)
             return invoices
 
