@@ -4,6 +4,7 @@ one line."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -99,24 +100,40 @@ def test_an_unusable_journal_path_is_one_line(
 
 
 def test_journal_into_a_closed_pipe_is_quiet(sandbox: Sandbox, tmp_path: Path) -> None:
-    journal = Journal(Path(os.environ["KOLAYBI_XL_JOURNAL"]))
-    for doc in range(40):
-        attempt = journal.intent(
-            key="k|c",
-            document_id=doc,
-            vault_id=1,
-            amount=1,  # type: ignore[arg-type]
-            currency="TRY",
-            remaining_before=1,  # type: ignore[arg-type]
-            workbook="x.xlsx",
-            row=None,
+    """``kolaybi-xl journal --all | head -1``: more output than a pipe holds, reader gone."""
+    path = Path(os.environ["KOLAYBI_XL_JOURNAL"])
+    path.parent.mkdir(parents=True)
+    lines = []
+    for doc in range(3000):
+        common = {"attempt": f"a{doc:08d}", "key": "k|c", "document_id": doc}
+        lines.append(
+            json.dumps(
+                {
+                    **common,
+                    "event": "intent",
+                    "vault_id": 1,
+                    "amount": "1",
+                    "remaining_before": "1",
+                    "workbook": "x.xlsx",
+                    "at": "2026-11-30T10:00:00",
+                }
+            )
         )
-        journal.outcome(attempt, "applied", "Tamamlandı")
-    shell = f"{sys.executable} -m kolaybi_xl journal --all | head -1"
-    done = subprocess.run(shell, shell=True, capture_output=True, text=True, env=os.environ)
-    assert done.stdout.count("\n") == 1
-    assert "Traceback" not in done.stderr
-    assert "BrokenPipe" not in done.stderr
+        lines.append(json.dumps({**common, "event": "outcome", "result": "applied"}))
+    path.write_text("\n".join(lines) + "\n")
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "kolaybi_xl", "journal", "--all"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ,
+    )
+    assert reader.stdout is not None
+    assert reader.stdout.readline()
+    reader.stdout.close()  # what `head -1` does
+    _, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0
+    assert b"Traceback" not in err
+    assert b"BrokenPipe" not in err
 
 
 def test_no_wait_is_a_collect_option(sandbox: Sandbox, tmp_path: Path) -> None:
