@@ -1,25 +1,40 @@
 """Collect (tahsilat) the marked rows of ``Faturalar`` — exactly once, never losing an outcome.
 
-The API has no idempotency key, so exactly-once is this module's job (DESIGN.md §6):
+The API has no idempotency key, so exactly-once is this module's job (DESIGN.md §6). The run
+holds the account's journal lock throughout; the caller holds the workbook's writer lock (the
+file backend takes it on open) from load to replace.
 
-0. **Recover.** Under the account's journal lock, every earlier attempt without a final outcome
-   (a crash, a kill, an unclear answer) is reconciled by re-reading its invoice; final outcomes
-   that never reached a workbook (killed before the save, or the save failed) are written into
-   their rows in this run.
+0. **Recover.** Every earlier attempt without a final outcome (a crash, a kill, an unclear
+   answer) is settled by the rule of step 3; this run waits for those that may still be in
+   progress at KolayBi (or, with ``no_wait``, leaves their rows pending). Final outcomes that
+   never reached their workbook are written now — only into the workbook they belong to
+   (path and the id kept on ``Ayarlar``); other workbooks' are announced, not written.
 1. **Plan.** Marked rows are validated (mark, Belge ID, vault, duplicates, currency, invoice
-   type, an earlier attempt still unclear), each invoice's *current* remaining amount is read
+   type, an earlier attempt still open), each invoice's *current* remaining amount is read
    from KolayBi, rows with nothing left are skipped. Totals per vault and currency.
 2. **Confirm.** ``dry_run`` stops with the plan (nothing written anywhere); ``confirm(plan)``
    may refuse (nothing sent, nothing written).
 3. **Send.** Bounded concurrency, one document never in flight twice; each proceed is preceded
-   by a journal intent on disk and followed by its outcome. An unclear answer is reconciled at
-   once by re-reading the invoice: applied -> done; provably not applied -> sent again (at most
-   twice more, each with its own intent); otherwise the row says the outcome is unknown and the
-   document is blocked until a later run can prove what happened.
+   by a journal intent on disk (with the vault's transactions of that amount seen before) and
+   followed by its outcome. Settling an unclear answer:
+
+   - a request that got an answer (a 500, a 503, an unreadable 2xx, ``success: false``) is
+     over: the re-read tells the truth at once;
+   - one without an answer (timeout, dropped connection, a gateway's 502/504, a killed run)
+     may still be applied until the *horizon* (``HORIZON_FACTOR`` x the read timeout) after it
+     was sent: "applied" can be proven at once, "not applied" only after the horizon; until
+     then nothing is sent again for that invoice, in this run or another;
+   - "applied" (``Tamamlandı``) is claimed only with evidence tied to this request: its own
+     answer, or a new transaction of its amount in its vault that none of our other
+     collections explains. An invoice that changed without that was collected by someone
+     else, and its row says so (``Atlandı: başka bir tahsilatla kapanmış``).
+
+   Provably not applied -> sent again (at most twice more, each with its own intent).
 4. **Write back** outcome texts and refreshed amounts in a few block writes, one log row per
    attempt on ``Tahsilat Günlüğü``, the control strip; save; then mark the journal written.
 
-Unmarked rows are never touched. Jobs never import openpyxl or xlwings.
+Unmarked rows are never touched. Jobs never import openpyxl or xlwings. Every wait is in one
+``Waits`` value passed in (tests pass short ones and a fake ``sleep``).
 """
 
 from __future__ import annotations
@@ -1772,7 +1787,7 @@ def collect_marked(
     concurrency: int = 4,
     on_progress: Callable[[int, int], None] | None = None,
     now: Callable[[], datetime] = datetime.now,
-    waits: Waits = DEFAULT_WAITS,
+    waits: Waits | None = None,
     no_wait: bool = False,
     on_wait: Callable[[int, float], None] | None = None,
 ) -> CollectResult:
@@ -1788,6 +1803,7 @@ def collect_marked(
     the workbook could not be written or saved (the next run writes the outcomes).
     """
     concurrency = _clamp(concurrency)
+    waits = DEFAULT_WAITS if waits is None else waits
     with journal.lock(key):
         table = _read_table(grid)  # a bad workbook fails before any API call
         horizon = proceed_horizon(client, waits)
