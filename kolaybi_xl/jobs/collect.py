@@ -1899,8 +1899,14 @@ def collect_marked(
         for outcome in earlier:
             final[outcome.index] = outcome
         for index, outcome in this_run.items():
-            if outcome.status != UNCHANGED or index not in final:
-                final[index] = outcome
+            earlier_one = final.get(index)
+            if earlier_one is not None and (
+                outcome.status == UNCHANGED
+                # "nothing left" says less than an earlier "closed by another collection"
+                or (outcome.outcome == T_NOTHING_LEFT and earlier_one.status == SKIPPED)
+            ):
+                continue
+            final[index] = outcome
         result.outcomes = [final[i] for i in sorted(final)]
 
         attempts_now = [a for o in sent for a in o.attempts]
@@ -1911,7 +1917,7 @@ def collect_marked(
         try:
             if id_to_write:
                 write_workbook_id(grid, workbook_id)
-            _write_rows(grid, table, [*earlier, *[o for o in this_run.values()]])
+            _write_rows(grid, table, result.outcomes)
             _append_log(grid, _log_rows(to_log, sender.times))
             write_status(
                 grid,
