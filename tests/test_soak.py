@@ -366,6 +366,7 @@ def read_back(path: Path) -> tuple[dict[int, tuple[Any, str]], list[tuple[Any, s
     if layout.COLLECTION_LOG in workbook.sheetnames:
         log = workbook[layout.COLLECTION_LOG]
         log_header = [c.value for c in log[layout.LOG_HEADER_ROW]]
+    if layout.COLLECTION_LOG in workbook.sheetnames and "Belge ID" in log_header:
         doc, result = log_header.index("Belge ID"), log_header.index("Sonuç")
         for row in log.iter_rows(min_row=layout.LOG_HEADER_ROW + 1, values_only=True):
             if row[doc] is not None:

@@ -879,7 +879,9 @@ class _Settler:
                 if verdict.result != WAIT:
                     return verdict
                 left = deadline - self.clock()
-                if self.no_wait:
+                if self.no_wait or (stop is not None and stop.is_set()):
+                    # Told not to wait, or the run is stopping (Ctrl+C): pending, and the
+                    # next run settles it by the same rule.
                     return _Verdict(UNKNOWN, verdict.remaining, pending_until=deadline)
                 with self._lock:
                     self.waiting[attempt.attempt] = deadline
@@ -1528,7 +1530,7 @@ class _Sender:
                 if answered:
                     self.waits.sleep(self.waits.reconcile_delay)
                 attempt = _replace_answered(attempt, answered)
-                verdict = self.settler.settle(attempt, answered=answered)
+                verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
                 if verdict.halt is not None:
                     self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
                 if verdict.result == APPLIED:

@@ -22,7 +22,7 @@ WORKBOOK_ID_HELP = (
 
 
 def new_workbook_id() -> str:
-    return uuid.uuid4().hex[:16]
+    return "kb-" + uuid.uuid4().hex[:16]  # never all digits: stays text wherever edited
 
 
 def read_workbook_id(grid: Grid) -> str:
