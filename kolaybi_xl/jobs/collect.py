@@ -726,12 +726,15 @@ class _Evidence:
     another of our collections of the same amount into that vault. The documented shape of a
     vault transaction (``id``, ``amount``, ``description``) has no document id to rely on."""
 
-    def __init__(self, client: CollectClient, journal: Journal, key: str) -> None:
+    def __init__(
+        self, client: CollectClient, journal: Journal, key: str, waits: Waits = DEFAULT_WAITS
+    ) -> None:
         self.client = client
         self.journal = journal
         self.key = key
+        self.waits = waits
         self._lock = threading.Lock()
-        self._snapshots: dict[int, tuple[float, list[VaultTransaction]] | None] = {}
+        self._snapshots: dict[int, tuple[float, list[VaultTransaction]]] = {}
 
     def seen(self, vault_id: int, amount: Decimal) -> tuple[tuple[int, ...] | None, float | None]:
         """Ids of the vault's transactions of this amount before sending (read once per vault
@@ -740,14 +743,14 @@ class _Evidence:
             if vault_id not in self._snapshots:
                 at = self.journal.clock()
                 try:
-                    self._snapshots[vault_id] = (at, self._transactions(vault_id))
+                    items = _read_again(self._transactions, vault_id, self.waits)
                 except KolayBiError as exc:
+                    # Sent all the same (nothing is risked), but an unclear answer of this
+                    # attempt cannot be proven ours; the next send tries to read them again.
                     log.warning("vault %s: transactions not readable (%s)", vault_id, exc)
-                    self._snapshots[vault_id] = None
-            snapshot = self._snapshots[vault_id]
-        if snapshot is None:
-            return None, None
-        at, items = snapshot
+                    return None, None
+                self._snapshots[vault_id] = (at, items)
+            at, items = self._snapshots[vault_id]
         return tuple(t.id for t in items if _same_amount(t.amount, amount)), at
 
     def _transactions(self, vault_id: int) -> list[VaultTransaction]:
@@ -762,7 +765,7 @@ class _Evidence:
         if attempt.seen is None:
             return None
         try:
-            items = self._transactions(attempt.vault_id)
+            items = _read_again(self._transactions, attempt.vault_id, self.waits)
         except KolayBiError as exc:
             log.warning("vault %s: transactions not readable (%s)", attempt.vault_id, exc)
             return None
@@ -1809,7 +1812,7 @@ def collect_marked(
     with journal.lock(key):
         table = _read_table(grid)  # a bad workbook fails before any API call
         horizon = proceed_horizon(client, waits)
-        evidence = _Evidence(client, journal, key)
+        evidence = _Evidence(client, journal, key, waits)
         settler = _Settler(
             client, evidence, waits=waits, horizon=horizon, no_wait=no_wait, clock=journal.clock
         )
