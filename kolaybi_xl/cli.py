@@ -160,7 +160,7 @@ def cmd_vaults(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from .jobs.collect import Plan, collect_marked
+    from .jobs.collect import Plan, account_key, collect_marked
     from .jobs.journal import Journal
     from .workbook.xlsx_patch import open_for_collect
 
@@ -183,12 +183,14 @@ def cmd_collect(args: argparse.Namespace) -> int:
                     grid,
                     client,
                     journal,
-                    key=f"{client.base_url}|{client.channel}",
+                    key=account_key(client),
                     workbook=str(path.resolve()),
                     confirm=confirm,
                     dry_run=args.dry_run,
                     concurrency=concurrency,
                     on_progress=Progress(sys.stderr, "Tahsilat"),
+                    no_wait=args.no_wait,
+                    on_wait=_say_waiting,
                 )
         if args.dry_run:
             print(result.plan.describe_en())
@@ -208,6 +210,16 @@ def cmd_collect(args: argparse.Namespace) -> int:
     elif worst == EXIT_API:
         print("KolayBi could not be reached or refused the credentials mid-run", file=sys.stderr)
     return worst
+
+
+def _say_waiting(count: int, seconds: float) -> None:
+    print(
+        f"waiting up to {seconds:.0f} s for KolayBi: {count} collection request(s) got no "
+        "answer and may still be processed; none is sent again before then (--no-wait: "
+        "leave them pending)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def cmd_journal(args: argparse.Namespace) -> int:
@@ -474,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--concurrency", type=int, choices=range(1, 9), metavar="N", help="1-8")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="do not wait for collections that got no answer (their rows say pending)",
+    )
     p.set_defaults(func=cmd_collect)
 
     p = command("report", help="build the Özet sheet")

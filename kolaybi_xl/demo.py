@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from .api import InvoiceType, KolayBiClient
 from .errors import UserError
-from .jobs.collect import collect_marked
+from .jobs.collect import account_key, collect_marked
 from .jobs.fetch import refresh_invoices
 from .jobs.journal import Journal
 from .jobs.report import build_report
@@ -141,7 +141,7 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
             grid,
             client,
             journal,
-            key=f"{client.base_url}|{client.channel}",
+            key=account_key(client),
             workbook=str(out.resolve()),
             confirm=confirm,
         )

@@ -74,7 +74,7 @@ def _both(tmp_path: Path, source: Path, change: Any) -> tuple[Path, Path]:
 
 def test_reads_like_filegrid(tmp_path):
     path = _book(tmp_path / "b.xlsx")
-    with FileGrid.open(path) as slow, PatchGrid.open(path) as fast:
+    with FileGrid.open(path, for_writing=False) as slow, PatchGrid.open(path) as fast:
         assert fast.sheet_names() == slow.sheet_names()
         for name in slow.sheet_names():
             expected, got = slow.read(name), fast.read(name)
@@ -90,7 +90,7 @@ def test_reads_like_filegrid(tmp_path):
 def test_shared_formulas_read_translated(tmp_path):
     path = _book(tmp_path / "b.xlsx")
     _rewrite_part(path, "xl/worksheets/sheet1.xml", _shared_formulas)
-    with FileGrid.open(path) as slow, PatchGrid.open(path) as fast:
+    with FileGrid.open(path, for_writing=False) as slow, PatchGrid.open(path) as fast:
         assert fast.read(INV) == slow.read(INV)
         assert fast.read(INV)[2][5] == Formula("=A3*2")
 

@@ -56,6 +56,7 @@ class FetchResult:
     vaults: int = 0
     added_columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. a list that may be incomplete
+    skipped: list[str] = field(default_factory=list)  # unreadable invoices (one line each)
     refreshed_at: datetime | None = None
 
     def summary_tr(self) -> str:
@@ -68,6 +69,8 @@ class FetchResult:
             parts.append(f"eklenen sütunlar: {', '.join(self.added_columns)}")
         if self.warnings:
             parts.append(f"UYARI: liste eksik olabilir ({'; '.join(self.warnings)})")
+        if self.skipped:
+            parts.append(f"UYARI: {len(self.skipped)} fatura okunamadı, atlandı")
         return "; ".join(parts)
 
     def summary_en(self) -> str:
@@ -83,6 +86,11 @@ class FetchResult:
             text += f"; added columns: {', '.join(self.added_columns)}"
         if self.warnings:
             text += f"; WARNING, the list may be incomplete: {'; '.join(self.warnings)}"
+        if self.skipped:
+            text += (
+                f"; WARNING, {len(self.skipped)} unreadable invoice(s) skipped "
+                f"({'; '.join(self.skipped[:3])}{'; …' if len(self.skipped) > 3 else ''})"
+            )
         return text
 
 
@@ -100,11 +108,13 @@ def refresh_invoices(
     # ~8 KB, its values ~0.5 KB, and the sheet's cells are built after this.
     values: list[dict[str, Any]] = []
     seen_warnings = len(client.warnings)
+    seen_skipped = len(getattr(client, "skipped", ()))
     with paused_gc():  # bulk allocations only (see ``gcpause``)
         for invoice_type in types:
             grid.progress(f"{invoice_type.label} getiriliyor…")
             values.extend(invoice_values(inv) for inv in client.list_invoices(invoice_type))
     result.warnings = client.warnings[seen_warnings:]
+    result.skipped = list(getattr(client, "skipped", [])[seen_skipped:])
     if with_vaults:
         result.vaults = len(refresh_vaults(grid, client))
     grid.progress("Faturalar yazılıyor…")

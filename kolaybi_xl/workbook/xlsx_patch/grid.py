@@ -30,12 +30,14 @@ from ..grid import BarChart, CellValue, TableFormat
 from ..xlsx_file import (
     FileGrid,
     WorkbookError,
+    _check_expansion,
     _check_suffix,
     _load,
     _merged_error,
     _read_with_snapshot,
     _Snapshot,
     _sniff,
+    _writer_lock,
     find_lock,
 )
 from .container import Package
@@ -118,8 +120,6 @@ class PatchGrid:
         ``formatted``: sheets that must already carry their table format (header, autofilter),
         because only extending it is done here (collect appends to the log sheet).
         """
-        # The per-workbook writer lock (load -> replace) belongs here, and its release in
-        # ``close``: this is the one place the file is read.
         target = Path(path)
         try:
             _check_suffix(target)
@@ -127,10 +127,34 @@ class PatchGrid:
                 raise NotPatchable("not an existing file")
             if for_writing and find_lock(target) is not None:
                 raise NotPatchable("open in a spreadsheet program")
+        except WorkbookError as exc:
+            raise NotPatchable(exc.reason) from None
+        # The workbook's writer lock, held from this read to the replace (released by save or
+        # close), as FileGrid.open takes it; "busy" is the user's answer, not a fallback.
+        held = _writer_lock(target, None) if for_writing else None
+        try:
+            grid = cls._open_locked(target, for_writing, formatted, on_progress)
+        except BaseException:
+            if held is not None:
+                held.close()
+            raise
+        grid._saver._writer_lock = held
+        return grid
+
+    @classmethod
+    def _open_locked(
+        cls,
+        target: Path,
+        for_writing: bool,
+        formatted: Sequence[str],
+        on_progress: Callable[[str], None] | None,
+    ) -> PatchGrid:
+        try:
             data, snapshot = _read_with_snapshot(target)
             _sniff(target, data)
         except WorkbookError as exc:
             raise NotPatchable(exc.reason) from None
+        _check_expansion(target, data)  # a zip bomb is refused before anything parses it
         try:
             grid = cls(target, data, snapshot, on_progress)
             for name in formatted:
@@ -170,9 +194,13 @@ class PatchGrid:
         self.close()
 
     def close(self) -> None:
-        """Forget the recorded changes (nothing is written without ``save``)."""
+        """Forget the recorded changes (nothing is written without ``save``) and release the
+        writer lock."""
         self._writes.clear()
         self._ops.clear()
+        held, self._saver._writer_lock = self._saver._writer_lock, None
+        if held is not None:
+            held.close()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -344,6 +372,7 @@ class PatchGrid:
         path = self.path
         workbook = _load(path, self._data, keep_vba=path.suffix.lower() == ".xlsm")
         grid = FileGrid(path, workbook, self._saver._snapshot, self._on_progress)
+        grid._writer_lock, self._saver._writer_lock = self._saver._writer_lock, None  # ours
         try:
             for name, args in self._ops:
                 getattr(grid, name)(*args)
