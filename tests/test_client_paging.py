@@ -33,6 +33,7 @@ from responses import matchers
 from kolaybi_xl.api import (
     InvalidResponse,
     InvoiceType,
+    Listing,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -264,3 +265,56 @@ def test_paging_stops_at_max_pages(rsps, make_client, caplog):
     assert len(calls(rsps, INVOICES_URL)) == 5
     assert [i.commercial_doc_id for i in invoices] == [1, 2, 3, 4, 5]
     assert "5 pages" in caplog.text
+
+
+# -- completeness is a value of the list (``Listing``), not state of the client ----------
+
+
+def test_a_whole_list_says_it_is_complete(rsps, client):
+    add_token(rsps)
+    rsps.add(
+        responses.GET,
+        INVOICES_URL,
+        json={"data": [inv(1), inv(2)], "meta": {"current_page": 1, "last_page": 1, "total": 2}},
+    )
+
+    invoices = client.list_invoices()
+
+    assert isinstance(invoices, list)
+    assert isinstance(invoices, Listing)
+    assert invoices.complete
+    assert invoices.note is None
+    assert invoices.skipped == ()
+
+
+def test_a_list_cut_at_max_pages_says_it_may_be_incomplete(rsps, make_client):
+    client = make_client(max_pages=2)
+    add_token(rsps)
+
+    def endless(request: Any) -> tuple[int, dict[str, str], str]:
+        page = int(parse_qs(urlsplit(request.url).query).get("page", ["1"])[0])
+        body = {"data": [inv(page)], "links": {"next": f"{INVOICES_URL}?page={page + 1}"}}
+        return 200, {}, json.dumps(body)
+
+    rsps.add_callback(responses.GET, INVOICES_URL, callback=endless)
+
+    first = client.list_invoices()
+    second = client.list_invoices(InvoiceType.SALE_INVOICE)
+
+    assert not first.complete
+    assert first.notes == ("/invoices: stopped after 2 pages",)
+    assert second.notes == first.notes  # each call its own notes, not a growing record
+
+
+def test_a_total_the_items_do_not_reach_says_the_list_may_be_incomplete(rsps, client):
+    add_token(rsps)
+    rsps.add(
+        responses.GET,
+        INVOICES_URL,
+        json={"data": [inv(1)], "meta": {"current_page": 1, "last_page": 1, "total": 3}},
+    )
+
+    invoices = client.list_invoices()
+
+    assert not invoices.complete
+    assert invoices.note == "/invoices?type=sale_invoice: KolayBi reported 3 items, 1 received"

@@ -29,12 +29,14 @@ from client_support import (
 )
 
 from kolaybi_xl.api import (
+    AuthenticationError,
     ConnectionFailed,
     OutcomeUnknown,
     RateLimitedError,
     RejectedError,
     ServerError,
 )
+from kolaybi_xl.api.answers import Failure, Step, final_error, next_step
 from kolaybi_xl.api.client import MAX_RETRY_AFTER
 
 # ---------------------------------------------------------------------------------------
@@ -309,3 +311,55 @@ def test_proceed_422_is_rejected_after_one_call(rsps, client, sleeps):
     assert not isinstance(caught.value, OutcomeUnknown)
     assert len(calls(rsps, PROCEED_URL)) == 1
     assert sleeps == []
+
+
+# -- the one rule (``answers.next_step``) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("failure", "repeatable", "attempt", "renewed", "step"),
+    [
+        (
+            Failure(ServerError("x", status=503), unsure="u", transient=True),
+            True,
+            0,
+            False,
+            "RETRY",
+        ),
+        (
+            Failure(ServerError("x", status=503), unsure="u", transient=True),
+            False,
+            0,
+            False,
+            "RAISE",
+        ),
+        (
+            Failure(ServerError("x", status=503), unsure="u", transient=True),
+            True,
+            4,
+            False,
+            "RAISE",
+        ),
+        (Failure(RateLimitedError("x"), transient=True), False, 0, False, "RETRY"),
+        (Failure(ConnectionFailed("x"), transient=True), False, 3, False, "RETRY"),
+        (Failure(RejectedError("x", status=422)), True, 0, False, "RAISE"),
+        (Failure(AuthenticationError("x", status=401), renewable=True), False, 0, False, "RENEW"),
+        (Failure(AuthenticationError("x", status=401), renewable=True), False, 0, True, "RAISE"),
+    ],
+)
+def test_one_rule_decides_whether_a_try_is_sent_again(failure, repeatable, attempt, renewed, step):
+    decided = next_step(
+        failure, repeatable=repeatable, attempt=attempt, max_retries=4, renewed=renewed
+    )
+
+    assert decided is Step[step]
+
+
+def test_an_unrepeatable_request_that_may_have_been_applied_raises_outcome_unknown():
+    failure = Failure(ServerError("boom", status=500), unsure="the server failed")
+
+    error = final_error(failure, repeatable=False, form={"document_id": "7", "vault_id": "2"})
+
+    assert isinstance(error, OutcomeUnknown)
+    assert (error.status, error.document_id, error.vault_id) == (500, 7, 2)
+    assert final_error(failure, repeatable=True, form=None) is failure.error
