@@ -157,7 +157,9 @@ class Message:
         return f"Message({self.msgid!r})"
 
 
-def render(value: Any, lang: Lang) -> Any:
+def render(value: Any, lang: Lang | None = None) -> Any:
+    """A field's value in ``lang``: messages, errors and per-language callables rendered."""
+    lang = lang or _current
     if isinstance(value, Message):
         return value.text(lang)
     text = getattr(value, "text", None)
@@ -202,6 +204,10 @@ def moment(value: datetime, lang: Lang | None = None) -> str:
     return f"{day(value, lang)} {value:%H:%M}"
 
 
-def localized(fn: Callable[[Lang], str]) -> Rendered:
-    """Marks a field computed per language (for readability at call sites)."""
-    return fn
+def numeral(value: int | float | Decimal, places: int = 0) -> Rendered:
+    """A number field of a ``Message``, written the way its language writes numbers."""
+    return functools.partial(_numeral, value, places)
+
+
+def _numeral(value: int | float | Decimal, places: int, lang: Lang) -> str:
+    return number(value, lang, places)
