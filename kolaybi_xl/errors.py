@@ -1,7 +1,8 @@
 """What a user sees when something fails: one base for our own errors, one mapping for all.
 
-``UserError`` carries one English line (command line, logs), the same in Turkish (Excel dialogs)
-and the command line's exit code; ``JobError``, ``WorkbookError`` and ``CommandError`` only
+``UserError`` carries one message -- an English msgid and its fields, rendered from the gettext
+catalogue (``i18n``) in the command line's language, or in Turkish for Excel's dialogs -- and the
+command line's exit code; ``JobError``, ``WorkbookError`` and ``CommandError`` only
 classify. ``explain`` turns *any* exception -- ours, the API client's ``KolayBiError`` (which
 stays the api package's own base), an ``OSError`` naming a file, or a bug -- into the one line a
 front door shows and its exit code. Both front doors (``cli.main``, ``excel``) use it; adding an

@@ -158,3 +158,46 @@ def test_the_po_file_has_no_duplicate_msgids():
     joined = [a + "".join(re.findall(r'"(.*)"', b)) for a, b in ids]
     dupes = {x for x in joined if joined.count(x) > 1}
     assert not dupes, dupes
+
+
+def test_the_progress_rate_is_whole_invoices_per_second_in_the_language():
+    from kolaybi_xl.cli import rate
+
+    assert rate(0, 0.0) == "…"
+    with i18n.use_language("tr"):
+        assert rate(47233, 1.0) == "47.233 fatura/sn"
+        assert rate(3, 2.0) == "1,5 fatura/sn"
+    assert rate(47233, 1.0) == "47,233 invoices/s"
+    assert rate(1, 1.0) == "1.0 invoice/s"
+
+
+def test_the_progress_bar_on_a_terminal_shows_the_rate_with_its_unit():
+    import io
+
+    from kolaybi_xl.cli import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    with i18n.use_language("tr"):
+        progress = Progress(screen, "Tahsilat")
+        for done in range(1, 6):
+            progress(done, 5)
+    shown = screen.getvalue()
+    assert "5/5" in shown
+    assert "fatura/sn" in shown
+    assert "fatura/s]" not in shown.replace("fatura/sn]", "")
+
+
+@pytest.mark.parametrize(("lang", "prompt"), [("tr", "[e/H]"), ("en", "[y/N]")])
+def test_the_confirmation_prompt_follows_the_language(monkeypatch, lang, prompt):
+    from kolaybi_xl import cli
+
+    asked: list[str] = []
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda text: asked.append(text) or "e")
+    with i18n.use_language(lang):
+        assert cli.confirm_on_terminal("?") is True
+    assert asked == [f"? {prompt} "]
