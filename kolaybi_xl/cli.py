@@ -27,6 +27,7 @@ from .api import InvoiceType, KolayBiClient
 from .errors import ExitCode, UserError, explain
 from .i18n import N_, Message, _, ngettext
 from .jobs.settings import ENV_KEY, Settings, load_settings
+from .workbook.grid import Grid
 from .workbook.xlsx_file import FileGrid
 
 log = logging.getLogger("kolaybi_xl")
@@ -60,7 +61,7 @@ def open_workbook(
         grid.close()
 
 
-def settings_for(grid: FileGrid | None, args: argparse.Namespace) -> Settings:
+def settings_for(grid: Grid | None, args: argparse.Namespace) -> Settings:
     settings = load_settings(grid, base_url=args.base_url, channel=args.channel)
     logfile.SECRETS.add(settings.api_key)
     return settings
@@ -186,13 +187,15 @@ def cmd_vaults(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from .jobs.collect import Plan, collect_marked
+    from .jobs.collect import Plan, account_key, collect_marked
     from .jobs.journal import Journal
+    from .workbook.xlsx_patch import open_for_collect
 
     worst: int = EXIT_OK
     journal = Journal.default()
     for path in args.workbooks:
-        with open_workbook(path, for_writing=not args.dry_run) as grid:
+        # Only the rows that change are rewritten when the file allows (KOLAYBI_XL_FAST=0: not).
+        with open_for_collect(path, for_writing=not args.dry_run) as grid:
             settings = settings_for(grid, args)
             concurrency = args.concurrency or settings.concurrency
 
@@ -211,12 +214,14 @@ def cmd_collect(args: argparse.Namespace) -> int:
                     grid,
                     client,
                     journal,
-                    key=f"{client.base_url}|{client.channel}",
+                    key=account_key(client),
                     workbook=str(path.resolve()),
                     confirm=confirm,
                     dry_run=args.dry_run,
                     concurrency=concurrency,
                     on_progress=Progress(sys.stderr, _("Collecting")),
+                    no_wait=args.no_wait,
+                    on_wait=_say_waiting,
                 )
         if args.dry_run:
             print(result.plan.describe())
@@ -241,6 +246,17 @@ def cmd_collect(args: argparse.Namespace) -> int:
     elif worst == EXIT_API:
         print(_("KolayBi could not be reached or refused the credentials mid-run"), file=sys.stderr)
     return worst
+
+
+def _say_waiting(count: int, seconds: float) -> None:
+    text = ngettext(
+        "waiting up to {seconds} s for KolayBi: {n} collection request got no answer and may "
+        "still be processed; it is not sent again before then (--no-wait: leave it pending)",
+        "waiting up to {seconds} s for KolayBi: {n} collection requests got no answer and may "
+        "still be processed; none is sent again before then (--no-wait: leave them pending)",
+        count,
+    )
+    print(text.format(seconds=i18n.number(seconds), n=count), file=sys.stderr, flush=True)
 
 
 def cmd_journal(args: argparse.Namespace) -> int:
@@ -539,6 +555,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--concurrency", type=int, choices=range(1, 9), metavar="N", help="1-8")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="do not wait for collections that got no answer (their rows say pending)",
+    )
     p.set_defaults(func=cmd_collect)
 
     p = command("report", help="build the Özet sheet")

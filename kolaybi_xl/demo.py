@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from .api import InvoiceType, KolayBiClient
 from .errors import UserError
 from .i18n import _
-from .jobs.collect import collect_marked
+from .jobs.collect import account_key, collect_marked
 from .jobs.fetch import refresh_invoices
 from .jobs.journal import Journal
 from .jobs.report import build_report
@@ -145,7 +145,7 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
             grid,
             client,
             journal,
-            key=f"{client.base_url}|{client.channel}",
+            key=account_key(client),
             workbook=str(out.resolve()),
             confirm=confirm,
         )

@@ -144,6 +144,7 @@ def _refresh_vaults(job: Job) -> str:
 
 
 def _collect_marked(job: Job) -> str:
+    from .jobs.collect import account_key
     from .jobs.collect import collect_marked as collect
     from .jobs.journal import Journal
 
@@ -152,7 +153,7 @@ def _collect_marked(job: Job) -> str:
         job.grid,
         client,
         Journal.default(),
-        key=f"{client.base_url}|{client.channel}",
+        key=account_key(client),
         workbook=job.book.fullname,
         confirm=partial(_confirm, job),
         concurrency=job.settings.concurrency,

@@ -1164,17 +1164,6 @@ def test_proceed_422_is_rejected_after_one_call(rsps, client, sleeps):
     assert sleeps == []
 
 
-def test_proceed_success_false_on_2xx_is_rejected(rsps, client):
-    add_token(rsps)
-    rsps.add(responses.POST, PROCEED_URL, json=load("error.json"))
-
-    with pytest.raises(RejectedError) as caught:
-        client.proceed(1854, 2)
-
-    assert caught.value.message == "Hata!"
-    assert len(calls(rsps, PROCEED_URL)) == 1
-
-
 # ---------------------------------------------------------------------------------------
 # Security
 # ---------------------------------------------------------------------------------------

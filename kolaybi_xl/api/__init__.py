@@ -24,6 +24,7 @@ from .models import (
     ProceedResult,
     Tag,
     Vault,
+    VaultTransaction,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "ServerError",
     "Tag",
     "Vault",
+    "VaultTransaction",
     "check_base_url",
     "is_loopback",
 ]

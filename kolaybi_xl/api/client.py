@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
 import requests.auth
@@ -38,7 +38,7 @@ from .errors import (
     RejectedError,
     ServerError,
 )
-from .models import Invoice, InvoiceType, ProceedResult, Vault
+from .models import Invoice, InvoiceType, ProceedResult, Vault, VaultTransaction
 
 log = logging.getLogger("kolaybi_xl.api")
 
@@ -51,6 +51,7 @@ RETRYABLE_READ_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 USER_AGENT = "kolaybi-xl/0.1 (+python-requests)"
 _UNPARSED: Any = object()
+_UNICODE_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
 
 
 def is_loopback(host: str) -> bool:
@@ -100,8 +101,24 @@ class _Redactor:
         self._secrets: tuple[str, ...] = ()
 
     def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4 and secret not in self._secrets:
-            self._secrets = tuple(sorted({*self._secrets, secret}, key=len, reverse=True))
+        if not secret or len(secret) < 4 or secret in self._secrets:
+            return
+        # Also the forms a server may echo it in: JSON-escaped (``\u00e7``, either case,
+        # ``\/`` as PHP writes it) and URL-encoded (``%C3%A7``, ``+`` for a space).
+        escaped = json_module.dumps(secret)[1:-1]
+        forms = {
+            secret,
+            escaped,
+            escaped.replace("/", "\\/"),
+            _UNICODE_ESCAPE.sub(lambda m: m.group(0).upper().replace("\\U", "\\u"), escaped),
+            json_module.dumps(secret, ensure_ascii=False)[1:-1],
+            quote(secret, safe=""),
+            quote(secret, safe="").lower(),
+            quote_plus(secret, safe=""),
+        }
+        self._secrets = tuple(
+            sorted({*self._secrets, *(f for f in forms if len(f) >= 4)}, key=len, reverse=True)
+        )
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
@@ -170,6 +187,8 @@ class KolayBiClient:
         # Things a caller should tell the user (e.g. a list that may be incomplete); the
         # jobs show them, the client only records them.
         self.warnings: list[str] = []
+        # Invoices of a list that could not be read (one line each), skipped with a warning.
+        self.skipped: list[str] = []
 
     def __repr__(self) -> str:
         return f"KolayBiClient(base_url={self.base_url!r}, channel={self.channel!r})"
@@ -218,7 +237,13 @@ class KolayBiClient:
             items.reverse()
             invoices: list[Invoice] = []
             while items:
-                invoices.append(self._parse(Invoice, items.pop(), "invoice"))
+                item = items.pop()
+                try:
+                    invoices.append(self._parse(Invoice, item, "invoice"))
+                except InvalidResponse as exc:
+                    # One malformed invoice is that invoice's problem, not the whole list's.
+                    log.warning("%s; skipped", exc.message)
+                    self.skipped.append(exc.message)
             return invoices
 
     def get_invoice(self, document_id: int) -> Invoice:
@@ -240,6 +265,14 @@ class KolayBiClient:
         if type:
             vaults = [v for v in vaults if (v.type or "") == type.lower()]
         return vaults
+
+    def vault_transactions(self, vault_id: int) -> list[VaultTransaction]:
+        """The transaction history of a vault (``transactionables``; documented fields only)."""
+        data = self._get(f"/vaults/{int(vault_id)}/transactions")
+        items = data.get("transactionables") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise InvalidResponse("vault transactions: expected a list of 'transactionables'")
+        return [self._parse(VaultTransaction, item, "vault transaction") for item in items]
 
     def proceed(
         self,
@@ -561,6 +594,12 @@ class KolayBiClient:
             raise InvalidResponse(f"{path}: not a JSON object: {excerpt}", status=status)
         success = body.get("success")
         if success is False:
+            if not repeatable:
+                # A 2xx that says "not successful" after a collection: the server may have
+                # applied it anyway; only a re-read can tell.
+                raise _outcome_unknown(
+                    f"the collection was answered 'success: false' ({message})", status, form
+                )
             raise RejectedError(message, status=status)
         if success is not True:
             if not repeatable:

@@ -77,8 +77,15 @@ class OutcomeUnknown(KolayBiError):
     """A collection (proceed) may or may not have been applied.
 
     Raised when the request may have reached the server but no trustworthy answer came
-    back: a read timeout, a connection dropped after sending, a 5xx, an unreadable 2xx.
-    The caller must re-read the invoice before deciding anything; never resend blindly.
+    back: a read timeout, a connection dropped after sending, a 5xx, an unreadable 2xx, a
+    2xx saying ``"success": false``. The caller must re-read the invoice before deciding
+    anything; never resend blindly.
+
+    ``answered`` tells the two kinds apart. True: the server answered (a 500, a 503, an
+    unreadable 2xx): the request is over, so a re-read from now on tells the truth. False: no
+    answer (read timeout, dropped connection, a gateway's 502/504 after its own timeout): the
+    server may still be working on it, and a re-read can only prove "applied", never "not
+    applied", until enough time has passed.
     """
 
     def __init__(
@@ -88,7 +95,15 @@ class OutcomeUnknown(KolayBiError):
         status: int | None = None,
         document_id: int | None = None,
         vault_id: int | None = None,
+        answered: bool | None = None,
     ) -> None:
         super().__init__(message, status=status)
         self.document_id = document_id
         self.vault_id = vault_id
+        if answered is None:
+            answered = status is not None and status not in GATEWAY_STATUSES
+        self.answered = answered
+
+
+# A gateway's own answer: the application behind it may still process the request.
+GATEWAY_STATUSES = frozenset({502, 504})

@@ -258,6 +258,15 @@ class Vault(_Model):
     balance: Money = None
 
 
+class VaultTransaction(_Model):
+    """One of a vault's ``transactionables`` (documented: ``id``, ``amount``,
+    ``description``; the amount is signed as it moved the balance)."""
+
+    id: int
+    amount: Money = None
+    description: Text = None
+
+
 class ProceedResult(_Model):
     """The answer of ``POST /invoices/proceed``; ``transaction_status`` is a display label."""
 

@@ -1,38 +1,55 @@
 """Collect (tahsilat) the marked rows of ``Faturalar`` — exactly once, never losing an outcome.
 
-The API has no idempotency key, so exactly-once is this module's job (docs/architecture.md §3):
+The API has no idempotency key, so exactly-once is this module's job (docs/architecture.md §3).
+The run holds the account's journal lock throughout; the caller holds the workbook's writer lock
+(the file backend takes it on open) from load to replace.
 
-0. **Recover.** Under the account's journal lock, every earlier attempt without a final outcome
-   (a crash, a kill, an unclear answer) is reconciled by re-reading its invoice; final outcomes
-   that never reached a workbook (killed before the save, or the save failed) are written into
-   their rows in this run.
+0. **Recover.** Every earlier attempt without a final outcome (a crash, a kill, an unclear
+   answer) is settled by the rule of step 3; this run waits for those that may still be in
+   progress at KolayBi (or, with ``no_wait``, leaves their rows pending). Final outcomes that
+   never reached their workbook are written now — only into the workbook they belong to
+   (path and the id kept on ``Ayarlar``); other workbooks' are announced, not written.
 1. **Plan.** Marked rows are validated (mark, Belge ID, vault, duplicates, currency, invoice
-   type, an earlier attempt still unclear), each invoice's *current* remaining amount is read
+   type, an earlier attempt still open), each invoice's *current* remaining amount is read
    from KolayBi, rows with nothing left are skipped. Totals per vault and currency.
 2. **Confirm.** ``dry_run`` stops with the plan (nothing written anywhere); ``confirm(plan)``
    may refuse (nothing sent, nothing written).
 3. **Send.** Bounded concurrency, one document never in flight twice; each proceed is preceded
-   by a journal intent on disk and followed by its outcome. An unclear answer is reconciled at
-   once by re-reading the invoice: applied -> done; provably not applied -> sent again (at most
-   twice more, each with its own intent); otherwise the row says the outcome is unknown and the
-   document is blocked until a later run can prove what happened.
+   by a journal intent on disk (with the vault's transactions of that amount seen before) and
+   followed by its outcome. Settling an unclear answer:
+
+   - a request that got an answer (a 500, a 503, an unreadable 2xx, ``success: false``) is
+     over: the re-read tells the truth at once;
+   - one without an answer (timeout, dropped connection, a gateway's 502/504, a killed run)
+     may still be applied until the *horizon* (``HORIZON_FACTOR`` x the read timeout) after it
+     was sent: "applied" can be proven at once, "not applied" only after the horizon; until
+     then nothing is sent again for that invoice, in this run or another;
+   - "applied" (``Tamamlandı``) is claimed only with evidence tied to this request: its own
+     answer, or a new transaction of its amount in its vault that none of our other
+     collections explains. An invoice that changed without that was collected by someone
+     else, and its row says so (``Atlandı: başka bir tahsilatla kapanmış``).
+
+   Provably not applied -> sent again (at most twice more, each with its own intent).
 4. **Write back** outcome texts and refreshed amounts in a few block writes, one log row per
    attempt on ``Tahsilat Günlüğü``, the control strip; save; then mark the journal written.
 
-Unmarked rows are never touched. Jobs never import openpyxl or xlwings.
+Unmarked rows are never touched. Jobs never import openpyxl or xlwings. Every wait is in one
+``Waits`` value passed in (tests pass short ones and a fake ``sleep``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from ..api.errors import (
@@ -46,7 +63,7 @@ from ..api.errors import (
     RejectedError,
     ServerError,
 )
-from ..api.models import Invoice, InvoiceType, ProceedResult, Vault
+from ..api.models import Invoice, InvoiceType, ProceedResult, Vault, VaultTransaction
 from ..workbook import layout
 from ..workbook.cells import (
     CellError,
@@ -59,8 +76,19 @@ from ..workbook.cells import (
     tr_amount,
 )
 from ..workbook.grid import Grid, layout_table
+from .account import client_account_key
 from .errors import ExitCode, JobError
-from .journal import APPLIED, FAILED, FINAL_RESULTS, NOT_APPLIED, UNKNOWN, Attempt, Journal
+from .identity import new_workbook_id, read_workbook_id, write_workbook_id
+from .journal import (
+    APPLIED,
+    ELSEWHERE,
+    FAILED,
+    FINAL_RESULTS,
+    NOT_APPLIED,
+    UNKNOWN,
+    Attempt,
+    Journal,
+)
 from .table import InvoiceTable, chosen_types, read_invoice_table, require_columns, write_status
 from .vaults import read_vaults, vault_ref
 
@@ -71,14 +99,55 @@ ZERO = Decimal(0)
 TOLERANCE = Decimal("0.005")
 SALE = InvoiceType.SALE_INVOICE
 
-# Tunables (module level so tests can shorten the waits).
 DETAIL_LIMIT = 20  # up to this many rows: one detail call each; more: one list call per type
 MAX_SENDS = 3  # the first send plus at most two resends after a proven "not applied"
-RESEND_BACKOFF = 1.0  # seconds before resend n (times n)
-RECONCILE_DELAY = 1.0  # seconds to let an unclear request settle before re-reading
-REREAD_TRIES = 3  # re-reads of one invoice while reconciling, before "unknown"
-REREAD_BACKOFF = 0.5
 MIN_CONCURRENCY, MAX_CONCURRENCY = 1, 8
+
+# The horizon: how long after it was sent a proceed that got no answer may still be applied
+# by KolayBi. Until then only "applied" can be proven, "not applied" cannot, and nothing is
+# sent again for that invoice. Three times the client's read timeout: the server worked on
+# the request for at least one timeout without answering; a request still running after two
+# more is past any gateway or PHP execution limit we know of (nginx 60 s, php-fpm 30-120 s).
+HORIZON_FACTOR = 3
+DEFAULT_PROCEED_READ_TIMEOUT = 60.0
+ENV_HORIZON = "KOLAYBI_XL_HORIZON"
+
+
+@dataclass(frozen=True)
+class Waits:
+    """Every wait of a collection run, as one value (tests pass a fake ``sleep``)."""
+
+    reconcile_delay: float = 1.0  # after an unclear *answer*, before re-reading
+    resend_backoff: float = 1.0  # before resend n (times n)
+    reread_tries: int = 3  # re-reads of one invoice when reading fails, before "unknown"
+    reread_backoff: float = 0.5
+    horizon: float | None = None  # None: $KOLAYBI_XL_HORIZON or HORIZON_FACTOR x read timeout
+    poll: float = 5.0  # re-read interval while waiting for the horizon
+    sleep: Callable[[float], None] = time.sleep
+
+
+DEFAULT_WAITS = Waits()
+
+
+def proceed_horizon(client: Any, waits: Waits = DEFAULT_WAITS) -> float:
+    """The horizon in seconds (see ``HORIZON_FACTOR``)."""
+    if waits.horizon is not None:
+        return max(0.0, waits.horizon)
+    text = os.environ.get(ENV_HORIZON, "").strip()
+    if text:
+        try:
+            return max(0.0, float(text))
+        except ValueError:
+            log.warning("%s=%r is not a number of seconds; ignored", ENV_HORIZON, text)
+    timeout = getattr(client, "proceed_timeout", None)
+    read = DEFAULT_PROCEED_READ_TIMEOUT
+    if isinstance(timeout, tuple) and len(timeout) == 2:
+        read = float(timeout[1])
+    elif isinstance(timeout, (int, float)):
+        read = float(timeout)
+    return HORIZON_FACTOR * read
+
+
 LOG_ROWS_SPARE = 50
 
 REQUIRED_COLUMNS = (
@@ -103,6 +172,29 @@ DONE, FAILED_ROW, SKIPPED, UNKNOWN_ROW, UNCHANGED = (
 
 T_UNKNOWN = f"{layout.OUTCOME_ERROR}: sonuç belirsiz — KolayBi'de kontrol edin; tekrar gönderilmedi"
 T_BLOCKED = f"{layout.OUTCOME_ERROR}: önceki denemenin sonucu belirsiz; KolayBi'de kontrol edin"
+
+
+def pending_text(until: float | None) -> str:
+    """The row of a request KolayBi may still be processing (``--no-wait``)."""
+    when = datetime.fromtimestamp(until).strftime("%H:%M:%S") if until is not None else ""
+    after = f" {when} sonrasında" if when else " biraz sonra"
+    return (
+        f"{layout.OUTCOME_ERROR}: sonuç bekleniyor — KolayBi isteği hâlâ işliyor olabilir; "
+        f"tekrar gönderilmedi.{after} tahsilatı yeniden çalıştırın"
+    )
+
+
+def elsewhere_text(remaining: Decimal | None, currency: str) -> str:
+    """Not ours: another collection closed (or changed) the invoice; say what KolayBi shows."""
+    shown = f"{tr_amount(remaining)} {currency}".strip() if remaining is not None else "?"
+    if remaining is not None and remaining <= TOLERANCE:
+        return f"{layout.OUTCOME_SKIPPED}: başka bir tahsilatla kapanmış — KolayBi'de kalan {shown}"
+    return (
+        f"{layout.OUTCOME_ERROR}: fatura bu arada başka bir tahsilatla değişmiş — KolayBi'de "
+        f"kalan {shown}; bu satırdan tahsilat yapılmadı, kontrol edip yeniden işaretleyin"
+    )
+
+
 T_NOTHING_LEFT = f"{layout.OUTCOME_SKIPPED}: kalan tutar yok"
 T_NOT_APPLIED = (
     f"{layout.OUTCOME_ERROR}: gönderim KolayBi'de uygulanmadı; tahsilat yapılmadı "
@@ -158,8 +250,8 @@ def error_text(reason: str) -> str:
 
 
 def account_key(client: Any) -> str:
-    """The journal's account key: API base URL + channel (never the API key)."""
-    return f"{client.base_url}|{client.channel}"
+    """The journal's account key: normalised API URL + channel (never the API key)."""
+    return client_account_key(client)
 
 
 class CollectClient(Protocol):
@@ -174,6 +266,8 @@ class CollectClient(Protocol):
     def proceed(
         self, document_id: int, vault_id: int, amount: Decimal | None = None
     ) -> ProceedResult: ...
+
+    def vault_transactions(self, vault_id: int) -> list[VaultTransaction]: ...
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -292,6 +386,9 @@ class CollectResult:
     unreachable: bool = False  # it stopped because KolayBi could not be reached / refused us
     saved: bool = False
     unresolved: int = 0  # earlier attempts still unknown after reconciling
+    # Outcomes of other workbooks (path -> how many) not yet written there: only a collect
+    # run on that workbook writes them.
+    waiting_elsewhere: dict[str, int] = field(default_factory=dict)
 
     @property
     def counts(self) -> Counter[str]:
@@ -317,6 +414,11 @@ class CollectResult:
         text = "Tahsilat: " + ", ".join(parts)
         if self.stopped:
             text += f" — durduruldu: {self.stopped}"
+        for path, n in sorted(self.waiting_elsewhere.items()):
+            text += (
+                f"; {Path(path).name} çalışma kitabının {n} tahsilat sonucu yazılmayı bekliyor "
+                "(o kitapta tahsilatı çalıştırın)"
+            )
         return text
 
     def summary_en(self) -> str:
@@ -329,6 +431,11 @@ class CollectResult:
             text += f"; {self.recovered} outcome(s) of earlier runs recovered"
         if self.stopped:
             text += f" — stopped: {self.stopped}"
+        for path, n in sorted(self.waiting_elsewhere.items()):
+            text += (
+                f"; {n} outcome(s) of collections made from {path} wait to be written there "
+                f"(run collect on that workbook)"
+            )
         return text
 
 
@@ -435,14 +542,15 @@ class _Reader:
     """Reads invoices' current state with as few calls as possible; list answers are cached
     for one planning pass (never across a send: reconciling always reads afresh)."""
 
-    def __init__(self, client: CollectClient, concurrency: int) -> None:
+    def __init__(self, client: CollectClient, concurrency: int, waits: Waits) -> None:
         self.client = client
         self.concurrency = concurrency
+        self.waits = waits
         self._lists: dict[InvoiceType, dict[int, Invoice]] = {}
 
     def listing(self, invoice_type: InvoiceType) -> dict[int, Invoice]:
         if invoice_type not in self._lists:
-            items = _read_again(self.client.list_invoices, invoice_type)
+            items = _read_again(self.client.list_invoices, invoice_type, self.waits)
             self._lists[invoice_type] = {inv.commercial_doc_id: inv for inv in items}
         return self._lists[invoice_type]
 
@@ -495,7 +603,7 @@ class _Reader:
     ) -> None:
         def one(doc_id: int) -> Invoice | KolayBiError:
             try:
-                return _read_again(self.client.get_invoice, doc_id)
+                return _read_again(self.client.get_invoice, doc_id, self.waits)
             except (ConnectionFailed, AuthenticationError, ConfigurationError):
                 raise
             except KolayBiError as exc:
@@ -534,21 +642,22 @@ _T = TypeVar("_T")
 _A = TypeVar("_A")
 
 
-def _read_again(read: Callable[[_A], _T], argument: _A) -> _T:
+def _read_again(read: Callable[[_A], _T], argument: _A, waits: Waits) -> _T:
     """A read, repeated a few times when the server failed or answered nonsense.
 
     The client already retries what it knows to be transient (connection errors, 429,
     502-504); a 500 or an unreadable answer to a read is worth another try too before a
     whole collection run gives up.
     """
-    for n in range(REREAD_TRIES):
+    tries = max(1, waits.reread_tries)
+    for n in range(tries):
         try:
             return read(argument)
         except (ServerError, InvalidResponse, RateLimitedError) as exc:
-            if n + 1 >= REREAD_TRIES:
+            if n + 1 >= tries:
                 raise
             log.info("read failed (%s); trying again", exc)
-            time.sleep(REREAD_BACKOFF * (n + 1))
+            waits.sleep(waits.reread_backoff * (n + 1))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -576,57 +685,214 @@ def _reread(client: CollectClient, document_id: int, type_hint: str | None) -> I
     raise NotFoundError(f"invoice {document_id} is not in the {invoice_type.value} list")
 
 
+WAIT = "wait"  # a verdict: no proof either way yet, the request may still be in progress
+
+
 @dataclass
 class _Verdict:
-    result: str  # applied | not_applied | unknown
+    result: str  # applied | not_applied | elsewhere | unknown | wait
     remaining: Decimal | None = None
     invoice: Invoice | None = None
     halt: KolayBiError | None = None  # the API is unreachable / refuses us: stop the run
+    pending_until: float | None = None  # unknown because the horizon has not passed yet
 
 
-def _reconcile(
-    client: CollectClient,
-    document_id: int,
-    remaining_before: Decimal,
-    amount: Decimal,
-    invoice_type: str | None,
-    *,
-    tries: int | None = None,
-) -> _Verdict:
-    """Decide from the invoice's current remaining amount whether an attempt was applied."""
-    tries = REREAD_TRIES if tries is None else tries
-    last: KolayBiError | None = None
-    for n in range(max(1, tries)):
-        if n:
-            time.sleep(REREAD_BACKOFF * n)
+def _same_amount(a: Decimal | None, b: Decimal) -> bool:
+    return a is not None and abs(abs(a) - abs(b)) <= TOLERANCE
+
+
+class _Evidence:
+    """Proof that a collection was *ours*: a transaction of its amount in its vault that was
+    not there before it was sent (ids remembered in the intent) and is not accounted for by
+    another of our collections of the same amount into that vault. The documented shape of a
+    vault transaction (``id``, ``amount``, ``description``) has no document id to rely on."""
+
+    def __init__(
+        self, client: CollectClient, journal: Journal, key: str, waits: Waits = DEFAULT_WAITS
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.key = key
+        self.waits = waits
+        self._lock = threading.Lock()
+        self._snapshots: dict[int, tuple[float, list[VaultTransaction]]] = {}
+
+    def seen(self, vault_id: int, amount: Decimal) -> tuple[tuple[int, ...] | None, float | None]:
+        """Ids of the vault's transactions of this amount before sending (read once per vault
+        and run, before the first proceed into it); (None, None) when they cannot be read."""
+        with self._lock:
+            if vault_id not in self._snapshots:
+                at = self.journal.clock()
+                try:
+                    items = _read_again(self._transactions, vault_id, self.waits)
+                except KolayBiError as exc:
+                    # Sent all the same (nothing is risked), but an unclear answer of this
+                    # attempt cannot be proven ours; the next send tries to read them again.
+                    log.warning("vault %s: transactions not readable (%s)", vault_id, exc)
+                    return None, None
+                self._snapshots[vault_id] = (at, items)
+            at, items = self._snapshots[vault_id]
+        return tuple(t.id for t in items if _same_amount(t.amount, amount)), at
+
+    def _transactions(self, vault_id: int) -> list[VaultTransaction]:
+        read = getattr(self.client, "vault_transactions", None)
+        if read is None:
+            raise InvalidResponse("this client cannot read vault transactions")
+        items: list[VaultTransaction] = read(vault_id)
+        return items
+
+    def ours(self, attempt: Attempt) -> bool | None:
+        """True: proven ours; False: no such transaction; None: cannot tell."""
+        if attempt.seen is None:
+            return None
         try:
-            invoice = _reread(client, document_id, invoice_type)
+            items = _read_again(self._transactions, attempt.vault_id, self.waits)
+        except KolayBiError as exc:
+            log.warning("vault %s: transactions not readable (%s)", attempt.vault_id, exc)
+            return None
+        before = set(attempt.seen)
+        new = [t for t in items if t.id not in before and _same_amount(t.amount, attempt.amount)]
+        if not new:
+            return False
+        since = attempt.seen_at if attempt.seen_at is not None else attempt.sent_at or 0.0
+        others = [
+            a
+            for a in self.journal.attempts(self.key)
+            if a.attempt != attempt.attempt
+            and a.result == APPLIED
+            and a.vault_id == attempt.vault_id
+            and _same_amount(a.amount, attempt.amount)
+            and (a.sent_at or 0.0) >= since
+        ]
+        return len(new) > len(others)
+
+
+def _judge(
+    client: CollectClient,
+    evidence: _Evidence,
+    attempt: Attempt,
+    *,
+    final: bool,
+    waits: Waits,
+) -> _Verdict:
+    """What became of ``attempt``, from the invoice's state now and the vault's transactions.
+
+    ``final``: the request is over (it was answered, or its horizon has passed), so an
+    unchanged invoice proves "not applied" and a changed one without our transaction proves
+    "someone else". Before that only "applied" can be proven; anything else is ``WAIT``.
+    """
+    last: KolayBiError | None = None
+    invoice: Invoice | None = None
+    for n in range(max(1, waits.reread_tries)):
+        if n:
+            waits.sleep(waits.reread_backoff * n)
+        try:
+            invoice = _reread(client, attempt.document_id, attempt.invoice_type or None)
+            break
         except NotFoundError as exc:
-            log.warning("reconciling %s: invoice not found (%s)", document_id, exc)
+            log.warning("reconciling %s: invoice not found (%s)", attempt.document_id, exc)
             return _Verdict(UNKNOWN)
         except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
             return _Verdict(UNKNOWN, halt=exc)
         except KolayBiError as exc:
             last = exc
-            continue
-        remaining = invoice.remaining
-        if remaining is None:
-            log.warning("reconciling %s: no remaining amount in the answer", document_id)
-            return _Verdict(UNKNOWN, invoice=invoice)
-        if remaining <= remaining_before - amount + TOLERANCE:
-            return _Verdict(APPLIED, remaining, invoice)
-        if remaining == remaining_before:
-            return _Verdict(NOT_APPLIED, remaining, invoice)
+    if invoice is None:
+        log.warning("reconciling %s: invoice could not be read (%s)", attempt.document_id, last)
+        return _Verdict(UNKNOWN if final else WAIT)
+    remaining = invoice.remaining
+    if remaining is None:
+        log.warning("reconciling %s: no remaining amount in the answer", attempt.document_id)
+        return _Verdict(UNKNOWN, invoice=invoice)
+    if abs(remaining - attempt.remaining_before) <= TOLERANCE:
+        return _Verdict(NOT_APPLIED if final else WAIT, remaining, invoice)
+    ours = evidence.ours(attempt)
+    if ours:
+        return _Verdict(APPLIED, remaining, invoice)
+    if not final:
+        return _Verdict(WAIT, remaining, invoice)
+    if ours is None:
         log.warning(
-            "reconciling %s: remaining %s fits neither applied (%s - %s) nor unchanged",
-            document_id,
+            "reconciling %s: the invoice changed (%s -> %s) but the vault cannot tell by whom",
+            attempt.document_id,
+            attempt.remaining_before,
             remaining,
-            remaining_before,
-            amount,
         )
         return _Verdict(UNKNOWN, remaining, invoice)
-    log.warning("reconciling %s: invoice could not be read (%s)", document_id, last)
-    return _Verdict(UNKNOWN)
+    return _Verdict(ELSEWHERE, remaining, invoice)
+
+
+class _Settler:
+    """Settles unclear attempts by the horizon rule (see ``HORIZON_FACTOR``)."""
+
+    def __init__(
+        self,
+        client: CollectClient,
+        evidence: _Evidence,
+        *,
+        waits: Waits,
+        horizon: float,
+        no_wait: bool,
+        clock: Callable[[], float],
+    ) -> None:
+        self.client = client
+        self.evidence = evidence
+        self.waits = waits
+        self.horizon = horizon
+        self.no_wait = no_wait
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.waiting: dict[str, float] = {}  # attempt id -> its horizon (for progress)
+
+    def deadline(self, attempt: Attempt) -> float:
+        sent = attempt.sent_at if attempt.sent_at is not None else _epoch(attempt.at)
+        return (sent if sent is not None else 0.0) + self.horizon
+
+    def judge_now(self, attempt: Attempt, *, answered: bool) -> _Verdict:
+        final = answered or self.clock() >= self.deadline(attempt)
+        return _judge(self.client, self.evidence, attempt, final=final, waits=self.waits)
+
+    def settle(
+        self, attempt: Attempt, *, answered: bool, stop: threading.Event | None = None
+    ) -> _Verdict:
+        """The verdict; without an answer, waits (re-reading every ``poll`` seconds) until
+        "applied" is proven or the horizon has passed — unless told not to wait."""
+        deadline = self.deadline(attempt)
+        try:
+            while True:
+                verdict = self.judge_now(attempt, answered=answered)
+                if verdict.result != WAIT:
+                    return verdict
+                left = deadline - self.clock()
+                if self.no_wait or (stop is not None and stop.is_set()):
+                    # Told not to wait, or the run is stopping (Ctrl+C): pending, and the
+                    # next run settles it by the same rule.
+                    return _Verdict(UNKNOWN, verdict.remaining, pending_until=deadline)
+                with self._lock:
+                    self.waiting[attempt.attempt] = deadline
+                log.info(
+                    "document %s: no answer; waiting up to %.0f s before deciding",
+                    attempt.document_id,
+                    max(0.0, left),
+                )
+                self.waits.sleep(max(0.0, min(self.waits.poll, left)))
+        finally:
+            with self._lock:
+                self.waiting.pop(attempt.attempt, None)
+
+    def longest_wait(self) -> tuple[int, float]:
+        """(how many requests are being waited for, seconds until the last horizon)."""
+        with self._lock:
+            deadlines = list(self.waiting.values())
+        if not deadlines:
+            return 0, 0.0
+        return len(deadlines), max(0.0, max(deadlines) - self.clock())
+
+
+def _epoch(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -653,10 +919,13 @@ def _build_plan(
     table: InvoiceTable,
     client: CollectClient,
     *,
-    blocked: set[int],
+    blocked: dict[int, float | None],
     overlay: dict[int, str],
     concurrency: int,
+    waits: Waits = DEFAULT_WAITS,
 ) -> Plan:
+    """``blocked``: documents with an earlier attempt not settled -> when its horizon passes
+    (None: only a person can settle it)."""
     issues: list[RowOutcome] = []
 
     def issue(index: int, doc_id: int | None, text: str, status: str = FAILED_ROW) -> None:
@@ -704,7 +973,8 @@ def _build_plan(
                 ),
             )
         elif doc_id in blocked:
-            issue(index, doc_id, T_BLOCKED, UNKNOWN_ROW)
+            until = blocked[doc_id]
+            issue(index, doc_id, T_BLOCKED if until is None else pending_text(until), UNKNOWN_ROW)
         else:
             singles.append((index, doc_id))
     if not singles:
@@ -712,7 +982,9 @@ def _build_plan(
 
     # 3. vaults: names as the user picked them on Kasalar, checked against KolayBi (one call)
     try:
-        api_vaults = [vault_ref(v) for v in _read_again(lambda _: client.list_vaults(), None)]
+        api_vaults = [
+            vault_ref(v) for v in _read_again(lambda _: client.list_vaults(), None, waits)
+        ]
     except KolayBiError as exc:
         raise JobError.from_api(exc) from None
     sheet_vaults = read_vaults(grid)
@@ -750,7 +1022,7 @@ def _build_plan(
             return None
         return types[0] if len(types) == 1 else None
 
-    reader = _Reader(client, concurrency)
+    reader = _Reader(client, concurrency, waits)
     found, read_errors = reader.read({d: _row_type(table, i) for i, d, _ in resolved}, strip_type)
 
     rows: list[PlannedRow] = []
@@ -862,7 +1134,7 @@ def plan_collection(
     """
     table = _read_table(grid)
     journal = journal if journal is not None else Journal.default()
-    blocked = {a.document_id for a in journal.pending(key)}
+    blocked: dict[int, float | None] = {a.document_id: None for a in journal.pending(key)}
     return _build_plan(
         grid, table, client, blocked=blocked, overlay={}, concurrency=_clamp(concurrency)
     )
@@ -875,77 +1147,145 @@ def _clamp(concurrency: int) -> int:
 # -- recovery ---------------------------------------------------------------------------------
 
 
-def _recover_pending(client: CollectClient, journal: Journal, key: str) -> tuple[int, set[int]]:
-    """Reconcile every attempt of the account without a final outcome.
+def _record_verdict(journal: Journal, attempt: Attempt, verdict: _Verdict) -> bool:
+    """Journal a verdict on an earlier attempt; True when it is settled now."""
+    label = attempt.vault_name or f"Kasa {attempt.vault_id}"
+    if verdict.result == APPLIED:
+        text = done_text(attempt.amount, attempt.currency, label, verdict.remaining, verified=True)
+        journal.outcome(attempt, APPLIED, text, verdict.remaining, answered=attempt.answered)
+        return True
+    if verdict.result == NOT_APPLIED:
+        journal.outcome(
+            attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered=attempt.answered
+        )
+        return True
+    if verdict.result == ELSEWHERE:
+        text = elsewhere_text(verdict.remaining, attempt.currency)
+        journal.outcome(attempt, ELSEWHERE, text, verdict.remaining, answered=attempt.answered)
+        return True
+    if attempt.result is None:
+        text = T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
+        journal.outcome(attempt, UNKNOWN, text, verdict.remaining, answered=False)
+    return False
 
-    Returns (how many were settled, documents still unknown).
+
+def _recover_pending(
+    journal: Journal,
+    key: str,
+    settler: _Settler,
+    *,
+    progress: Callable[[int, float], None],
+) -> tuple[int, dict[int, float | None]]:
+    """Settle every attempt of the account without a final outcome, by the same rule as a
+    run's own: one that got an answer is judged now; one without (a killed run's request, a
+    timeout) is "applied" as soon as that is proven, otherwise judged only after its horizon —
+    this run waits for that (``progress`` says how many and how long), unless told not to.
+
+    Returns (how many were settled, document -> when it can be settled (None: only by a
+    person) for those still open).
     """
     pending = journal.pending(key)
     if not pending:
-        return 0, set()
+        return 0, {}
     by_doc: dict[int, list[Attempt]] = {}
     for attempt in pending:
         by_doc.setdefault(attempt.document_id, []).append(attempt)
     settled = 0
-    unknown: set[int] = set()
-    halted = False
+    unknown: dict[int, float | None] = {}
+    open_: list[Attempt] = []
     for doc_id, attempts in by_doc.items():
-        if len(attempts) > 1 or halted:
-            if len(attempts) > 1:
-                log.warning(
-                    "document %s has %d unsettled attempts; left unknown", doc_id, len(attempts)
-                )
-            unknown.add(doc_id)
-            continue
-        attempt = attempts[0]
-        verdict = _reconcile(
-            client,
-            doc_id,
-            attempt.remaining_before,
-            attempt.amount,
-            attempt.invoice_type or None,
-        )
-        if verdict.halt is not None:
-            halted = True  # the API is unreachable: leave the rest for later
-        if verdict.result == APPLIED:
-            label = attempt.vault_name or f"Kasa {attempt.vault_id}"
-            text = done_text(
-                attempt.amount, attempt.currency, label, verdict.remaining, verified=True
+        if len(attempts) > 1:
+            log.warning(
+                "document %s has %d unsettled attempts; left unknown", doc_id, len(attempts)
             )
-            journal.outcome(attempt, APPLIED, text, verdict.remaining)
-            settled += 1
-        elif verdict.result == NOT_APPLIED:
-            journal.outcome(attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining)
-            settled += 1
+            unknown[doc_id] = None
         else:
-            if attempt.result is None:
-                journal.outcome(attempt, UNKNOWN, T_UNKNOWN, verdict.remaining)
-            unknown.add(doc_id)
+            open_.append(attempts[0])
+    while open_:
+        later: list[Attempt] = []
+        for attempt in open_:
+            answered = attempt.answered is True
+            verdict = settler.judge_now(attempt, answered=answered)
+            if verdict.halt is not None:
+                # The API is unreachable: leave the rest for later.
+                unknown.update(dict.fromkeys((a.document_id for a in open_), None))
+                return settled, unknown
+            if verdict.result == WAIT:
+                later.append(attempt)
+                continue
+            if _record_verdict(journal, attempt, verdict):
+                settled += 1
+            else:
+                unknown[attempt.document_id] = None
+        if not later:
+            break
+        deadlines = [settler.deadline(a) for a in later]
+        if settler.no_wait:
+            for attempt, deadline in zip(later, deadlines, strict=True):
+                pending_verdict = _Verdict(UNKNOWN, pending_until=deadline)
+                _record_verdict(journal, attempt, pending_verdict)
+                unknown[attempt.document_id] = deadline
+            break
+        left = max(deadlines) - settler.clock()
+        progress(len(later), max(0.0, left))
+        settler.waits.sleep(max(0.0, min(settler.waits.poll, min(deadlines) - settler.clock())))
+        open_ = later
     return settled, unknown
 
 
+def _same_path(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    try:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+    except (OSError, ValueError):
+        return a == b
+
+
+def _belongs(attempt: Attempt, workbook: str, workbook_id: str) -> bool:
+    """Whether an attempt's outcome is this workbook's to write.
+
+    Both carry an id: the same id, and the same path or the recorded file is gone (the
+    workbook was moved or renamed). A copy (same id, the original still there) is not it.
+    An attempt of an older version (no id): the same path.
+    """
+    if attempt.workbook_id and workbook_id:
+        if attempt.workbook_id != workbook_id:
+            return False
+        return _same_path(attempt.workbook, workbook) or not Path(attempt.workbook).exists()
+    return _same_path(attempt.workbook, workbook)
+
+
+def _adopted_id(attempts: Iterable[Attempt], workbook: str) -> str:
+    """The id to give a workbook that has none: the one its earlier attempts recorded (a run
+    that was killed before it could save the new id), else a new one."""
+    for attempt in reversed(list(attempts)):
+        if attempt.workbook_id and _same_path(attempt.workbook, workbook):
+            return attempt.workbook_id
+    return new_workbook_id()
+
+
 def _recovered_rows(
-    table: InvoiceTable, attempts: Sequence[Attempt], workbook: str
-) -> tuple[list[RowOutcome], list[Attempt]]:
-    """Rows to receive earlier final outcomes, and the attempts this workbook takes over."""
+    table: InvoiceTable, attempts: Sequence[Attempt], workbook: str, workbook_id: str
+) -> tuple[list[RowOutcome], list[Attempt], Counter[str]]:
+    """Rows to receive earlier final outcomes of *this* workbook, those attempts, and how many
+    outcomes wait for other workbooks (path -> count)."""
     marked_rows: dict[int, list[int]] = {}
-    present: set[int] = set()
     for index in range(len(table.rows)):
         doc_id = _row_doc_id(table, index)
-        if doc_id is None:
-            continue
-        present.add(doc_id)
-        if _is_marked(table, index):
+        if doc_id is not None and _is_marked(table, index):
             marked_rows.setdefault(doc_id, []).append(index)
     rows: list[RowOutcome] = []
     taken: list[Attempt] = []
+    elsewhere: Counter[str] = Counter()
     for attempt in attempts:  # journal order: a later attempt's outcome wins
-        if attempt.document_id not in present and attempt.workbook != workbook:
-            continue  # another workbook's invoice: that workbook writes it
+        if not _belongs(attempt, workbook, workbook_id):
+            elsewhere[attempt.workbook] += 1
+            continue
         taken.append(attempt)
         for index in marked_rows.get(attempt.document_id, []):
             rows.append(_outcome_from_attempt(table, index, attempt))
-    return rows, taken
+    return rows, taken, elsewhere
 
 
 def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> RowOutcome:
@@ -961,12 +1301,15 @@ def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> 
         if applied
         else error_text("önceki deneme başarısız")
     )
+    status = DONE if applied else FAILED_ROW
+    if attempt.result == ELSEWHERE and text.startswith(layout.OUTCOME_SKIPPED):
+        status = SKIPPED
     return RowOutcome(
         index,
         table.sheet_row(index),
         attempt.document_id,
         text,
-        DONE if applied else FAILED_ROW,
+        status,
         collected_at=_parse_time(attempt.outcome_at) if applied else None,
         paid=paid,
         remaining=remaining if applied else None,
@@ -1001,13 +1344,19 @@ class _Sender:
         *,
         key: str,
         workbook: str,
+        workbook_id: str,
         now: Callable[[], datetime],
+        waits: Waits,
+        settler: _Settler,
     ) -> None:
         self.client = client
         self.journal = journal
         self.key = key
         self.workbook = workbook
+        self.workbook_id = workbook_id
         self.now = now
+        self.waits = waits
+        self.settler = settler
         self.stop = threading.Event()
         self.stop_reason: str | None = None
         self.unreachable = False
@@ -1061,10 +1410,13 @@ class _Sender:
         result: str,
         text: str,
         remaining: Decimal | None,
+        answered: bool | None = True,
     ) -> None:
         """Append the outcome; the row's outcome survives even if the journal cannot."""
         try:
-            attempts.append(self.journal.outcome(attempt, result, text, remaining))
+            attempts.append(
+                self.journal.outcome(attempt, result, text, remaining, answered=answered)
+            )
         except Exception:  # the proceed happened; the next run reconciles the open intent
             log.exception("journal: could not record the outcome of %s", attempt.attempt)
             self.halt("tahsilat günlüğü yazılamadı")
@@ -1099,6 +1451,7 @@ class _Sender:
             if self.stop.is_set():
                 return self._not_sent(row, attempts)
             sends += 1
+            seen, seen_at = self.settler.evidence.seen(row.vault.id, amount)
             try:
                 attempt = self.journal.intent(
                     key=self.key,
@@ -1114,6 +1467,9 @@ class _Sender:
                     party=row.party,
                     invoice_type=row.invoice_type,
                     grand_total=row.grand_total,
+                    workbook_id=self.workbook_id,
+                    seen=seen,
+                    seen_at=seen_at,
                 )
             except Exception as exc:
                 log.exception("journal: could not record the intent; nothing sent")
@@ -1139,31 +1495,54 @@ class _Sender:
                 self._record(attempts, attempt, FAILED, text, None)
                 return self._outcome(row, text, FAILED_ROW, attempts)
             except Exception as exc:  # OutcomeUnknown, or anything else: it may have been applied
-                log.warning("document %s: unclear outcome (%s); reconciling", row.document_id, exc)
-                time.sleep(RECONCILE_DELAY)
-                verdict = _reconcile(
-                    self.client, row.document_id, remaining_before, amount, row.invoice_type
+                # Answered (a 500, a 503, an unreadable 2xx): the request is over and a re-read
+                # tells the truth. No answer (timeout, drop, 504, anything unexpected): KolayBi
+                # may still apply it until the horizon; nothing is sent again before that.
+                answered = bool(getattr(exc, "answered", False))
+                log.warning(
+                    "document %s: unclear outcome (%s, %s); reconciling",
+                    row.document_id,
+                    exc,
+                    "answered" if answered else "no answer",
                 )
+                if answered:
+                    self.waits.sleep(self.waits.reconcile_delay)
+                attempt = _replace_answered(attempt, answered)
+                verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
                 if verdict.halt is not None:
                     self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
                 if verdict.result == APPLIED:
                     text = done_text(
                         amount, row.currency, row.vault_label, verdict.remaining, verified=True
                     )
-                    self._record(attempts, attempt, APPLIED, text, verdict.remaining)
+                    self._record(attempts, attempt, APPLIED, text, verdict.remaining, answered)
                     return self._outcome(row, text, DONE, attempts, verdict.remaining)
-                if verdict.result == UNKNOWN:
-                    self._record(attempts, attempt, UNKNOWN, T_UNKNOWN, verdict.remaining)
-                    return self._outcome(row, T_UNKNOWN, UNKNOWN_ROW, attempts)
+                if verdict.result == ELSEWHERE:
+                    text = elsewhere_text(verdict.remaining, row.currency)
+                    self._record(attempts, attempt, ELSEWHERE, text, verdict.remaining, answered)
+                    status = SKIPPED if text.startswith(layout.OUTCOME_SKIPPED) else FAILED_ROW
+                    outcome = self._outcome(row, text, status, attempts)
+                    outcome.remaining = verdict.remaining
+                    return outcome
+                if verdict.result != NOT_APPLIED:
+                    text = (
+                        T_UNKNOWN
+                        if verdict.pending_until is None
+                        else pending_text(verdict.pending_until)
+                    )
+                    self._record(attempts, attempt, UNKNOWN, text, verdict.remaining, answered)
+                    return self._outcome(row, text, UNKNOWN_ROW, attempts)
                 # Provably not applied: it may be sent again.
-                self._record(attempts, attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining)
+                self._record(
+                    attempts, attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered
+                )
                 if sends >= MAX_SENDS:
                     text = error_text(
                         f"KolayBi yanıt vermedi; tahsilat yapılmadı ({sends} deneme) — "
                         "daha sonra tekrar deneyebilirsiniz"
                     )
                     return self._outcome(row, text, FAILED_ROW, attempts)
-                if self.stop.wait(RESEND_BACKOFF * sends):
+                if self.stop.wait(self.waits.resend_backoff * sends):
                     return self._not_sent(row, attempts)
                 if verdict.remaining is not None:
                     remaining_before = verdict.remaining
@@ -1172,8 +1551,12 @@ class _Sender:
             if remaining_after is None:
                 remaining_after = remaining_before - amount
             text = done_text(amount, row.currency, row.vault_label, remaining_after)
-            self._record(attempts, attempt, APPLIED, text, remaining_after)
+            self._record(attempts, attempt, APPLIED, text, remaining_after, True)
             return self._outcome(row, text, DONE, attempts, remaining_after)
+
+
+def _replace_answered(attempt: Attempt, answered: bool) -> Attempt:
+    return replace(attempt, answered=answered)
 
 
 def _send_all(
@@ -1183,29 +1566,39 @@ def _send_all(
     grid: Grid,
     concurrency: int,
     on_progress: Callable[[int, int], None] | None,
+    on_wait: Callable[[int, float], None] | None,
 ) -> list[RowOutcome]:
     total = len(plan.rows)
     outcomes: list[RowOutcome] = []
     step = max(1, total // 20)
     grid.progress(f"Tahsilat: {total} fatura gönderiliyor…")
+    told = 0.0
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="kolaybi-collect") as pool:
         futures = {pool.submit(sender.send, row): row for row in plan.rows}
+        running = set(futures)
         try:
-            for future in as_completed(futures):
-                row = futures[future]
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # send() catches everything; belt and braces
-                    log.exception("collecting row %s failed", row.sheet_row)
-                    outcome = sender._outcome(
-                        row,
-                        f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})",
-                        UNKNOWN_ROW,
-                        [],
-                    )
-                outcomes.append(outcome)
-                done = len(outcomes)
-                _report_progress(grid, on_progress, done, total, step)
+            while running:
+                finished, running = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    row = futures[future]
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # send() catches everything; belt and braces
+                        log.exception("collecting row %s failed", row.sheet_row)
+                        outcome = sender._outcome(
+                            row,
+                            f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})",
+                            UNKNOWN_ROW,
+                            [],
+                        )
+                    outcomes.append(outcome)
+                    _report_progress(grid, on_progress, len(outcomes), total, step)
+                # Requests without an answer are waited for: say how many and how long (from
+                # this thread: the grid may be Excel's, which the workers never touch).
+                count, left = sender.settler.longest_wait()
+                if count and time.monotonic() - told >= 5.0:
+                    told = time.monotonic()
+                    _report_wait(grid, on_wait, count, left)
         except BaseException:
             # Interrupted (Ctrl+C, a kill signal turned exception, a failing callback): send
             # nothing new, let the requests in flight finish and journal their outcomes, and
@@ -1215,6 +1608,24 @@ def _send_all(
             raise
     outcomes.sort(key=lambda o: o.index)
     return outcomes
+
+
+def wait_text(count: int, seconds: float) -> str:
+    return (
+        f"Tahsilat: {count} isteğin sonucu için KolayBi bekleniyor (en çok {seconds:.0f} sn; "
+        "yanıt gelmeyen bir tahsilat bu süre dolmadan yeniden gönderilmez)"
+    )
+
+
+def _report_wait(
+    grid: Grid, on_wait: Callable[[int, float], None] | None, count: int, seconds: float
+) -> None:
+    try:
+        if on_wait is not None:
+            on_wait(count, seconds)
+        grid.progress(wait_text(count, seconds))
+    except Exception:
+        log.warning("progress display failed; collecting goes on", exc_info=True)
 
 
 # -- writing back -----------------------------------------------------------------------------
@@ -1231,6 +1642,7 @@ _LOG_RESULT = {
     FAILED: layout.OUTCOME_ERROR,
     NOT_APPLIED: layout.OUTCOME_ERROR,
     UNKNOWN: layout.OUTCOME_UNKNOWN,
+    ELSEWHERE: layout.OUTCOME_SKIPPED,
 }
 
 
@@ -1304,7 +1716,12 @@ def _log_rows(attempts: Iterable[Attempt], times: dict[str, datetime]) -> list[l
                 attempt.vault_name,
                 attempt.amount,
                 attempt.currency,
-                _LOG_RESULT.get(attempt.result, attempt.result),
+                (
+                    layout.OUTCOME_ERROR
+                    if attempt.result == ELSEWHERE
+                    and attempt.detail.startswith(layout.OUTCOME_ERROR)
+                    else _LOG_RESULT.get(attempt.result, attempt.result)
+                ),
                 attempt.detail,
                 attempt.remaining_after,
             ]
@@ -1350,31 +1767,76 @@ def collect_marked(
     concurrency: int = 4,
     on_progress: Callable[[int, int], None] | None = None,
     now: Callable[[], datetime] = datetime.now,
+    waits: Waits | None = None,
+    no_wait: bool = False,
+    on_wait: Callable[[int, float], None] | None = None,
 ) -> CollectResult:
     """Collect the marked rows of ``Faturalar`` (see the module docstring for the steps).
+
+    ``workbook`` is the workbook's path (outcomes are written only into the workbook they
+    belong to); ``waits`` every wait of the run; ``no_wait``: do not wait for requests that
+    got no answer (their rows say the outcome is pending); ``on_wait(count, seconds)`` is told
+    while the run waits for such requests.
 
     Raises ``JobError`` for a workbook or settings problem (nothing sent), with exit code 3
     when KolayBi cannot be reached while planning; ``OutcomesNotSaved`` when money moved but
     the workbook could not be written or saved (the next run writes the outcomes).
     """
     concurrency = _clamp(concurrency)
+    waits = DEFAULT_WAITS if waits is None else waits
     with journal.lock(key):
         table = _read_table(grid)  # a bad workbook fails before any API call
+        horizon = proceed_horizon(client, waits)
+        evidence = _Evidence(client, journal, key, waits)
+        settler = _Settler(
+            client, evidence, waits=waits, horizon=horizon, no_wait=no_wait, clock=journal.clock
+        )
+
+        # This workbook's id (kept on Ayarlar): outcomes are written only where they belong.
+        # (Written into the workbook with this run's outcomes; a run killed before that
+        # recorded it in the journal, and the next run on this path adopts it from there.)
+        workbook_id = read_workbook_id(grid)
+        id_to_write = not workbook_id
+        if id_to_write:
+            workbook_id = _adopted_id(journal.attempts(key), workbook)
 
         # 0. recover
         grid.progress("Önceki tahsilat denemeleri denetleniyor…")
-        settled, still_unknown = _recover_pending(client, journal, key)
-        earlier, taken = _recovered_rows(table, journal.unwritten(key), workbook)
+
+        def waiting(count: int, seconds: float) -> None:
+            _report_wait(grid, on_wait, count, seconds)
+
+        if dry_run:
+            settled = 0
+            still_open: dict[int, float | None] = {
+                a.document_id: None for a in journal.pending(key)
+            }
+        else:
+            settled, still_open = _recover_pending(journal, key, settler, progress=waiting)
+        earlier, taken, elsewhere = _recovered_rows(
+            table, journal.unwritten(key), workbook, workbook_id
+        )
         overlay = {o.index: o.outcome for o in earlier}
 
         # 1. plan
         grid.progress("Tahsilat planı hazırlanıyor…")
         plan = _build_plan(
-            grid, table, client, blocked=still_unknown, overlay=overlay, concurrency=concurrency
+            grid,
+            table,
+            client,
+            blocked=still_open,
+            overlay=overlay,
+            concurrency=concurrency,
+            waits=waits,
         )
         plan.recovered = earlier
         result = CollectResult(
-            plan, [], recovered=len(taken), unresolved=len(still_unknown), dry_run=dry_run
+            plan,
+            [],
+            recovered=len(taken),
+            unresolved=len(still_open),
+            dry_run=dry_run,
+            waiting_elsewhere=dict(elsewhere),
         )
         log.info("recovery: %d earlier attempt(s) settled, %d to write", settled, len(taken))
 
@@ -1386,9 +1848,25 @@ def collect_marked(
             return result
 
         # 3. send
-        sender = _Sender(client, journal, key=key, workbook=workbook, now=now)
+        sender = _Sender(
+            client,
+            journal,
+            key=key,
+            workbook=workbook,
+            workbook_id=workbook_id,
+            now=now,
+            waits=waits,
+            settler=settler,
+        )
         sent = (
-            _send_all(sender, plan, grid=grid, concurrency=concurrency, on_progress=on_progress)
+            _send_all(
+                sender,
+                plan,
+                grid=grid,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                on_wait=on_wait,
+            )
             if plan.rows
             else []
         )
@@ -1401,8 +1879,14 @@ def collect_marked(
         for outcome in earlier:
             final[outcome.index] = outcome
         for index, outcome in this_run.items():
-            if outcome.status != UNCHANGED or index not in final:
-                final[index] = outcome
+            earlier_one = final.get(index)
+            if earlier_one is not None and (
+                outcome.status == UNCHANGED
+                # "nothing left" says less than an earlier "closed by another collection"
+                or (outcome.outcome == T_NOTHING_LEFT and earlier_one.status == SKIPPED)
+            ):
+                continue
+            final[index] = outcome
         result.outcomes = [final[i] for i in sorted(final)]
 
         attempts_now = [a for o in sent for a in o.attempts]
@@ -1411,13 +1895,15 @@ def collect_marked(
             return result
         grid.progress("Sonuçlar yazılıyor…")
         try:
-            _write_rows(grid, table, [*earlier, *[o for o in this_run.values()]])
+            if id_to_write:
+                write_workbook_id(grid, workbook_id)
+            _write_rows(grid, table, result.outcomes)
             _append_log(grid, _log_rows(to_log, sender.times))
             write_status(
                 grid,
                 f"{result.summary_tr()} ({now().strftime('%d.%m.%Y %H:%M')})",
             )
-            grid.save()
+            grid.save()  # under the workbook's writer lock: the saved file holds them now
         except Exception as exc:
             log.error("writing the outcomes failed: %s", exc)
             raise OutcomesNotSaved(result, exc) from exc
@@ -1431,15 +1917,18 @@ def collect_marked(
 
 
 __all__ = [
+    "DEFAULT_WAITS",
     "CollectClient",
     "CollectResult",
     "OutcomesNotSaved",
     "Plan",
     "PlannedRow",
     "RowOutcome",
+    "Waits",
     "account_key",
     "collect_marked",
     "done_text",
     "plan_collection",
+    "proceed_horizon",
     "tr_amount",
 ]

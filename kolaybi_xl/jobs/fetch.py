@@ -57,6 +57,7 @@ class FetchResult:
     vaults: int = 0
     added_columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. a list that may be incomplete
+    skipped: list[str] = field(default_factory=list)  # unreadable invoices (one line each)
     refreshed_at: datetime | None = None
 
     def summary(self, lang: Lang | None = None) -> str:
@@ -94,6 +95,17 @@ class FetchResult:
         if self.warnings:
             said = "; ".join(self.warnings)
             parts.append(_("WARNING, the list may be incomplete: {said}", lang).format(said=said))
+        if self.skipped:
+            n = len(self.skipped)
+            first = "; ".join(self.skipped[:3]) + ("; …" if n > 3 else "")
+            parts.append(
+                ngettext(
+                    "WARNING, {n} unreadable invoice skipped ({detail})",
+                    "WARNING, {n} unreadable invoices skipped ({detail})",
+                    n,
+                    lang,
+                ).format(n=n, detail=first)
+            )
         return "; ".join(parts)
 
     def __str__(self) -> str:
@@ -114,11 +126,13 @@ def refresh_invoices(
     # ~8 KB, its values ~0.5 KB, and the sheet's cells are built after this.
     values: list[dict[str, Any]] = []
     seen_warnings = len(client.warnings)
+    seen_skipped = len(getattr(client, "skipped", ()))
     with paused_gc():  # bulk allocations only (see ``gcpause``)
         for invoice_type in types:
             grid.progress(f"{invoice_type.label} getiriliyor…")
             values.extend(invoice_values(inv) for inv in client.list_invoices(invoice_type))
     result.warnings = client.warnings[seen_warnings:]
+    result.skipped = list(getattr(client, "skipped", [])[seen_skipped:])
     if with_vaults:
         result.vaults = len(refresh_vaults(grid, client))
     grid.progress("Faturalar yazılıyor…")

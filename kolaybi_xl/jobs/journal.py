@@ -6,8 +6,15 @@ One JSON object per line, one line per event:
 - ``intent``  — about to send ``proceed`` for (account, document, vault, amount); fsync'd
   before the request leaves;
 - ``outcome`` — what became of it: ``applied``, ``not_applied``, ``failed`` (the server refused,
-  nothing applied) or ``unknown`` (it may have been applied; reconcile before anything else);
-  a later ``outcome`` of the same attempt supersedes an earlier ``unknown``;
+  nothing applied), ``elsewhere`` (not ours: another collection closed the invoice) or
+  ``unknown`` (it may have been applied; reconcile before anything else); a later ``outcome``
+  of the same attempt supersedes an earlier ``unknown``;
+
+An intent also records what settling it needs later, in this run or another: the wall-clock
+time it was sent (``t``: an unanswered request counts as possibly in progress until a horizon
+after it), the workbook it came from (path and the id stored in the workbook), and the ids of
+the vault's transactions of this amount seen before sending (``seen``: a new one afterwards is
+evidence that *this* request was applied). An outcome records whether the server answered.
 - ``written`` — the final outcome has been saved into a workbook.
 
 So a run that dies at any point leaves enough behind for the next one: attempts without a final
@@ -31,14 +38,17 @@ import logging
 import os
 import sys
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from ..oslock import Busy, exclusive, lock_wait, open_private, unlock
+from .account import normalise_key
 from .errors import ExitCode, JobError
 
 log = logging.getLogger(__name__)
@@ -49,55 +59,10 @@ APP_NAME = "kolaybi-xl"
 INTENT, OUTCOME, WRITTEN = "intent", "outcome", "written"
 EVENTS = frozenset({INTENT, OUTCOME, WRITTEN})
 APPLIED, NOT_APPLIED, FAILED, UNKNOWN = "applied", "not_applied", "failed", "unknown"
-RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, UNKNOWN})
-FINAL_RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED})
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(handle: IO[bytes]) -> bool:
-        handle.seek(0)
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _lock_wait(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        while True:
-            try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # retries for ~10 s
-                return
-            except OSError:
-                continue
-
-    def _unlock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        with contextlib.suppress(OSError):
-            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(handle: IO[bytes]) -> bool:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except (BlockingIOError, PermissionError):
-            return False
-        return True
-
-    def _lock_wait(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-
-    def _unlock(handle: IO[bytes]) -> None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _open_private(path: Path, flags: int) -> int:
-    """Open (creating with owner-only permissions) a file of ours."""
-    return os.open(path, flags | getattr(os, "O_BINARY", 0), 0o600)
+# Not applied by us, and the invoice was closed (or changed) by another collection meanwhile.
+ELSEWHERE = "elsewhere"
+RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, UNKNOWN, ELSEWHERE})
+FINAL_RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, ELSEWHERE})
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -154,6 +119,11 @@ class Attempt:
     remaining_after: Decimal | None = None
     outcome_at: str | None = None
     written: bool = False
+    workbook_id: str = ""
+    sent_at: float | None = None  # seconds since the epoch; None in records of old versions
+    seen: tuple[int, ...] | None = None  # None: the vault's transactions were not read
+    seen_at: float | None = None
+    answered: bool | None = None  # the latest outcome's: did the server answer the request?
 
     @property
     def final(self) -> bool:
@@ -170,8 +140,9 @@ class _State:
 class Journal:
     """The journal file at ``path`` (created with its directory on the first write)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path).expanduser()
+        self.clock = clock
         self._append_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -187,6 +158,18 @@ class Journal:
 
         return cls(platformdirs.user_data_path(APP_NAME, appauthor=False) / "journal.jsonl")
 
+    def _unusable(self, exc: OSError) -> JobError:
+        """One line for a journal that cannot be read or written (a bad path, a full disk)."""
+        why = exc.strerror or type(exc).__name__
+        return JobError(
+            f"the collection journal {self.path} cannot be used ({why}); fix the folder's "
+            f"permissions or set {ENV_JOURNAL} to a writable file. Nothing was sent.",
+            f"Tahsilat günlüğü {self.path} kullanılamıyor ({why}); klasörün izinlerini "
+            f"düzeltin ya da {ENV_JOURNAL} ile yazılabilir bir dosya gösterin. Hiçbir şey "
+            "gönderilmedi.",
+            exit_code=ExitCode.BAD_INPUT,
+        )
+
     # -- writing ----------------------------------------------------------------------------
 
     def _append(self, record: dict[str, Any]) -> None:
@@ -200,20 +183,20 @@ class Journal:
             # Other processes (another account's collection) append to the same file; they
             # take turns through a side file, so readers are never blocked (Windows locks are
             # mandatory: locking the journal itself would make it unreadable meanwhile).
-            guard_fd = _open_private(
+            guard_fd = open_private(
                 self.path.with_name(self.path.name + ".append.lock"), os.O_RDWR | os.O_CREAT
             )
             with os.fdopen(guard_fd, "r+b") as guard:
-                _lock_wait(guard)
+                lock_wait(guard)
                 try:
                     self._write_durably(data)
                 finally:
-                    _unlock(guard)
+                    unlock(guard)
             if created:
                 _fsync_dir(directory)
 
     def _write_durably(self, data: bytes) -> None:
-        fd = _open_private(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
         with os.fdopen(fd, "a+b") as handle:
             size = handle.seek(0, os.SEEK_END)
             if size:
@@ -242,8 +225,12 @@ class Journal:
         party: str = "",
         invoice_type: str = "",
         grand_total: Decimal | None = None,
+        workbook_id: str = "",
+        seen: Iterable[int] | None = None,
+        seen_at: float | None = None,
     ) -> Attempt:
         """Record that a proceed is about to be sent; on disk when this returns."""
+        seen_ids = None if seen is None else tuple(sorted(int(i) for i in seen))
         attempt = Attempt(
             attempt=uuid.uuid4().hex,
             key=key,
@@ -260,10 +247,18 @@ class Journal:
             party=party,
             invoice_type=invoice_type,
             grand_total=grand_total,
+            workbook_id=workbook_id,
+            sent_at=self.clock(),
+            seen=seen_ids,
+            seen_at=seen_at,
         )
         self._append(
             {
                 "event": INTENT,
+                "t": attempt.sent_at,
+                "workbook_id": workbook_id,
+                "seen": None if seen_ids is None else list(seen_ids),
+                "seen_at": seen_at,
                 "attempt": attempt.attempt,
                 "key": key,
                 "document_id": attempt.document_id,
@@ -289,8 +284,13 @@ class Journal:
         result: str,
         detail: str,
         remaining_after: Decimal | None = None,
+        *,
+        answered: bool | None = None,
     ) -> Attempt:
-        """Record what became of an attempt; returns the attempt with the outcome."""
+        """Record what became of an attempt; returns the attempt with the outcome.
+
+        ``answered``: whether the server answered the request (None: not known/not relevant).
+        """
         if result not in RESULTS:
             raise ValueError(f"unknown result {result!r}")
         at = _now_iso()
@@ -310,9 +310,10 @@ class Journal:
                 "result": result,
                 "detail": detail,
                 "remaining_after": None if remaining_after is None else str(remaining_after),
+                "answered": answered,
             }
         )
-        return _with_outcome(attempt, result, detail, remaining_after, at)
+        return _with_outcome(attempt, result, detail, remaining_after, at, answered)
 
     def mark_written(self, attempts: Iterable[Attempt], *, workbook: str | None = None) -> None:
         """Record that these attempts' final outcomes are saved in a workbook."""
@@ -336,6 +337,8 @@ class Journal:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return
+        except OSError as exc:
+            raise self._unusable(exc) from None
         lines = raw.split(b"\n")
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -354,8 +357,9 @@ class Journal:
     def attempts(self, key: str | None = None) -> list[Attempt]:
         """Every attempt (of one account, if ``key`` is given) with its latest outcome."""
         states: dict[str, _State] = {}
+        wanted = None if key is None else normalise_key(key)
         for seq, record in enumerate(self.records()):
-            if key is not None and record.get("key") != key:
+            if wanted is not None and normalise_key(record["key"]) != wanted:
                 continue
             event, ident = record["event"], record["attempt"]
             if event == INTENT:
@@ -377,6 +381,7 @@ class Journal:
                     str(record.get("detail") or ""),
                     _dec(record.get("remaining_after")),
                     str(record.get("at") or ""),
+                    _bool(record.get("answered")),
                 )
                 state.outcome_seq = seq
             elif event == WRITTEN:
@@ -398,36 +403,31 @@ class Journal:
     # -- the account lock ---------------------------------------------------------------------
 
     def lock_path(self, key: str) -> Path:
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+        digest = hashlib.sha256(normalise_key(key).encode("utf-8")).hexdigest()[:16]
         return self.path.with_name(f"{self.path.name}.{digest}.lock")
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Hold the account's exclusive collection lock, or raise ``JobError`` at once."""
         path = self.lock_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = _open_private(path, os.O_RDWR | os.O_CREAT)
-        handle = os.fdopen(fd, "r+b")
         try:
-            if not _try_lock(handle):
-                raise JobError(
-                    "another collection is running for this KolayBi account "
-                    "(another window, process or a second click); wait for it to finish",
-                    "Bu KolayBi hesabı için başka bir tahsilat şu anda çalışıyor (başka bir "
-                    "pencere, işlem ya da ikinci tıklama); bitmesini bekleyin",
-                    exit_code=ExitCode.BAD_INPUT,
-                )
-            try:
-                with contextlib.suppress(OSError):
-                    handle.seek(0)
-                    handle.truncate()
-                    handle.write(f"{os.getpid()}\n".encode())
-                    handle.flush()
-                yield
-            finally:
-                _unlock(handle)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            held = exclusive(path, remove=False)
+            held.__enter__()
+        except Busy:
+            raise JobError(
+                "another collection is running for this KolayBi account "
+                "(another window, process or a second click); wait for it to finish",
+                "Bu KolayBi hesabı için başka bir tahsilat şu anda çalışıyor (başka bir "
+                "pencere, işlem ya da ikinci tıklama); bitmesini bekleyin",
+                exit_code=ExitCode.BAD_INPUT,
+            ) from None
+        except OSError as exc:
+            raise self._unusable(exc) from None
+        try:
+            yield
         finally:
-            handle.close()
+            held.__exit__(None, None, None)
 
 
 def _valid(record: dict[str, Any]) -> bool:
@@ -466,7 +466,30 @@ def _intent_from(record: dict[str, Any]) -> Attempt | None:
         party=str(record.get("party") or ""),
         invoice_type=str(record.get("invoice_type") or ""),
         grand_total=_dec(record.get("grand_total")),
+        workbook_id=str(record.get("workbook_id") or ""),
+        sent_at=_float(record.get("t")),
+        seen=_ids(record.get("seen")),
+        seen_at=_float(record.get("seen_at")),
     )
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _ids(value: Any) -> tuple[int, ...] | None:
+    if not isinstance(value, list):
+        return None
+    try:
+        return tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _replace(attempt: Attempt, **changes: Any) -> Attempt:
@@ -474,7 +497,12 @@ def _replace(attempt: Attempt, **changes: Any) -> Attempt:
 
 
 def _with_outcome(
-    attempt: Attempt, result: str, detail: str, remaining_after: Decimal | None, at: str
+    attempt: Attempt,
+    result: str,
+    detail: str,
+    remaining_after: Decimal | None,
+    at: str,
+    answered: bool | None = None,
 ) -> Attempt:
     return _replace(
         attempt,
@@ -483,11 +511,13 @@ def _with_outcome(
         remaining_after=remaining_after,
         outcome_at=at,
         written=False,
+        answered=answered,
     )
 
 
 __all__ = [
     "APPLIED",
+    "ELSEWHERE",
     "ENV_JOURNAL",
     "FAILED",
     "FINAL_RESULTS",

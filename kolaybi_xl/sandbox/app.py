@@ -28,6 +28,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -202,6 +203,17 @@ class SandboxApp:
             refused = self._fault_before(fault, token)
             if refused is not None:
                 return refused
+        if fault is not None and fault.kind == "apply_late":
+            time.sleep(self.faults.slow_seconds)  # still working when the client gave up
+        if fault is not None and fault.kind == "gateway_timeout":
+            delay = self.faults.slow_seconds
+
+            def apply_later() -> None:
+                time.sleep(delay)
+                self._refusals(route.handler, request, *args)
+
+            threading.Thread(target=apply_later, name="sandbox-late-apply", daemon=True).start()
+            return error(504, "Gateway Timeout")
         response = self._refusals(route.handler, request, *args)
         if fault is None:
             return response
@@ -209,7 +221,8 @@ class SandboxApp:
             return error(500, "Sunucu hatası.")
         if fault.kind == "drop_after":
             return Response(0, drop=True)
-        response.delay = self.faults.slow_seconds  # slow_after
+        if fault.kind == "slow_after":
+            response.delay = self.faults.slow_seconds
         return response
 
     def _fault_before(self, fault: Fault, token: str | None) -> Response | None:

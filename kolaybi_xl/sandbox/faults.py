@@ -8,6 +8,11 @@ up by requests that would fail anyway). Kinds:
 - ``error_after``  the request is applied (a proceed collects), then 500.
 - ``drop_after``   the request is applied, then the connection is closed with no response.
 - ``slow_after``   the request is applied, then the answer waits ``slow_seconds``.
+- ``apply_late``   the server works ``slow_seconds`` first, then applies and answers: a client
+                   with a shorter read timeout has given up by then (a proceed applied after
+                   the client's timeout).
+- ``gateway_timeout`` 504 at once (a gateway gave up), and the request is applied
+                   ``slow_seconds`` later behind it.
 - ``expire_token`` 401 "Unauthenticated." and the request's token is invalidated.
 - ``bad_json``     200 with an HTML body; nothing applied.
 
@@ -29,6 +34,8 @@ FAULT_KINDS = (
     "error_after",
     "drop_after",
     "slow_after",
+    "apply_late",
+    "gateway_timeout",
     "expire_token",
     "bad_json",
 )
@@ -64,7 +71,8 @@ class _Rule:
 
 class Faults:
     """Thread-safe, changeable while the sandbox runs. ``latency`` (seconds) is added to every
-    API request; ``slow_seconds`` is how long ``slow_after`` waits."""
+    API request; ``slow_seconds`` is how long ``slow_after``, ``apply_late`` and
+    ``gateway_timeout`` wait."""
 
     def __init__(self, *, latency: float = 0.0, slow_seconds: float = 3.0, seed: int = 0) -> None:
         self.latency = latency

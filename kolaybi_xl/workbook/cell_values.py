@@ -19,7 +19,7 @@ attributes; one xlwings block and a number format). So every backend reads back 
   its exact value as far as a double can (``Decimal('2327.60')`` -> ``2327.6``); the file
   backend writes the shortest text of that double, never binary noise.
 - ``datetime``: Excel has no time zones, so an aware datetime becomes this computer's local
-  time, naive. ``date`` as it is.
+  time, naive. ``date`` and ``time`` as they are.
 - Anything else: its text (cleaned), so a stray type never breaks a write.
 """
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +35,7 @@ from .cells import EXCEL_MAX_TEXT, _text, clean_text, looks_like_formula
 
 CellValue = str | int | float | Decimal | bool | date | datetime | None
 # What ``cell_value`` returns: no Decimal, no aware datetime, no empty string.
-StoredValue = str | int | float | bool | date | datetime | None
+StoredValue = str | int | float | bool | date | datetime | time | None
 
 MAX_EXACT_INT = 2**53  # beyond this a double (what Excel holds) no longer has every integer
 _SMALLEST_NORMAL = sys.float_info.min
@@ -63,9 +63,18 @@ def cell_value(value: Any) -> StoredValue:
     if isinstance(value, datetime):
         # Excel has no time zones: show the moment in this computer's local time.
         return value.astimezone().replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, date):
+    if isinstance(value, date | time):  # a time-only cell reads back as a ``time``
         return value
     return _subclass(value)
+
+
+def number_text(number: float) -> str:
+    """The shortest text that reads back as the same double: for amounts with up to 15
+    significant digits that is the amount itself (``2327.6``, ``0.07``, ``9.995``). Files hold
+    this text, never binary noise such as ``0.07000000000000001``."""
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
 
 
 def quote_prefixed(stored: StoredValue) -> bool:

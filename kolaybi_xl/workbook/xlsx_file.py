@@ -16,6 +16,17 @@ guarantees beyond the protocol:
   then ``os.replace``; on any failure the original file is untouched and the temporary file
   removed. A workbook open in Excel (its ``~$`` owner file is there, or Windows refuses the
   replace) or changed by another program since it was opened is never overwritten.
+- One writer at a time: ``open(..., for_writing=True)`` takes an operating-system lock on a
+  sidecar file (``.kolaybi-lock.<name>``, which spreadsheet lock detection ignores) and holds it
+  until it is saved (or closed; a later save of the same grid takes it again for the save),
+  so the whole load -> change -> replace of one command is never interleaved
+  with another kolaybi-xl command's; a second writer waits ``lock_wait`` seconds, then is told
+  the workbook is busy. The "changed by another program" check runs under that lock right
+  before the replace. The lock file is removed on close (a killed process leaves an empty one,
+  reused next time; the operating system releases the lock itself).
+- Loads are bounded: a package that would expand past ``MAX_EXPANSION`` times its size (and
+  over ``MAX_UNPACKED`` bytes), or with a member over ``MAX_MEMBER`` bytes, is refused before
+  parsing.
 - Opening refuses, with one clear line in English and Turkish (``WorkbookError``), anything that
   is not a readable ``.xlsx``/``.xlsm``: ``.xls``/``.xlsb``/``.csv``/``.ods``, empty, renamed,
   damaged or password-protected files, XML with entity tricks (``defusedxml`` is active).
@@ -48,8 +59,9 @@ from openpyxl.workbook.defined_name import DefinedName
 from ..errors import UserError
 from ..gcpause import paused_gc
 from ..i18n import N_, Message
+from ..oslock import Busy, exclusive
 from . import layout
-from .cell_values import cell_value, quote_prefixed
+from .cell_values import cell_value, number_text, quote_prefixed
 from .cells import clean_text
 from .grid import BarChart, CellValue, Formula, TableFormat
 from .xlsx_charts import add_bar_chart
@@ -65,6 +77,16 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 
 # Windows refuses a replace while an antivirus or indexer has the file open for a moment:
 # try a few times before calling the file locked.
+# The writer lock: how long a second command waits for the first (``KOLAYBI_XL_LOCK_WAIT``).
+LOCK_PREFIX = ".kolaybi-lock."
+DEFAULT_LOCK_WAIT = 5.0
+ENV_LOCK_WAIT = "KOLAYBI_XL_LOCK_WAIT"
+
+# Zip bombs: a workbook expands a lot (10-20x is common), but not 50x *and* past 200 MB.
+MAX_EXPANSION = 50
+MAX_UNPACKED = 200 * 1024 * 1024
+MAX_MEMBER = 400 * 1024 * 1024
+
 REPLACE_ATTEMPTS = 3
 REPLACE_RETRY_SECONDS = 0.15
 
@@ -77,7 +99,8 @@ class WorkbookError(UserError):
     One line naming the file (an English msgid and its fields, in the catalogue), never a
     traceback or an exception repr. ``reason`` is a short machine-readable word:
     ``not_found``, ``format``, ``damaged``, ``protected``, ``unsafe``, ``locked``,
-    ``read_only``, ``changed``, ``merged``, ``save_failed``.
+    ``read_only``, ``changed``, ``merged``, ``save_failed``, ``busy`` (another
+    kolaybi-xl command holds the writer lock).
     """
 
     def __init__(
@@ -103,14 +126,6 @@ class _ExactNumber(str):
     """
 
     __slots__ = ()
-
-
-def _number_text(number: float) -> str:
-    """The shortest text that reads back as the same double: for amounts with up to 15
-    significant digits that is the amount itself (``2327.6``, ``0.07``, ``9.995``)."""
-    if number.is_integer() and abs(number) < 1e15:
-        return str(int(number))
-    return repr(number)
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -372,16 +387,46 @@ def _damaged(path: Path) -> WorkbookError:
     )
 
 
+def _check_expansion(path: Path, data: bytes) -> None:
+    """Refuse a package that would expand far beyond any real workbook (a zip bomb), from
+    its directory alone: nothing is decompressed. (Python's zip reader never gives more than
+    a member's declared size, so the declared sizes bound what parsing could take.)"""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sizes = [item.file_size for item in archive.infolist()]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # not readable as a zip: loading says "damaged"
+    total = sum(sizes)
+    if (total > MAX_EXPANSION * len(data) and total > MAX_UNPACKED) or any(
+        size > MAX_MEMBER for size in sizes
+    ):
+        raise WorkbookError(
+            "{name} was refused: it would expand to {mb} MB (from {kb} KB), far more than a "
+            "workbook does",
+            name=path.name,
+            mb=total // (1024 * 1024),
+            kb=max(1, len(data) // 1024),
+            path=path,
+            reason="unsafe",
+        )
+
+
 def _load(path: Path, data: bytes, *, keep_vba: bool) -> Any:
     """openpyxl's workbook from the file's bytes, or a clear ``WorkbookError``."""
     _sniff(path, data)
+    _check_expansion(path, data)
     try:
         with paused_gc(len(data) // 100):  # ~ a cell per 100 bytes of the zipped file
             return openpyxl.load_workbook(
                 io.BytesIO(data), keep_vba=keep_vba, data_only=False, keep_links=True
             )
     except MemoryError:
-        raise
+        raise WorkbookError(
+            "{name} is too large to open with the memory available",
+            name=path.name,
+            path=path,
+            reason="unsafe",
+        ) from None
     except Exception as exc:  # zipfile, XML, openpyxl's own errors: all mean "not readable"
         if _caused_by(exc, DefusedXmlException):
             raise WorkbookError(
@@ -464,6 +509,7 @@ class FileGrid:
         self._snapshot = snapshot
         self._on_progress = on_progress
         self._xlsm = path.suffix.lower() == ".xlsm"
+        self._writer_lock: contextlib.ExitStack | None = None
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -476,6 +522,7 @@ class FileGrid:
         template: str | os.PathLike[str] | None = None,
         on_progress: ProgressCallback | None = None,
         for_writing: bool = True,
+        lock_wait: float | None = None,
     ) -> FileGrid:
         """Open ``path`` (``.xlsx`` or ``.xlsm``; an ``.xlsm`` always keeps its macros).
 
@@ -484,12 +531,34 @@ class FileGrid:
         with the layout's sheets. Nothing is written before ``save()``.
 
         With ``for_writing`` (the default) a file that could not be saved afterwards (open in
-        Excel, read-only) is refused now, before any work is done.
+        Excel, read-only) is refused now, before any work is done, and the workbook's writer
+        lock is held until ``close()`` (waiting up to ``lock_wait`` seconds for another
+        command that holds it; default ``$KOLAYBI_XL_LOCK_WAIT`` or 5 s).
         """
         target = Path(path)
         suffix = _check_suffix(target)
         if target.is_dir():
             raise _is_folder(target)
+        held = _writer_lock(target, lock_wait) if for_writing else None
+        try:
+            grid = cls._open(target, suffix, create, template, on_progress, for_writing)
+        except BaseException:
+            if held is not None:
+                held.close()
+            raise
+        grid._writer_lock = held
+        return grid
+
+    @classmethod
+    def _open(
+        cls,
+        target: Path,
+        suffix: str,
+        create: bool,
+        template: str | os.PathLike[str] | None,
+        on_progress: ProgressCallback | None,
+        for_writing: bool,
+    ) -> FileGrid:
         if not target.exists():
             if not create:
                 raise _not_found(target)
@@ -533,11 +602,14 @@ class FileGrid:
         self.close()
 
     def close(self) -> None:
-        """Drop the workbook (unsaved changes are lost)."""
+        """Drop the workbook (unsaved changes are lost) and release the writer lock."""
         workbook, self._workbook = self._workbook, None
         if workbook is not None and workbook.vba_archive is not None:
             with contextlib.suppress(Exception):
                 workbook.vba_archive.close()
+        held, self._writer_lock = self._writer_lock, None
+        if held is not None:
+            held.close()
 
     @property
     def workbook(self) -> Any:
@@ -684,7 +756,18 @@ class FileGrid:
         untouched if anything goes wrong, and so does a file someone else changed meanwhile."""
         path = self.path
         self.check_writable()
-        self._check_unchanged()
+        if self._writer_lock is None:  # a second save of this grid: lock again for it
+            self._writer_lock = _writer_lock(path, None)
+        try:
+            self._save_locked()
+        finally:
+            # Load -> replace is done: the next command may go on (a later save of this
+            # grid takes the lock again, and finds any change made meanwhile).
+            held, self._writer_lock = self._writer_lock, None
+            held.close()
+
+    def _save_locked(self) -> None:
+        path = self.path
         try:
             data = self._serialise()
         except Exception as exc:
@@ -701,6 +784,9 @@ class FileGrid:
                 raise _read_only_error(path, folder=True) from exc
             except OSError as exc:
                 raise _save_failed(path, _os_reason(exc)) from exc
+            # Right before the replace (serialising takes seconds): nothing another program
+            # saved meanwhile is overwritten. Other kolaybi-xl commands wait for our lock.
+            self._check_unchanged()
             try:
                 _replace(temp, target)
             except PermissionError as exc:
@@ -769,6 +855,49 @@ class FileGrid:
 # -- helpers ----------------------------------------------------------------------------------
 
 
+def lock_file(path: Path) -> Path:
+    """The writer lock's sidecar file of a workbook (through symbolic links: one per file)."""
+    real = _real(path)
+    return real.with_name(LOCK_PREFIX + real.name)
+
+
+def _lock_wait_default() -> float:
+    text = os.environ.get(ENV_LOCK_WAIT, "").strip()
+    try:
+        return max(0.0, float(text)) if text else DEFAULT_LOCK_WAIT
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+
+
+def _writer_lock(path: Path, wait: float | None) -> contextlib.ExitStack:
+    """Take the workbook's writer lock (see the module docstring), or a clear error."""
+    wait = _lock_wait_default() if wait is None else wait
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(exclusive(lock_file(path), wait=wait))
+    except Busy:
+        raise WorkbookError(
+            "{name} is busy: another kolaybi-xl command (fetch, collect, report, …) is "
+            "saving it; try again when it has finished. Nothing was changed.",
+            name=path.name,
+            path=path,
+            reason="busy",
+        ) from None
+    except FileNotFoundError:
+        raise WorkbookError(
+            "Cannot create {name}: the folder {parent} does not exist",
+            name=path.name,
+            parent=path.parent,
+            path=path,
+            reason="not_found",
+        ) from None
+    except PermissionError:
+        raise _read_only_error(path, folder=True) from None
+    except OSError as exc:
+        raise _save_failed(path, _os_reason(exc)) from None
+    return stack
+
+
 def _sheet_position(name: str, existing: list[str]) -> int | None:
     """Where a new sheet goes: right after the last existing sheet that comes before it in
     ``SHEET_ORDER``, else before the first that comes after it; other names go last."""
@@ -835,7 +964,7 @@ def _store(cell: Any, value: CellValue) -> None:
         cell._value = stored
         cell.data_type = "n"
     elif kind is float:
-        cell._value = _ExactNumber(_number_text(stored))
+        cell._value = _ExactNumber(number_text(stored))
         cell.data_type = "n"
     elif kind is Formula:
         cell._value = str(stored)

@@ -1,0 +1,267 @@
+"""A worksheet part scanned as bytes: its rows found by number, touched rows rebuilt cell by
+cell (untouched cells keep their exact XML), missing rows and cells inserted in order, and the
+``dimension`` and ``autoFilter`` refs moved. Everything outside the touched rows is copied."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
+from .errors import NotPatchable
+from .xmlbits import attrs, main_prefix, render_attrs
+
+_REF = re.compile(r"([A-Z]{1,3})(\d+)")
+_CELL_REF = re.compile(rb"""\sr\s*=\s*["']\$?([A-Z]{1,3})\$?\d+["']""")
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """``"B7"`` -> (7, 2)."""
+    match = _REF.fullmatch(ref)
+    if match is None:
+        raise NotPatchable(f"unexpected cell reference {ref!r}")
+    return int(match.group(2)), column_index_from_string(match.group(1))
+
+
+@dataclass
+class Cell:
+    column: int
+    xml: bytes
+    head: bytes  # the inside of its start tag, parsed only when needed
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return attrs(self.head)
+
+    @property
+    def style(self) -> int:
+        return int(self.attributes.get("s", "0") or 0)
+
+    def has_formula(self, p: bytes) -> bool:
+        return b"<" + p + b"f" in self.xml
+
+
+Edit = tuple[int, int, bytes]  # bytes start..end of the original XML replaced by new bytes
+
+# What a caller gives for one cell: called with the cell's current XML (None if absent), its
+# row and column; returns the new XML, or None to leave the cell as it is.
+CellPatch = Callable[[Cell | None, int, int], bytes | None]
+
+
+class Sheet:
+    def __init__(self, xml: bytes) -> None:
+        self.xml = xml
+        self.p = p = main_prefix(xml, b"worksheet")
+        data = re.search(rb"<" + p + rb"sheetData\b[^>]*?(/?)>", xml)
+        if data is None:
+            raise NotPatchable("worksheet without sheetData")
+        self._empty_data = bool(data.group(1))
+        self._data_open = data
+        if self._empty_data:
+            self._data_end = data.end()
+        else:
+            close = xml.find(b"</" + p + b"sheetData>", data.end())
+            if close < 0:
+                raise NotPatchable("unclosed sheetData")
+            self._data_end = close
+        self._row_tag = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
+        self._cell_tag = re.compile(rb"<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
+        self._row_number = re.compile(rb'\sr\s*=\s*["\'](\d+)')
+
+    def check(self) -> None:
+        """Refuse now what ``patch`` could not handle (rows or cells without their reference)."""
+        first = self._row_tag.search(self.xml, self._data_open.end(), self._data_end)
+        if first is not None and "r" not in attrs(first.group(1)):
+            raise NotPatchable("rows without their number (r)")
+        cell = self._cell_tag.search(self.xml, self._data_open.end(), self._data_end)
+        if cell is not None and "r" not in attrs(cell.group(1)):
+            raise NotPatchable("cells without their reference (r)")
+
+    def _row_from(self, pos: int) -> tuple[int, int, int, int] | None:
+        """The first row whose start tag begins at or after ``pos``: (number, start, end of the
+        start tag, end of the row)."""
+        match = self._row_tag.search(self.xml, pos, self._data_end)
+        if match is None:
+            return None
+        found = self._row_number.search(b" " + match.group(1))
+        if found is None:
+            raise NotPatchable("a row without its number (r)")
+        if match.group(2):
+            end = match.end()
+        else:
+            close = b"</" + self.p + b"row>"
+            end = self.xml.find(close, match.end(), self._data_end)
+            if end < 0:
+                raise NotPatchable("unclosed row")
+            end += len(close)
+        return int(found.group(1)), match.start(), match.end(), end
+
+    def _locate(self, row: int, low: int) -> tuple[int, int, int, int] | None:
+        """The first row numbered ``row`` or more, its start tag at or after ``low``: a
+        bisection over the bytes (rows are in order), so a 50 MB sheet is not walked."""
+        high = self._data_end
+        while low < high:
+            middle = (low + high) // 2
+            found = self._row_from(middle)
+            if found is None or found[0] >= row:
+                high = middle
+            else:
+                low = found[3]
+        return self._row_from(low)
+
+    def last_row(self) -> int:
+        start = self.xml.rfind(b"<" + self.p + b"row", self._data_open.end(), self._data_end)
+        while start >= 0:
+            found = self._row_from(start)
+            if found is not None:
+                return found[0]
+            start = self.xml.rfind(b"<" + self.p + b"row", self._data_open.end(), start)
+        return 0
+
+    def row_style(self, row: int) -> int | None:
+        """The style of a row formatted as a whole (``customFormat``), else None."""
+        found = self._locate(row, self._data_open.end())
+        if found is not None and found[0] == row:
+            a = attrs(self.xml[found[1] : found[2]])
+            if a.get("customFormat") in ("1", "true") and "s" in a:
+                return int(a["s"])
+        return None
+
+    def column_styles(self) -> dict[int, int]:
+        styles: dict[int, int] = {}
+        cols = re.search(rb"<" + self.p + rb"cols>(.*?)</" + self.p + rb"cols>", self.xml, re.S)
+        if cols is None:
+            return styles
+        for m in re.finditer(rb"<" + self.p + rb"col\b([^>]*?)/?>", cols.group(1)):
+            a = attrs(m.group(1))
+            if "style" in a and "min" in a and "max" in a:
+                for column in range(int(a["min"]), min(int(a["max"]), 16384) + 1):
+                    styles[column] = int(a["style"])
+        return styles
+
+    def cells_of(self, row_xml: bytes) -> list[Cell]:
+        cells = []
+        for m in self._cell_tag.finditer(row_xml):
+            ref = _CELL_REF.search(b" " + m.group(1))
+            if ref is None:
+                raise NotPatchable("a cell without its reference (r)")
+            column = column_index_from_string(ref.group(1).decode())
+            cells.append(Cell(column, m.group(0), m.group(1)))
+        return cells
+
+    def edits(self, rows: dict[int, dict[int, CellPatch]]) -> tuple[list[Edit], tuple[int, int]]:
+        """The changes ``rows`` (row -> column -> patch) make, as (start, end, new bytes) of the
+        original XML in order; and the bottom-right corner of the rows written ((0, 0): none)."""
+        p, xml = self.p, self.xml
+        edits: list[Edit] = []
+        pos = self._data_open.end() if not self._empty_data else self._data_end
+        inserted: list[bytes] = []
+        corner = (0, 0)
+        for row in sorted(rows):
+            found = None if self._empty_data else self._locate(row, pos)
+            if found is not None and found[0] == row:
+                _, start, tag_end, end = found
+                tag = xml[start:tag_end]
+                close = len(p) + 6  # </row>
+                body = xml[tag_end : end - close] if not tag.endswith(b"/>") else b""
+                new = self._patch_row(row, tag, body, rows[row])
+                if new is None:
+                    continue
+                edits.append((start, end, new[0]))
+                pos = end
+            else:
+                new = self._patch_row(row, None, b"", rows[row])
+                if new is None:
+                    continue
+                if self._empty_data:
+                    inserted.append(new[0])
+                else:
+                    at = found[1] if found is not None else self._data_end
+                    edits.append((at, at, new[0]))
+                    pos = at
+            corner = (max(corner[0], row), max(corner[1], new[1]))
+        if inserted:
+            opening = self._data_open.group(0)[:-2] + b">"
+            block = opening + b"".join(inserted) + b"</" + p + b"sheetData>"
+            edits.append((self._data_open.start(), self._data_open.end(), block))
+        return edits, corner
+
+    def apply(self, edits: list[Edit]) -> bytes:
+        """The XML with ``edits`` (in order, not overlapping) made."""
+        pieces: list[bytes] = []
+        pos = 0
+        for start, end, new in edits:
+            pieces.append(self.xml[pos:start])
+            pieces.append(new)
+            pos = end
+        pieces.append(self.xml[pos:])
+        return b"".join(pieces)
+
+    def _patch_row(
+        self, row: int, tag: bytes | None, body: bytes, patches: dict[int, CellPatch]
+    ) -> tuple[bytes, int] | None:
+        p = self.p
+        cells = self.cells_of(body) if body else []
+        if body and self._cell_tag.sub(b"", body).strip():
+            raise NotPatchable(f"row {row} holds more than cells")
+        by_column = {c.column: c for c in cells}
+        changed = False
+        for column, patch in patches.items():
+            cell = by_column.get(column)
+            new = patch(cell, row, column)
+            if new is None:
+                continue
+            changed = True
+            if cell is not None:
+                cell.xml = new
+            else:
+                by_column[column] = Cell(column, new, b"")
+        if not changed:
+            return None
+        ordered = [by_column[c] for c in sorted(by_column)]
+        if tag is None:
+            a: dict[str, str] = {"r": str(row)}
+        else:
+            a = attrs(tag[len(p) + 4 : -1].rstrip(b"/"))
+        if "spans" in a and ordered:
+            a["spans"] = f"{ordered[0].column}:{ordered[-1].column}"
+        head = b"<" + p + b"row" + render_attrs(a)
+        content = b"".join(c.xml for c in ordered)
+        right = max((c.column for c in ordered), default=0)
+        return head + b">" + content + b"</" + p + b"row>", right
+
+    # -- refs outside sheetData ---------------------------------------------------------------
+
+    def dimension_edit(self, corner: tuple[int, int]) -> Edit | None:
+        """``<dimension ref>`` grown to include ``corner`` (row, column)."""
+        # The dimension comes before sheetData: never scan a big sheet's rows for it.
+        head = self.xml[: self._data_open.start()]
+        found = re.search(rb"<" + self.p + rb'dimension\b[^>]*?\bref="([^"]*)"', head)
+        if found is None:
+            return None
+        ref = found.group(1).decode()
+        first, _, last = ref.partition(":")
+        last = last or first
+        try:
+            row, column = split_ref(last.replace("$", ""))
+        except NotPatchable:
+            return None
+        row, column = max(row, corner[0]), max(column, corner[1])
+        new = f"{first}:{get_column_letter(column)}{row}".encode()
+        return found.start(1), found.end(1), new
+
+    def _autofilter(self) -> re.Match[bytes] | None:
+        tail = re.compile(rb"<" + self.p + rb'autoFilter\b[^>]*?\bref="([^"]*)"')
+        return tail.search(self.xml, self._data_end)
+
+    def autofilter_ref(self) -> str | None:
+        found = self._autofilter()
+        return found.group(1).decode() if found else None
+
+    def autofilter_edit(self, ref: str) -> Edit:
+        found = self._autofilter()
+        if found is None:
+            raise NotPatchable("no autoFilter to move")
+        return found.start(1), found.end(1), ref.encode()
