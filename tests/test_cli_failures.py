@@ -159,7 +159,7 @@ def test_journal_failures(tmp_path, capsys, monkeypatch):
     code, _, err = run(capsys, "journal")
     assert code == 2
     line = one_error_line(err)
-    assert "cannot use" in line
+    assert "cannot be used" in line
     assert "not-a-folder" in line
 
 

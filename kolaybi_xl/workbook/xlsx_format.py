@@ -271,7 +271,7 @@ def _format_table(ws: Any, table: TableFormat) -> None:
         set_paper(ws, repeat, first, page_breaks=table.page_breaks, scale=table.print_scale)
 
 
-def _lines(value: Any, width: float) -> int:
+def wrapped_lines(value: Any, width: float) -> int:
     """How many lines a wrapped text needs in a column ``width`` characters wide (an estimate:
     neither Excel nor LibreOffice sizes the rows of a file when opening it). Word wrapping,
     ~1.1 characters of Calibri 11 text per unit of width."""
@@ -298,7 +298,7 @@ def _fit_row_heights(
         for column, width in wrapped:
             cell = cells.get((row, column))
             if cell is not None:
-                lines = max(lines, _lines(cell._value, width))
+                lines = max(lines, wrapped_lines(cell._value, width))
         if lines > 1:
             dimensions[row].height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
             _align_top(ws, row, columns)
@@ -322,7 +322,7 @@ def grow_wrapped_rows(ws: Any, top: int, left: int, rows: Any) -> None:
             style = cells[r, c]._style
             if style is None or not alignments[style.alignmentId].wrapText:
                 continue
-            lines = max(lines, _lines(value, _column_width(ws, c)))
+            lines = max(lines, wrapped_lines(value, _column_width(ws, c)))
         if lines > 1:
             height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
             if (dimensions[r].height or LINE_HEIGHT) < height:

@@ -40,9 +40,10 @@ from ..xlsx_file import (
     _writer_lock,
     find_lock,
 )
+from ..xlsx_format import DEFAULT_WIDTH, LINE_HEIGHT, MAX_WRAPPED_LINES, wrapped_lines
 from .container import Package
 from .errors import NotPatchable
-from .render import EMPTY, cell_content, render_cell
+from .render import EMPTY, TEXT, cell_content, render_cell
 from .sheet import Cell, CellPatch, Edit, Sheet
 from .styles import Styles
 from .values import open_book, read_values, trimmed
@@ -441,6 +442,8 @@ class _SheetPatch:
         self._column_styles: dict[int, int] | None = None
         self._formats: dict[int, str] = {}
         self._format_rows = (0, -1)
+        self._lines: dict[int, int] = {}  # row -> lines its new wrapped text needs
+        self._widths: dict[int, float] | None = None
         if table is not None:
             header = table.header_row
             self._format_rows = (header + 1, header + max(0, table.data_rows) + table.spare_rows)
@@ -475,7 +478,7 @@ class _SheetPatch:
                 line = rows.setdefault(r, {})
                 for c in self._formats:
                     line.setdefault(c, self._format_patch())
-        edits, corner = self.sheet.edits(rows)
+        edits, corner = self.sheet.edits(rows, self._height)
         if edits:
             dimension = self.sheet.dimension_edit(corner)
             if dimension is not None:
@@ -491,6 +494,20 @@ class _SheetPatch:
                 absolute = f"${first}${table.header_row}:${last}${bottom}"
                 self.grid._book.set_filter_database(self.name, absolute)
         return edits, self.calc_chain
+
+    def _height(self, row: int) -> float | None:
+        lines = self._lines.get(row, 1)
+        return LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES) if lines > 1 else None
+
+    def _note_wrapped(self, row: int, column: int, style: int, text: str) -> None:
+        """A written text in a wrapping cell: how many lines its row needs (as FileGrid's
+        ``grow_wrapped_rows`` does: neither Excel nor LibreOffice sizes rows on opening)."""
+        if len(text) < 8 or not self.styles.wraps(style):
+            return
+        if self._widths is None:
+            self._widths = self.sheet.column_widths()
+        lines = wrapped_lines(text, self._widths.get(column, DEFAULT_WIDTH))
+        self._lines[row] = max(self._lines.get(row, 1), lines)
 
     def _format_patch(self) -> CellPatch:
         def create(cell: Cell | None, row: int, column: int) -> bytes | None:
@@ -538,6 +555,8 @@ class _SheetPatch:
                 return None  # written back as it was: the cell keeps its exact XML
             if cell is not None and cell.has_formula(p):
                 self._formula_goes(cell)
+            if content.kind == TEXT:
+                self._note_wrapped(row, column, style, content.text)
             return render_cell(p, _ref(row, column), style, content)
 
         return create

@@ -129,17 +129,24 @@ class Sheet:
                 return int(a["s"])
         return None
 
-    def column_styles(self) -> dict[int, int]:
-        styles: dict[int, int] = {}
+    def _columns(self, attribute: str) -> dict[int, str]:
+        """Column -> the value of ``attribute`` on its ``<col>`` (``style``, ``width``)."""
+        found: dict[int, str] = {}
         cols = re.search(rb"<" + self.p + rb"cols>(.*?)</" + self.p + rb"cols>", self.xml, re.S)
         if cols is None:
-            return styles
+            return found
         for m in re.finditer(rb"<" + self.p + rb"col\b([^>]*?)/?>", cols.group(1)):
             a = attrs(m.group(1))
-            if "style" in a and "min" in a and "max" in a:
+            if attribute in a and "min" in a and "max" in a:
                 for column in range(int(a["min"]), min(int(a["max"]), 16384) + 1):
-                    styles[column] = int(a["style"])
-        return styles
+                    found[column] = a[attribute]
+        return found
+
+    def column_styles(self) -> dict[int, int]:
+        return {column: int(style) for column, style in self._columns("style").items()}
+
+    def column_widths(self) -> dict[int, float]:
+        return {column: float(width) for column, width in self._columns("width").items()}
 
     def cells_of(self, row_xml: bytes) -> list[Cell]:
         cells = []
@@ -151,9 +158,14 @@ class Sheet:
             cells.append(Cell(column, m.group(0), m.group(1)))
         return cells
 
-    def edits(self, rows: dict[int, dict[int, CellPatch]]) -> tuple[list[Edit], tuple[int, int]]:
+    def edits(
+        self,
+        rows: dict[int, dict[int, CellPatch]],
+        height: Callable[[int], float | None] = lambda row: None,
+    ) -> tuple[list[Edit], tuple[int, int]]:
         """The changes ``rows`` (row -> column -> patch) make, as (start, end, new bytes) of the
-        original XML in order; and the bottom-right corner of the rows written ((0, 0): none)."""
+        original XML in order; and the bottom-right corner of the rows written ((0, 0): none).
+        ``height(row)``, asked once the row's cells are patched: the height it needs at least."""
         p, xml = self.p, self.xml
         edits: list[Edit] = []
         pos = self._data_open.end() if not self._empty_data else self._data_end
@@ -166,13 +178,13 @@ class Sheet:
                 tag = xml[start:tag_end]
                 close = len(p) + 6  # </row>
                 body = xml[tag_end : end - close] if not tag.endswith(b"/>") else b""
-                new = self._patch_row(row, tag, body, rows[row])
+                new = self._patch_row(row, tag, body, rows[row], height)
                 if new is None:
                     continue
                 edits.append((start, end, new[0]))
                 pos = end
             else:
-                new = self._patch_row(row, None, b"", rows[row])
+                new = self._patch_row(row, None, b"", rows[row], height)
                 if new is None:
                     continue
                 if self._empty_data:
@@ -200,7 +212,12 @@ class Sheet:
         return b"".join(pieces)
 
     def _patch_row(
-        self, row: int, tag: bytes | None, body: bytes, patches: dict[int, CellPatch]
+        self,
+        row: int,
+        tag: bytes | None,
+        body: bytes,
+        patches: dict[int, CellPatch],
+        height: Callable[[int], float | None],
     ) -> tuple[bytes, int] | None:
         p = self.p
         cells = self.cells_of(body) if body else []
@@ -227,6 +244,10 @@ class Sheet:
             a = attrs(tag[len(p) + 4 : -1].rstrip(b"/"))
         if "spans" in a and ordered:
             a["spans"] = f"{ordered[0].column}:{ordered[-1].column}"
+        needed = height(row)
+        if needed is not None and float(a.get("ht") or 0) < needed:
+            a["ht"] = f"{needed:g}"  # files are not re-flowed on opening: size it now
+            a["customHeight"] = "1"
         head = b"<" + p + b"row" + render_attrs(a)
         content = b"".join(c.xml for c in ordered)
         right = max((c.column for c in ordered), default=0)

@@ -62,6 +62,12 @@ class Styles:
     def is_date(self, index: int) -> bool:
         return is_date_format(self.number_format(index))
 
+    def wraps(self, index: int) -> bool:
+        """Whether the style wraps its text (``<alignment wrapText="1">``)."""
+        children = self._xf(index)[1]
+        found = re.search(rb"<(?:\w+:)?alignment\b([^>]*?)/?>", children)
+        return found is not None and attrs(found.group(1)).get("wrapText") in ("1", "true")
+
     def quoted(self, index: int) -> bool:
         return self._xf(index)[0].get("quotePrefix", "0") in ("1", "true")
 
