@@ -6,9 +6,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import responses
+from client_support import API_KEY, BASE, CHANNEL, FakeClock
 
+from kolaybi_xl.api import KolayBiClient
 from kolaybi_xl.sandbox import Sandbox
 
 
@@ -43,3 +47,43 @@ def start_sandbox(use_sandbox: Callable[..., Sandbox]) -> Iterator[Callable[...,
     the test ends."""
     with contextlib.ExitStack() as running:
         yield lambda **options: use_sandbox(running.enter_context(Sandbox(**options)))
+
+
+# -- the HTTP client's unit tests (test_client_*.py; their helpers are in client_support) ----
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def make_client(sleeps: list[float], clock: FakeClock) -> Iterator[Callable[..., KolayBiClient]]:
+    made: list[KolayBiClient] = []
+
+    def make(**options: Any) -> KolayBiClient:
+        options.setdefault("sleep", sleeps.append)
+        options.setdefault("clock", clock)
+        client = KolayBiClient(BASE, CHANNEL, API_KEY, **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: Callable[..., KolayBiClient]) -> KolayBiClient:
+    return make_client()

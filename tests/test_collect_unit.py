@@ -40,7 +40,7 @@ from kolaybi_xl.jobs.collect import (
     tr_amount,
 )
 from kolaybi_xl.jobs.errors import JobError
-from kolaybi_xl.jobs.journal import Journal
+from kolaybi_xl.jobs.journal import Attempt, Journal
 from kolaybi_xl.sandbox import Books, Sandbox
 from kolaybi_xl.workbook import layout
 from kolaybi_xl.workbook.grid import MemoryGrid
@@ -86,6 +86,24 @@ def client_for(sb: Sandbox, **kw: Any) -> KolayBiClient:
     kw.setdefault("max_retries", 2)
     kw.setdefault("sleep", lambda _s: None)
     return KolayBiClient(sb.url, sb.channel, sb.api_key, **kw)
+
+
+def earlier_intent(
+    journal: Journal, key: str, doc: int, amount: str, *, row: int = FIRST, **extra: Any
+) -> Attempt:
+    """The journal intent a run that died after writing it leaves: ``amount`` TRY of ``doc``
+    (its whole remaining amount then) into vault 1, from row ``row`` of test.xlsx."""
+    return journal.intent(
+        key=key,
+        document_id=doc,
+        vault_id=1,
+        amount=Decimal(amount),
+        currency="TRY",
+        remaining_before=Decimal(amount),
+        workbook="test.xlsx",
+        row=row,
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -335,16 +353,7 @@ def test_unknown_earlier_attempt_blocks_the_document(sandbox: Sandbox, journal: 
     client = client_for(sandbox)
     key = account_key(client)
     # An earlier attempt for 500 that left the invoice at neither 500 nor 0: nobody can say.
-    journal.intent(
-        key=key,
-        document_id=doc,
-        vault_id=1,
-        amount=Decimal("500.00"),
-        currency="TRY",
-        remaining_before=Decimal("500.00"),
-        workbook="test.xlsx",
-        row=7,
-    )
+    earlier_intent(journal, key, doc, "500.00", row=7)
     books.update_invoice(doc, paid=Decimal("123.45"))
     grid = make_grid(
         books,
@@ -1026,15 +1035,11 @@ def test_recovered_outcomes_are_logged_once(sandbox: Sandbox, journal: Journal) 
     grid = make_grid(books, [{"id": doc, "mark": "x", "vault": 1}])
     client = client_for(sandbox)
     key = account_key(client)
-    attempt = journal.intent(
-        key=key,
-        document_id=doc,
-        vault_id=1,
-        amount=Decimal("10.00"),
-        currency="TRY",
-        remaining_before=Decimal("10.00"),
-        workbook="test.xlsx",
-        row=FIRST,
+    attempt = earlier_intent(
+        journal,
+        key,
+        doc,
+        "10.00",
         vault_name="Merkez Kasa",
         seen=(),  # the vault had no transaction of this amount before: a new one is ours
     )
@@ -1129,16 +1134,7 @@ def test_killed_before_the_request_left_is_sent_again(sandbox: Sandbox, journal:
     grid = make_grid(books, [{"id": doc, "mark": "x", "vault": "Merkez Kasa"}])
     client = client_for(sandbox)
     key = account_key(client)
-    journal.intent(
-        key=key,
-        document_id=doc,
-        vault_id=1,
-        amount=Decimal("25.00"),
-        currency="TRY",
-        remaining_before=Decimal("25.00"),
-        workbook="test.xlsx",
-        row=FIRST,
-    )
+    earlier_intent(journal, key, doc, "25.00")
 
     result = run(grid, client, journal)
 
@@ -1159,16 +1155,7 @@ def test_two_open_attempts_of_one_invoice_stay_unknown(sandbox: Sandbox, journal
     client = client_for(sandbox)
     key = account_key(client)
     for _ in range(2):
-        journal.intent(
-            key=key,
-            document_id=doc,
-            vault_id=1,
-            amount=Decimal("25.00"),
-            currency="TRY",
-            remaining_before=Decimal("25.00"),
-            workbook="test.xlsx",
-            row=FIRST,
-        )
+        earlier_intent(journal, key, doc, "25.00")
     run(grid, client, journal)
     assert outcome_of(grid, FIRST) == (
         "Hata: önceki denemenin sonucu belirsiz; KolayBi'de kontrol edin"

@@ -26,6 +26,7 @@ from .models import (
     Vault,
     VaultTransaction,
 )
+from .paging import Listing
 
 __all__ = [
     "PRODUCTION_URL",
@@ -42,6 +43,7 @@ __all__ = [
     "KolayBiClient",
     "KolayBiError",
     "Labelled",
+    "Listing",
     "NotFoundError",
     "OutcomeUnknown",
     "PaymentPlan",

@@ -125,14 +125,13 @@ def refresh_invoices(
     # Each invoice becomes its cell values at once and the parsed models go: a model weighs
     # ~8 KB, its values ~0.5 KB, and the sheet's cells are built after this.
     values: list[dict[str, Any]] = []
-    seen_warnings = len(client.warnings)
-    seen_skipped = len(getattr(client, "skipped", ()))
     with paused_gc():  # bulk allocations only (see ``gcpause``)
         for invoice_type in types:
             grid.progress(f"{invoice_type.label} getiriliyor…")
-            values.extend(invoice_values(inv) for inv in client.list_invoices(invoice_type))
-    result.warnings = client.warnings[seen_warnings:]
-    result.skipped = list(getattr(client, "skipped", [])[seen_skipped:])
+            listing = client.list_invoices(invoice_type)
+            result.warnings.extend(listing.notes)  # the list may be incomplete: say why
+            result.skipped.extend(listing.skipped)
+            values.extend(invoice_values(inv) for inv in listing)
     if with_vaults:
         result.vaults = len(refresh_vaults(grid, client))
     grid.progress("Faturalar yazılıyor…")

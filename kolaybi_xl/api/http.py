@@ -1,0 +1,230 @@
+"""Small HTTP helpers of the client: redaction, readable excerpts of unexpected bodies, the
+server's error message, ``Retry-After``, backoff, and what a failed connection means.
+
+Nothing here sends a request; ``answers`` and ``client`` use these pieces.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json as json_module
+import random
+import re
+import time
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import requests
+import requests.auth
+
+MAX_RETRY_AFTER = 60.0
+USER_AGENT = "kolaybi-xl/0.1 (+python-requests)"
+UNPARSED: Any = object()
+_UNICODE_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
+_LOOKS_LIKE_HTML = re.compile(r"<(!doctype|html|head|body|title|p|div|h[1-6])\b", re.I)
+_HIDDEN_HTML = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+class Redactor:
+    """Removes the API key and tokens from any text that may reach a user or a log."""
+
+    def __init__(self) -> None:
+        # An immutable tuple, replaced whole: threads may redact while a token is added.
+        # Longest first, so a secret that contains another one is removed whole.
+        self._secrets: tuple[str, ...] = ()
+
+    def add(self, secret: str | None) -> None:
+        if not secret or len(secret) < 4 or secret in self._secrets:
+            return
+        # Also the forms a server may echo it in: JSON-escaped (``\u00e7``, either case,
+        # ``\/`` as PHP writes it) and URL-encoded (``%C3%A7``, ``+`` for a space).
+        escaped = json_module.dumps(secret)[1:-1]
+        forms = {
+            secret,
+            escaped,
+            escaped.replace("/", "\\/"),
+            _UNICODE_ESCAPE.sub(lambda m: m.group(0).upper().replace("\\U", "\\u"), escaped),
+            json_module.dumps(secret, ensure_ascii=False)[1:-1],
+            quote(secret, safe=""),
+            quote(secret, safe="").lower(),
+            quote_plus(secret, safe=""),
+        }
+        self._secrets = tuple(
+            sorted({*self._secrets, *(f for f in forms if len(f) >= 4)}, key=len, reverse=True)
+        )
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>`` (or no Authorization at all for the token call).
+
+    An explicit auth object: without one, requests lets a ~/.netrc entry for the host
+    replace the Authorization header.
+    """
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.pop("Authorization", None)
+        if self._token is not None:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(***)"
+
+
+# -- bodies ------------------------------------------------------------------------------
+
+
+def _declares_charset(response: requests.Response) -> bool:
+    return "charset" in response.headers.get("Content-Type", "").lower()
+
+
+def body_text(response: requests.Response) -> str:
+    """The body as text. Without a declared charset requests falls back to ISO-8859-1 for
+    ``text/*``, which turns Turkish UTF-8 text ("Bakım") into mojibake ("BakÄ±m")."""
+    if _declares_charset(response):
+        return response.text or ""
+    return (response.content or b"").decode("utf-8", errors="replace")
+
+
+def json_or_none(response: requests.Response) -> Any:
+    try:
+        if _declares_charset(response):
+            return response.json()
+        # JSON is UTF-8 (or UTF-16/32, which json.loads detects from the bytes), even when
+        # a server labels it text/html without a charset.
+        return json_module.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def excerpt(response: requests.Response, redact: Redactor) -> str:
+    """A short, readable, secret-free piece of a body that is not the expected JSON."""
+    # Redact the whole text before cutting anything, so no piece of a secret survives.
+    text = redact(body_text(response))[:20_000]
+    if _LOOKS_LIKE_HTML.search(text[:2_000]):
+        text = _HTML_TAG.sub(" ", _HIDDEN_HTML.sub(" ", text))
+    text = redact(" ".join(text.split()))
+    return text[:160] + ("…" if len(text) > 160 else "")
+
+
+def server_message(response: requests.Response, redact: Redactor, body: Any = UNPARSED) -> str:
+    """What the server said went wrong (``message``, ``error``, ``errors``), secret-free."""
+    if body is UNPARSED:
+        body = json_or_none(response)
+    message: Any = None
+    if isinstance(body, dict):
+        message = body.get("message")
+        error = body.get("error")
+        if not message and isinstance(error, dict):
+            message = error.get("message")
+        elif not message and isinstance(error, str):
+            message = error
+        errors = body.get("errors")
+        if isinstance(errors, dict) and errors:
+            details = "; ".join(
+                f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in errors.items()
+            )
+            message = f"{message} ({details})" if message else details
+    if not message:
+        message = excerpt(response, redact) or f"HTTP {response.status_code}"
+    return redact(str(message).strip())[:500]
+
+
+# -- waiting -----------------------------------------------------------------------------
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date), never negative; None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def backoff_delay(
+    attempt: int,
+    retry_after: float | None,
+    *,
+    backoff: float,
+    max_backoff: float,
+    rng: random.Random,
+) -> float:
+    """The server's ``Retry-After`` (capped), else capped exponential backoff with jitter so
+    parallel workers do not stampede."""
+    if retry_after is not None:
+        return min(retry_after, MAX_RETRY_AFTER)
+    ceiling = min(max_backoff, backoff * (2.0 ** min(attempt, 60)))
+    return ceiling * rng.uniform(0.5, 1.0)
+
+
+# -- failed connections ------------------------------------------------------------------
+
+# What to check when the first connection of a run fails this way (no retry for these).
+HINTS = {
+    "refused": "nothing answers at that address: check the URL (KOLAYBI_BASE_URL or the "
+    "workbook's Ortam setting) and that the server is running",
+    "dns": "check the spelling of the URL and your internet or VPN connection",
+}
+
+
+def may_have_been_sent(exc: requests.exceptions.RequestException) -> bool:
+    """False only when the request certainly never reached the server."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc)
+        refused = ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError")
+        return not any(marker in text for marker in refused)
+    return not isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema))
+
+
+def network_cause(exc: requests.exceptions.RequestException) -> str | None:
+    """How a request failed without an answer, in one word (``ConnectionFailed.cause``)."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout"
+    text = repr(exc)
+    if "NameResolutionError" in text or "getaddrinfo" in text or "Name or service" in text:
+        return "dns"
+    if "ConnectionRefusedError" in text or "Connection refused" in text:
+        return "refused"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls"
+    if "RemoteDisconnected" in text or "ConnectionResetError" in text:
+        return "closed"
+    return None
+
+
+def describe_network_error(exc: requests.exceptions.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "no answer in time (read timeout)"
+    text = repr(exc)
+    if "ConnectionRefusedError" in text or "NewConnectionError" in text:
+        return "connection refused"
+    if "NameResolutionError" in text or "getaddrinfo" in text:
+        return "host name could not be resolved"
+    if "RemoteDisconnected" in text or "ConnectionResetError" in text or "ProtocolError" in text:
+        return "connection closed by the server"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS/SSL error"
+    return exc.__class__.__name__
