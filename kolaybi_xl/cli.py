@@ -22,9 +22,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__, logfile
+from . import __version__, i18n, logfile
 from .api import InvoiceType, KolayBiClient
 from .errors import ExitCode, UserError, explain
+from .i18n import N_, Message, _, ngettext
 from .jobs.settings import ENV_KEY, Settings, load_settings
 from .workbook.grid import Grid
 from .workbook.xlsx_file import FileGrid
@@ -83,15 +84,24 @@ def parse_types(values: Sequence[str] | None) -> list[InvoiceType] | None:
                 return list(InvoiceType)
             try:
                 invoice_type = InvoiceType.parse(part)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
+            except ValueError:
+                raise CommandError(
+                    "--type: unknown invoice type '{text}' (sale_invoice, sale_return_invoice, "
+                    "purchase_invoice, purchase_return_invoice, self_employment_receipt or all)",
+                    text=part,
+                ) from None
             if invoice_type not in types:
                 types.append(invoice_type)
     return types or None
 
 
 class Progress:
-    """A progress bar (tqdm) on a terminal; silent when stderr is not one."""
+    """A progress bar (tqdm) on a terminal; silent when stderr is not one.
+
+    ``12/40 [00:03<00:07, 4 fatura/sn]``: whole invoices per second in the run's language,
+    not tqdm's ``47233.15fatura/s``."""
+
+    BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
 
     def __init__(self, stream: TextIO, label: str) -> None:
         self.stream = stream
@@ -105,11 +115,14 @@ class Progress:
             self.bar = tqdm(
                 total=total,
                 desc=self.label,
-                unit="fatura",
                 file=self.stream,
                 disable=not self.stream.isatty(),
                 leave=True,
+                bar_format=self.BAR,
             )
+        if not self.bar.disable:
+            elapsed = self.bar.format_dict.get("elapsed") or 0.0
+            self.bar.set_postfix_str(rate(done, elapsed), refresh=False)
         self.bar.update(done - self.bar.n)
         if done >= total:
             self.close()
@@ -119,14 +132,27 @@ class Progress:
             self.bar.close()
 
 
+def rate(done: int, seconds: float) -> str:
+    """``4 invoices/s`` / ``4 fatura/sn``; ``…`` before there is anything to measure."""
+    if done <= 0 or seconds <= 0:
+        return "…"
+    per_second = done / seconds
+    shown = i18n.number(per_second, places=0 if per_second >= 10 else 1)
+    return ngettext("{n} invoice/s", "{n} invoices/s", round(per_second)).format(n=shown)
+
+
+# The answer a user types: the run's language's letters; the other language's are taken too.
+YES_ANSWERS = frozenset({"e", "evet", "y", "yes"})
+
+
 def confirm_on_terminal(question: str) -> bool:
     if not sys.stdin.isatty():
         raise CommandError(
             "collect needs confirmation but there is no terminal; rerun with --yes "
             "(after checking the plan with --dry-run)"
         )
-    answer = input(f"{question} [e/H] ").strip().casefold()
-    return answer in ("e", "evet", "y", "yes")
+    answer = input(f"{question} {_('[y/N]')} ").strip().casefold()
+    return answer in YES_ANSWERS
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -142,7 +168,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             with client_for(settings) as client:
                 result = refresh_invoices(grid, client, types, with_vaults=not args.no_vaults)
             grid.save()
-        print(f"{path}: {result.summary_en()}")
+        vaults = ngettext("{n} vault", "{n} vaults", result.vaults).format(n=result.vaults)
+        print(f"{path}: {result.summary()}; {vaults}")
     return EXIT_OK
 
 
@@ -155,7 +182,7 @@ def cmd_vaults(args: argparse.Namespace) -> int:
             with client_for(settings) as client:
                 vaults = refresh_vaults(grid, client)
             grid.save()
-        print(f"{path}: {len(vaults)} vaults")
+        print(f"{path}: " + ngettext("{n} vault", "{n} vaults", len(vaults)).format(n=len(vaults)))
     return EXIT_OK
 
 
@@ -173,10 +200,14 @@ def cmd_collect(args: argparse.Namespace) -> int:
             concurrency = args.concurrency or settings.concurrency
 
             def confirm(plan: Plan, path: Path = path) -> bool:
-                print(plan.describe_en())
+                print(plan.describe())
                 if args.yes:
                     return True
-                return confirm_on_terminal(f"Collect these {len(plan.rows)} rows in {path.name}?")
+                n = len(plan.rows)
+                question = ngettext(
+                    "Collect this {n} row in {name}?", "Collect these {n} rows in {name}?", n
+                )
+                return confirm_on_terminal(question.format(n=n, name=path.name))
 
             with client_for(settings) as client:
                 result = collect_marked(
@@ -188,38 +219,44 @@ def cmd_collect(args: argparse.Namespace) -> int:
                     confirm=confirm,
                     dry_run=args.dry_run,
                     concurrency=concurrency,
-                    on_progress=Progress(sys.stderr, "Tahsilat"),
+                    on_progress=Progress(sys.stderr, _("Collecting")),
                     no_wait=args.no_wait,
                     on_wait=_say_waiting,
                 )
         if args.dry_run:
-            print(result.plan.describe_en())
-            print(f"{path}: dry run, nothing was sent and the workbook is unchanged")
+            print(result.plan.describe())
+            print(
+                _("{path}: dry run, nothing was sent and the workbook is unchanged").format(
+                    path=path
+                )
+            )
             worst = max(worst, result.exit_code)  # 1 when a marked row would not go
             continue
         if result.cancelled:
             raise CommandError("collection cancelled; nothing was sent")
-        print(f"{path}: {result.summary_en()}")
+        print(f"{path}: {result.summary()}")
         worst = max(worst, result.exit_code)
     if worst == EXIT_ROWS_FAILED and args.dry_run:
-        print("some marked rows would not be collected: see the plan above", file=sys.stderr)
+        print(_("some marked rows would not be collected: see the plan above"), file=sys.stderr)
     elif worst == EXIT_ROWS_FAILED:
         print(
-            "some rows were not collected: see 'Tahsilat Durumu' in the workbook", file=sys.stderr
+            _("some rows were not collected: see 'Tahsilat Durumu' in the workbook"),
+            file=sys.stderr,
         )
     elif worst == EXIT_API:
-        print("KolayBi could not be reached or refused the credentials mid-run", file=sys.stderr)
+        print(_("KolayBi could not be reached or refused the credentials mid-run"), file=sys.stderr)
     return worst
 
 
 def _say_waiting(count: int, seconds: float) -> None:
-    print(
-        f"waiting up to {seconds:.0f} s for KolayBi: {count} collection request(s) got no "
-        "answer and may still be processed; none is sent again before then (--no-wait: "
-        "leave them pending)",
-        file=sys.stderr,
-        flush=True,
+    text = ngettext(
+        "waiting up to {seconds} s for KolayBi: {n} collection request got no answer and may "
+        "still be processed; it is not sent again before then (--no-wait: leave it pending)",
+        "waiting up to {seconds} s for KolayBi: {n} collection requests got no answer and may "
+        "still be processed; none is sent again before then (--no-wait: leave them pending)",
+        count,
     )
+    print(text.format(seconds=i18n.number(seconds), n=count), file=sys.stderr, flush=True)
 
 
 def cmd_journal(args: argparse.Namespace) -> int:
@@ -232,12 +269,16 @@ def cmd_journal(args: argparse.Namespace) -> int:
         matches = [a for a in attempts if a.attempt.startswith(args.resolve)]
         if len(matches) != 1:
             raise CommandError(
-                f"--resolve {args.resolve}: {len(matches)} attempts match; give more of the id"
+                "--resolve {id}: {n} attempts match; give more of the id",
+                id=args.resolve,
+                n=len(matches),
             )
         attempt = matches[0]
         if attempt.final:
             raise CommandError(
-                f"attempt {attempt.attempt[:12]} is already settled ({attempt.result})"
+                "attempt {id} is already settled ({result})",
+                id=attempt.attempt[:12],
+                result=attempt.result,
             )
         result = APPLIED if args.resolve_as == "applied" else NOT_APPLIED
         with journal.lock(attempt.key):
@@ -248,27 +289,33 @@ def cmd_journal(args: argparse.Namespace) -> int:
                 + (" (tahsil edilmiş)" if result == APPLIED else " (tahsil edilmemiş)"),
             )
         print(
-            f"recorded: invoice {attempt.document_id} {result}; the next collect on its "
-            "workbook writes the outcome into the row"
+            _(
+                "recorded: invoice {invoice} {result}; the next collect on its workbook writes "
+                "the outcome into the row"
+            ).format(invoice=attempt.document_id, result=result)
         )
         return EXIT_OK
     shown = attempts if args.all else [a for a in attempts if not a.final]
     if not shown:
-        print(f"no unsettled collection attempts in {journal.path}")
+        print(_("no unsettled collection attempts in {path}").format(path=journal.path))
         return EXIT_OK
+    heads = [_("attempt"), _("time"), _("invoice"), _("vault"), _("amount")]
     print(
-        f"{'attempt':<12} {'time':<19} {'invoice':>8} {'vault':>6} {'amount':>14}  state / workbook"
+        f"{heads[0]:<12} {heads[1]:<19} {heads[2]:>8} {heads[3]:>6} {heads[4]:>14}  "
+        + _("state / workbook")
     )
     for a in sorted(shown, key=lambda a: a.at):
-        state = a.result or "no outcome"
+        state = a.result or _("no outcome")
         print(
             f"{a.attempt[:12]:<12} {a.at[:19]:<19} {a.document_id:>8} {a.vault_id:>6} "
-            f"{a.amount:>10} {a.currency:<3}  {state} / {Path(a.workbook).name}"
+            f"{i18n.amount(a.amount):>10} {a.currency:<3}  {state} / {Path(a.workbook).name}"
         )
     if not args.all:
         print(
-            "check these invoices in KolayBi, then: kolaybi-xl journal --resolve ATTEMPT "
-            "--as applied|not-applied (a collect run also settles them when KolayBi shows it)"
+            _(
+                "check these invoices in KolayBi, then: kolaybi-xl journal --resolve ATTEMPT "
+                "--as applied|not-applied (a collect run also settles them when KolayBi shows it)"
+            )
         )
     return EXIT_OK
 
@@ -281,7 +328,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         with open_workbook(path) as grid:
             result = build_report(grid, as_of=as_of)
             grid.save()
-        print(f"{path}: {result.summary_en()}")
+        print(f"{path}: {result.summary()}")
     return EXIT_OK
 
 
@@ -295,7 +342,7 @@ def _parse_as_of(text: str | None) -> date:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise CommandError(f"--as-of: not a date: {text!r} (use YYYY-MM-DD)")
+    raise CommandError("--as-of: not a date: '{text}' (use YYYY-MM-DD)", text=text)
 
 
 def cmd_init_workbook(args: argparse.Namespace) -> int:
@@ -303,16 +350,18 @@ def cmd_init_workbook(args: argparse.Namespace) -> int:
 
     path: Path = args.path
     if path.exists() and not args.force:
-        raise CommandError(f"{path} already exists (use --force to replace it)")
+        raise CommandError("{path} already exists (use --force to replace it)", path=path)
     if path.is_dir():
-        raise CommandError(f"{path} is a folder; give a file name ending in .xlsm or .xlsx")
+        raise CommandError(
+            "{path} is a folder; give a file name ending in .xlsm or .xlsx", path=path
+        )
     try:
         init_workbook(path, interpreter=sys.executable)
     except (RuntimeError, ValueError) as exc:
-        raise CommandError(str(exc)) from None
-    print(f"created {path}")
+        raise CommandError("cannot create {path}: {detail}", path=path, detail=exc) from None
+    print(_("created {path}").format(path=path))
     if path.suffix.lower() == ".xlsm":
-        print(f"check the setup with: kolaybi-xl doctor {path}")
+        print(_("check the setup with: kolaybi-xl doctor {path}").format(path=path))
     return EXIT_OK
 
 
@@ -330,23 +379,27 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise CommandError(
-                f"port {args.port} on {args.host} is already in use (another sandbox?); "
-                "stop that one or choose another port with --port"
+                "port {port} on {host} is already in use (another sandbox?); stop that one or "
+                "choose another port with --port",
+                port=args.port,
+                host=args.host,
             ) from None
-        raise CommandError(f"cannot serve on {args.host}:{args.port}: {exc.strerror}") from None
+        raise CommandError(
+            "cannot serve on {host}:{port}: {why}", host=args.host, port=args.port, why=exc.strerror
+        ) from None
     # `kill` (SIGTERM) stops it as cleanly as Ctrl+C does.
     previous: Any = None
     with contextlib.suppress(ValueError):  # not the main thread (tests): no handler needed
         previous = signal.signal(signal.SIGTERM, _interrupt)
     try:  # from here on a signal at any moment stops it cleanly
-        print(f"KolayBi sandbox running at {sandbox.url}")
+        print(_("KolayBi sandbox running at {url}").format(url=sandbox.url))
         print(f"  export KOLAYBI_BASE_URL={sandbox.url}")
         print(f"  export KOLAYBI_CHANNEL={sandbox.channel}")
         print(f"  export KOLAYBI_API_KEY={sandbox.api_key}")
-        print("Press Ctrl+C to stop.", flush=True)
+        print(_("Press Ctrl+C to stop."), flush=True)
         sandbox.serve_forever()
     except KeyboardInterrupt:
-        print("stopped")
+        print(_("stopped"))
     finally:
         sandbox.stop()
         if previous is not None:
@@ -391,7 +444,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if reconfigure is not None:  # a cp1252 console and ✓/✗: replaced, not a crash
         with contextlib.suppress(ValueError, OSError):
             reconfigure(errors="replace")
-    print(report.text("en"))
+    print(report.text())
     return EXIT_OK if report.ok else EXIT_BAD_INPUT
 
 
@@ -416,7 +469,7 @@ def cmd_set_key(args: argparse.Namespace) -> int:
     if keyring_backend() is None:
         raise CommandError(NO_KEYRING)
     if sys.stdin.isatty():
-        key = getpass.getpass("KolayBi API key (not shown): ").strip()
+        key = getpass.getpass(_("KolayBi API key (not shown): ")).strip()
     else:  # piped (echo $KEY | kolaybi-xl set-key ...): read it, no "may be echoed" warning
         key = sys.stdin.readline().strip()
     if not key:
@@ -426,18 +479,30 @@ def cmd_set_key(args: argparse.Namespace) -> int:
         keyring.set_password(KEYRING_SERVICE, keyring_user(base_url, channel), key)
     except keyring.errors.KeyringError as exc:
         log.info("keyring refused the key: %s", type(exc).__name__)
-        raise CommandError(f"{NO_KEYRING} ({type(exc).__name__})") from None
-    print(f"stored the API key for {base_url} / {channel} in the system keyring")
+        raise CommandError(
+            "{reason} ({kind})", reason=Message(NO_KEYRING), kind=type(exc).__name__
+        ) from None
+    print(
+        _("stored the API key for {url} / {channel} in the system keyring").format(
+            url=base_url, channel=channel
+        )
+    )
     return EXIT_OK
 
 
-NO_KEYRING = (
+NO_KEYRING = N_(
     "this system has no usable keyring to store the key in; set the KOLAYBI_API_KEY "
     "environment variable instead"
 )
 
 
 # -- parser -----------------------------------------------------------------------------------
+
+LANG_CHOICES = i18n.LANGUAGES
+LANG_HELP = (
+    "the language of the messages: tr or en (default: KOLAYBI_LANG, else the locale: "
+    "LC_ALL, LC_MESSAGES, LANG starting with tr means Turkish)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -451,11 +516,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: HTTP)")
     parser.add_argument("--base-url", help="API URL including /kolaybi/v1 (or Sandbox/Canlı)")
     parser.add_argument("--channel", help="the KolayBi Channel")
-    # The same two options after the command too (`kolaybi-xl set-key --channel C`); SUPPRESS
+    parser.add_argument("--lang", choices=LANG_CHOICES, help=LANG_HELP)
+    # The same options after the command too (`kolaybi-xl set-key --channel C`); SUPPRESS
     # keeps an absent one from overriding a value given before the command.
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument("--base-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     connection.add_argument("--channel", default=argparse.SUPPRESS, help="the KolayBi Channel")
+    connection.add_argument(
+        "--lang", choices=LANG_CHOICES, default=argparse.SUPPRESS, help=LANG_HELP
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_parser = sub.add_parser
 
@@ -573,18 +642,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "resolve", None) and not args.resolve_as:
         parser.error("--resolve needs --as applied or --as not-applied")
+    with i18n.use_language(i18n.language_from(os.environ, args.lang)):  # one language per run
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     log_path = _setup_logging(args.verbose)
     logfile.SECRETS.add(os.environ.get(ENV_KEY))
     func: Callable[[argparse.Namespace], int] = args.func
     stdout = sys.stdout
     sys.stdout = _PipeGuard(stdout)
     try:
-        log.info("kolaybi-xl %s: %s", __version__, args.command)
+        log.info("kolaybi-xl %s: %s (%s)", __version__, args.command, i18n.current())
         return int(func(args))
     except BaseException as exc:
         if isinstance(exc, SystemExit):
             raise
-        shown = explain(exc, "en", log_file=log_path)
+        shown = explain(exc, log_file=log_path)
         if shown.unexpected:
             log.error(
                 "%s failed unexpectedly", args.command, exc_info=exc, extra={"log_file_only": True}
@@ -601,7 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(message: str, code: int) -> int:
     with contextlib.suppress(OSError):
-        print(f"kolaybi-xl: error: {message}", file=sys.stderr)
+        print(_("kolaybi-xl: error: {message}").format(message=message), file=sys.stderr)
     return code
 
 

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from .api import InvoiceType, KolayBiClient
 from .errors import UserError
+from .i18n import _
 from .jobs.collect import account_key, collect_marked
 from .jobs.fetch import refresh_invoices
 from .jobs.journal import Journal
@@ -78,16 +79,13 @@ def run_demo(out: Path, *, invoices: int = 120, stream: TextIO, force: bool = Fa
     out = out.expanduser()
     if out.suffix.lower() not in (".xlsx", ".xlsm"):
         raise UserError(
-            f"{out.name}: the demo writes a workbook; use a name ending in .xlsx or .xlsm",
-            f"{out.name}: demo bir çalışma kitabı yazar; .xlsx ya da .xlsm ile biten bir ad verin",
+            "{name}: the demo writes a workbook; use a name ending in .xlsx or .xlsm",
+            name=out.name,
         )
     if out.is_dir():
-        raise UserError(f"{out} is a folder", f"{out} bir klasör")
+        raise UserError("{path} is a folder", path=out)
     if out.exists() and not force:
-        raise UserError(
-            f"{out} already exists (use --force to replace it)",
-            f"{out} zaten var (üzerine yazmak için --force)",
-        )
+        raise UserError("{path} already exists (use --force to replace it)", path=out)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = out.with_name(f".~kolaybi-demo-{secrets.token_hex(4)}{out.suffix}")
     try:
@@ -112,12 +110,16 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
     )
 
     with Sandbox(invoices=invoices, seed=7) as sandbox:
-        say(f"1. Yerel KolayBi emülatörü çalışıyor: {sandbox.url}")
+        say(_("1. The local KolayBi emulator is running: {url}").format(url=sandbox.url))
         client = KolayBiClient(sandbox.url, sandbox.channel, sandbox.api_key)
         grid = FileGrid.open(work, create=True, template=template_for(out))
         result = refresh_invoices(grid, client, [InvoiceType.SALE_INVOICE])
         grid.save()
-        say(f"2. Faturalar getirildi: {result.summary_tr()}; {result.vaults} kasa/banka")
+        say(
+            _("2. Invoices fetched: {summary}; {vaults} vaults").format(
+                summary=result.summary(), vaults=result.vaults
+            )
+        )
 
         vaults = client.list_vaults()
         by_currency: dict[str, str] = {}
@@ -127,13 +129,15 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
         marked = _mark_rows(grid, by_currency)
         grid.save()
         say(
-            f"3. {len(marked)} satır işaretlendi "
-            "(Tahsil Et = x, Kasa/Banka seçildi; biri bilerek hatalı)"
+            _(
+                "3. {n} rows marked (Tahsil Et = x, a Kasa/Banka chosen; one of them wrong on "
+                "purpose)"
+            ).format(n=len(marked))
         )
 
         def confirm(plan: Any) -> bool:
-            say("4. Onay için gösterilen plan:")
-            for line in plan.describe_tr().splitlines():
+            say(_("4. The plan shown for confirmation:"))
+            for line in plan.describe().splitlines():
                 say(f"     {line}")
             return True
 
@@ -145,24 +149,27 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
             workbook=str(out.resolve()),
             confirm=confirm,
         )
-        say(f"5. Tahsilat bitti: {collected.summary_tr()}")
+        say(_("5. Collection done: {summary}").format(summary=collected.summary()))
         table = read_invoice_table(grid)
         assert table is not None
         for outcome in collected.outcomes:
-            say(f"     satır {outcome.sheet_row}: {outcome.outcome}")
+            row = _("row {row}").format(row=outcome.sheet_row)
+            say(f"     {row}: {outcome.outcome}")
 
         report = build_report(grid)
         grid.save()
-        say(f"6. Özet sayfası hazır: {report.summary_tr()}")
+        say(_("6. The Özet sheet is ready: {summary}").format(summary=report.summary()))
         ledger = sandbox.books.collected_documents()
         twice = [doc for doc, count in ledger.items() if count > 1]
         say(
-            f"   Emülatörün defteri: {sum(ledger.values())} tahsilat, "
-            f"iki kez tahsil edilen fatura: {len(twice)}"
+            _(
+                "   The emulator's ledger: {collections} collections, invoices collected twice: "
+                "{twice}"
+            ).format(collections=sum(ledger.values()), twice=len(twice))
         )
         client.close()
         grid.close()
     say()
-    say(f"Çalışma kitabı: {out.resolve()}")
-    say("Excel'de açın ya da: kolaybi-xl sandbox  (emülatörü sürekli çalıştırır)")
+    say(_("Workbook: {path}").format(path=out.resolve()))
+    say(_("Open it in Excel, or run: kolaybi-xl sandbox  (keeps the emulator running)"))
     return 0 if not twice else 1

@@ -133,7 +133,7 @@ def _refresh_invoices(job: Job) -> str:
 
     types = chosen_types(job.grid, job.settings.default_type)
     result = refresh(job.grid, job.client, types)
-    return f"Faturalar güncellendi: {result.summary_tr()}; {result.vaults} kasa."
+    return f"Faturalar güncellendi: {result.summary('tr')}; {result.vaults} kasa."
 
 
 def _refresh_vaults(job: Job) -> str:
@@ -167,7 +167,7 @@ def _collect_marked(job: Job) -> str:
             "İşaretli satır yok; hiçbir şey gönderilmedi. Tahsil etmek istediğiniz "
             "satırların 'Tahsil Et' sütununa x yazın ve 'Kasa/Banka' seçin."
         )
-    text = result.summary_tr()
+    text = result.summary("tr")
     if not result.plan.rows:
         text = f"Gönderilecek satır yok; hiçbir şey gönderilmedi.\n{text}"
     if result.exit_code:
@@ -177,7 +177,7 @@ def _collect_marked(job: Job) -> str:
 
 def _confirm(job: Job, plan: Any) -> bool:
     """The collect job's confirmation: a Yes/No box with the plan and its totals."""
-    question = f"{plan.describe_tr()}\n\nBu {len(plan.rows)} fatura tahsil edilsin mi?"
+    question = f"{plan.describe('tr')}\n\nBu {len(plan.rows)} fatura tahsil edilsin mi?"
     return job.ask(question, "Tahsilat")
 
 
@@ -208,14 +208,14 @@ def _check_setup(job: Job) -> str:
     )
     log.info("setup check:\n%s", report.text("en"))
     if not report.ok:
-        raise UserError(report.text("en"), report.text("tr"))
+        raise UserError(report.text)
     return report.text("tr")
 
 
 def _build_report(job: Job) -> str:
     from .jobs.report import build_report as build
 
-    return build(job.grid).summary_tr()
+    return build(job.grid).summary("tr")
 
 
 # -- the shared plumbing: one place for errors, logging, the screen ----------------------------

@@ -23,6 +23,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("KOLAYBI_XL_JOURNAL", str(tmp_path / "journal" / "journal.jsonl"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # the log file (platformdirs)
+    # The command line speaks the locale's language: tests read English unless they choose.
+    monkeypatch.setenv("KOLAYBI_LANG", "en")
 
 
 @pytest.fixture

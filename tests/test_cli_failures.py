@@ -283,7 +283,7 @@ def test_demo_force_replaces_and_keeps_the_mode(tmp_path, capsys):
     path = tmp_path / "Faturalar.xlsx"
     path.write_bytes(b"old")
     path.chmod(0o640)
-    code, out, _ = run(capsys, "demo", "--out", path, "--force", "--invoices", "20")
+    code, out, _ = run(capsys, "--lang", "tr", "demo", "--out", path, "--force", "--invoices", "20")
     assert code == 0
     assert path.read_bytes()[:2] == b"PK"
     assert stat.S_IMODE(path.stat().st_mode) == 0o640

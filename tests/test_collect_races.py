@@ -338,8 +338,8 @@ def test_a_killed_runs_outcomes_are_written_only_into_its_own_workbook(
         if doc in collected:  # B never made these: not Tamamlandı in B
             assert outcome_of(book_b, FIRST + i) == "Atlandı: kalan tutar yok"
     assert result_b.waiting_elsewhere == {path_a: 2}
-    assert "A.xlsx" in result_b.summary_en()
-    assert "run collect on that workbook" in result_b.summary_en()
+    assert "A.xlsx" in result_b.summary("en")
+    assert "run collect on that workbook" in result_b.summary("en")
 
     result_a = run(book_a, client, journal, workbook=path_a)
     assert result_a.recovered == 2

@@ -463,15 +463,15 @@ def test_plan_totals_per_vault_and_currency_are_exact(sandbox: Sandbox, journal:
     assert all(isinstance(v, Decimal) for v in plan.totals.values())
     assert [r.amount for r in plan.rows][:2] == [Decimal("0.10"), Decimal("0.20")]
     assert plan.errors == 1
-    tr = plan.describe_tr()
+    tr = plan.describe("tr")
     assert "7 fatura tahsil edilecek" in tr
     assert "Merkez Kasa: 101.234,65 TRY (3 fatura)" in tr
     assert "Dolar Kasa: 0,30 USD (2 fatura)" in tr
     assert "1 satırda hata" in tr
-    en = plan.describe_en()
-    assert "7 invoice(s) to collect" in en
+    en = plan.describe("en")
+    assert "7 invoices to collect" in en  # plural forms (issue 13)
     assert "Merkez Kasa: 101,234.65 TRY (3 invoices)" in en
-    assert "1 row error(s)" in en
+    assert "1 row with an error" in en
     assert books.ledger == []
 
 

@@ -279,5 +279,5 @@ def test_an_incomplete_list_is_said_to_the_user():
             result = fetch(grid, client)
     assert result.invoices == 20
     assert result.warnings
-    assert "stopped after 2 pages" in result.summary_en()
+    assert "stopped after 2 pages" in result.summary("en")
     assert "UYARI" in grid.value(layout.INVOICES, *layout.STATUS_CELL)

@@ -366,7 +366,7 @@ def test_unlisted_rows_are_left_out_and_noted(world: World) -> None:
     assert result.unlisted == 2
     assert result.report.invoices == len(world.listed)
     assert any(NOT_LISTED in n and " 2 satır" in n for n in notes(grid))
-    assert "2 rows no longer listed" in result.summary_en()
+    assert "2 rows no longer listed" in result.summary("en")
 
 
 def test_collections_per_vault_and_day_count_only_applied_results(world: World) -> None:
@@ -592,7 +592,7 @@ def test_as_of_defaults_to_today(world: World) -> None:
 
 def test_summary_lines(world: World) -> None:
     _, result = run(world, date(2026, 11, 1))
-    en, tr = result.summary_en(), result.summary_tr()
+    en, tr = result.summary("en"), result.summary("tr")
     assert "\n" not in en
     assert "\n" not in tr
     assert f"as of 2026-11-01: {len(world.listed)} invoices" in en
@@ -601,7 +601,7 @@ def test_summary_lines(world: World) -> None:
         (r.grand_total - r.paid for r in world.listed if r.currency == "TRY"), Decimal(0)
     )
     assert f"TRY {try_left:,.2f}" in en
-    assert str(result) == en
+    assert str(result) == en  # the run's language: English unless the command line chose
 
 
 def test_missing_or_empty_invoice_table_is_a_job_error() -> None:

@@ -52,6 +52,7 @@ from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from .. import i18n
 from ..api.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -64,6 +65,8 @@ from ..api.errors import (
     ServerError,
 )
 from ..api.models import Invoice, InvoiceType, ProceedResult, Vault, VaultTransaction
+from ..errors import UserError
+from ..i18n import N_, Lang, _, ngettext, number
 from ..workbook import layout
 from ..workbook.cells import (
     CellError,
@@ -206,30 +209,6 @@ T_RATE_LIMITED = (
 )
 
 
-_PLAN_TEXTS_TR = {
-    "title": "Tahsilat planı: {n} fatura tahsil edilecek.",
-    "row": "  satır {row}: Belge {doc} {serial} {party} — {amount} {currency} → {vault}",
-    "more": "  … ve {n} satır daha",
-    "totals": "Kasa/Banka ve para birimine göre toplam:",
-    "invoices": "fatura",
-    "summary": "{errors} satırda hata, {skipped} satır atlanacak (kalan tutar yok), "
-    "{done} satır zaten tamamlanmış.",
-    "row_word": "satır",
-    "recovered": "Önceki çalıştırmalardan {n} sonuç yazılacak.",
-}
-_PLAN_TEXTS_EN = {
-    "title": "Collection plan: {n} invoice(s) to collect.",
-    "row": "  row {row}: document {doc} {serial} {party} — {amount} {currency} -> {vault}",
-    "more": "  … and {n} more",
-    "totals": "Totals per vault and currency:",
-    "invoices": "invoices",
-    "summary": "{errors} row error(s), {skipped} row(s) skipped (nothing left to collect), "
-    "{done} row(s) already collected.",
-    "row_word": "row",
-    "recovered": "{n} outcome(s) of earlier runs will be written.",
-}
-
-
 def done_text(
     amount: Decimal,
     currency: str,
@@ -336,42 +315,68 @@ class Plan:
     def _count_by_total(self) -> Counter[tuple[str, str]]:
         return Counter((r.vault_label, r.currency) for r in self.rows)
 
-    def describe_tr(self, limit: int = 20) -> str:
-        return self._describe(_PLAN_TEXTS_TR, tr_amount, limit)
-
-    def describe_en(self, limit: int = 20) -> str:
-        return self._describe(_PLAN_TEXTS_EN, lambda a: f"{a.quantize(CENT):,.2f}", limit)
-
-    def _describe(self, t: dict[str, str], amount: Callable[[Decimal], str], limit: int) -> str:
-        lines = [t["title"].format(n=len(self.rows))]
+    def describe(self, lang: Lang | None = None, limit: int = 20) -> str:
+        """The plan (rows, totals per vault and currency, rows that will not go) in ``lang``:
+        the command line's language, or Turkish for Excel's confirmation."""
+        n = len(self.rows)
+        lines = [
+            ngettext(
+                "Collection plan: {n} invoice to collect.",
+                "Collection plan: {n} invoices to collect.",
+                n,
+                lang,
+            ).format(n=number(n, lang))
+        ]
+        row_text = _("  row {row}: document {doc} {serial} {party} — {amount} → {vault}", lang)
         for row in self.rows[:limit]:
             lines.append(
-                t["row"].format(
+                row_text.format(
                     row=row.sheet_row,
                     doc=row.document_id,
                     serial=row.serial_no,
                     party=row.party,
-                    amount=amount(row.amount),
-                    currency=row.currency,
+                    amount=i18n.amount(row.amount, row.currency, lang),
                     vault=row.vault_label,
                 )
             )
-        if len(self.rows) > limit:
-            lines.append(t["more"].format(n=len(self.rows) - limit))
+        if n > limit:
+            lines.append(_("  … and {n} more", lang).format(n=n - limit))
         counts = self._count_by_total()
         if self.totals:
-            lines.append(t["totals"])
+            lines.append(_("Totals per vault and currency:", lang))
             for (label, currency), total in sorted(self.totals.items()):
-                n = counts[(label, currency)]
-                lines.append(f"  {label}: {amount(total)} {currency} ({n} {t['invoices']})")
-        lines.append(
-            t["summary"].format(errors=self.errors, skipped=self.skipped, done=self.unchanged)
-        )
+                k = counts[(label, currency)]
+                invoices = ngettext("{n} invoice", "{n} invoices", k, lang).format(n=k)
+                lines.append(f"  {label}: {i18n.amount(total, currency, lang)} ({invoices})")
+        parts = [
+            ngettext("{n} row with an error", "{n} rows with an error", self.errors, lang),
+            ngettext(
+                "{n} row skipped (nothing left to collect)",
+                "{n} rows skipped (nothing left to collect)",
+                self.skipped,
+                lang,
+            ),
+            ngettext(
+                "{n} row already collected", "{n} rows already collected", self.unchanged, lang
+            ),
+        ]
+        counted = (self.errors, self.skipped, self.unchanged)
+        lines.append(", ".join(p.format(n=k) for p, k in zip(parts, counted, strict=True)) + ".")
+        row_issue = _("  row {row}: {outcome}", lang)
         for issue in self.issues:
             if issue.status in (FAILED_ROW, UNKNOWN_ROW):
-                lines.append(f"  {t['row_word']} {issue.sheet_row}: {issue.outcome}")
+                # the outcome is the row's 'Tahsilat Durumu' text: the workbook's, Turkish
+                lines.append(row_issue.format(row=issue.sheet_row, outcome=issue.outcome))
         if self.recovered:
-            lines.append(t["recovered"].format(n=len(self.recovered)))
+            k = len(self.recovered)
+            lines.append(
+                ngettext(
+                    "{n} outcome of an earlier run will be written.",
+                    "{n} outcomes of earlier runs will be written.",
+                    k,
+                    lang,
+                ).format(n=k)
+            )
         return "\n".join(lines)
 
 
@@ -404,39 +409,38 @@ class CollectResult:
         counts = self.counts
         return ExitCode.ROWS_FAILED if counts[FAILED_ROW] or counts[UNKNOWN_ROW] else ExitCode.OK
 
-    def summary_tr(self) -> str:
+    def summary(self, lang: Lang | None = None) -> str:
+        """One line: the command line's language, or Turkish for the workbook's status."""
         c = self.counts
-        parts = [f"{c[DONE]} tamamlandı", f"{c[FAILED_ROW]} hata", f"{c[SKIPPED]} atlandı"]
+        text = _("Collection: {done} done, {failed} failed, {skipped} skipped", lang).format(
+            done=c[DONE], failed=c[FAILED_ROW], skipped=c[SKIPPED]
+        )
         if c[UNKNOWN_ROW]:
-            parts.append(f"{c[UNKNOWN_ROW]} belirsiz")
+            text += _(", {n} unknown", lang).format(n=c[UNKNOWN_ROW])
         if c[UNCHANGED]:
-            parts.append(f"{c[UNCHANGED]} zaten tamamdı")
-        text = "Tahsilat: " + ", ".join(parts)
-        if self.stopped:
-            text += f" — durduruldu: {self.stopped}"
+            text += _(", {n} already done", lang).format(n=c[UNCHANGED])
+        if self.recovered:
+            text += "; " + ngettext(
+                "{n} outcome of an earlier run recovered",
+                "{n} outcomes of earlier runs recovered",
+                self.recovered,
+                lang,
+            ).format(n=self.recovered)
+        if self.stopped:  # the reason is the rows' own (Turkish) text
+            text += _(" — stopped: {reason}", lang).format(reason=self.stopped)
         for path, n in sorted(self.waiting_elsewhere.items()):
-            text += (
-                f"; {Path(path).name} çalışma kitabının {n} tahsilat sonucu yazılmayı bekliyor "
-                "(o kitapta tahsilatı çalıştırın)"
-            )
+            text += "; " + ngettext(
+                "{n} outcome of collections made from {workbook} waits to be written there "
+                "(run collect on that workbook)",
+                "{n} outcomes of collections made from {workbook} wait to be written there "
+                "(run collect on that workbook)",
+                n,
+                lang,
+            ).format(n=n, workbook=path)
         return text
 
-    def summary_en(self) -> str:
-        c = self.counts
-        text = (
-            f"Collection: {c[DONE]} done, {c[FAILED_ROW]} failed, {c[SKIPPED]} skipped, "
-            f"{c[UNKNOWN_ROW]} unknown, {c[UNCHANGED]} already done"
-        )
-        if self.recovered:
-            text += f"; {self.recovered} outcome(s) of earlier runs recovered"
-        if self.stopped:
-            text += f" — stopped: {self.stopped}"
-        for path, n in sorted(self.waiting_elsewhere.items()):
-            text += (
-                f"; {n} outcome(s) of collections made from {path} wait to be written there "
-                f"(run collect on that workbook)"
-            )
-        return text
+    def __str__(self) -> str:
+        return self.summary()
 
 
 # Documents that are not (or no longer) real invoices: never sent (the sandbox refuses
@@ -466,6 +470,12 @@ def _report_progress(
         log.warning("progress display failed; collecting goes on", exc_info=True)
 
 
+OUTCOMES_NOT_SAVED = N_(
+    "the workbook could not be saved ({reason}); the outcomes are kept in the journal and will "
+    "be written by the next collect run"
+)
+
+
 class OutcomesNotSaved(JobError):
     """Collections were made but the workbook could not be written or saved.
 
@@ -473,13 +483,10 @@ class OutcomesNotSaved(JobError):
     """
 
     def __init__(self, result: CollectResult, cause: BaseException) -> None:
-        reason = getattr(cause, "message", None) or str(cause) or type(cause).__name__
-        reason_tr = getattr(cause, "message_tr", None) or reason
+        reason = cause if isinstance(cause, UserError) else (str(cause) or type(cause).__name__)
         super().__init__(
-            f"the workbook could not be saved ({reason}); the outcomes are kept in the journal "
-            "and will be written by the next collect run",
-            f"Çalışma kitabı kaydedilemedi ({reason_tr}); sonuçlar tahsilat günlüğünde saklı, "
-            "bir sonraki tahsilat çalıştırmasında yazılacak",
+            OUTCOMES_NOT_SAVED,
+            reason=reason,
             exit_code=getattr(cause, "exit_code", ExitCode.BAD_INPUT),
         )
         self.result = result
@@ -491,22 +498,19 @@ class OutcomesNotSaved(JobError):
 def _read_table(grid: Grid) -> InvoiceTable:
     if layout.INVOICES not in grid.sheet_names():
         raise JobError(
-            f"the workbook has no '{layout.INVOICES}' sheet; fetch invoices first",
-            f"Çalışma kitabında '{layout.INVOICES}' sayfası yok; önce faturaları getirin",
+            "the workbook has no '{sheet}' sheet; fetch invoices first", sheet=layout.INVOICES
         )
     table = read_invoice_table(grid)
     if table is None:
         raise JobError(
-            f"sheet '{layout.INVOICES}' has no invoice table (no '{layout.ID_HEADER}' header); "
-            "fetch invoices first",
-            f"'{layout.INVOICES}' sayfasında fatura tablosu yok ('{layout.ID_HEADER}' başlığı "
-            "bulunamadı); önce faturaları getirin",
+            "sheet '{sheet}' has no invoice table (no '{header}' header); fetch invoices first",
+            sheet=layout.INVOICES,
+            header=layout.ID_HEADER,
         )
     require_columns(table, REQUIRED_COLUMNS)
     if not any(any(not is_blank(v) for v in row) for row in table.rows):
         raise JobError(
-            f"the invoice table on '{layout.INVOICES}' is empty; fetch invoices first",
-            f"'{layout.INVOICES}' sayfasındaki fatura tablosu boş; önce faturaları getirin",
+            "the invoice table on '{sheet}' is empty; fetch invoices first", sheet=layout.INVOICES
         )
     return table
 
@@ -1901,7 +1905,7 @@ def collect_marked(
             _append_log(grid, _log_rows(to_log, sender.times))
             write_status(
                 grid,
-                f"{result.summary_tr()} ({now().strftime('%d.%m.%Y %H:%M')})",
+                f"{result.summary('tr')} ({now().strftime('%d.%m.%Y %H:%M')})",
             )
             grid.save()  # under the workbook's writer lock: the saved file holds them now
         except Exception as exc:

@@ -20,6 +20,7 @@ from typing import Any
 from ..api.client import KolayBiClient
 from ..api.models import INVOICE_TYPE_LABELS, InvoiceType
 from ..gcpause import paused_gc
+from ..i18n import Lang, _, ngettext, number
 from ..workbook import layout
 from ..workbook.cells import (
     CellError,
@@ -59,39 +60,56 @@ class FetchResult:
     skipped: list[str] = field(default_factory=list)  # unreadable invoices (one line each)
     refreshed_at: datetime | None = None
 
-    def summary_tr(self) -> str:
-        parts = [f"{self.invoices} fatura ({self.added} yeni, {self.updated} güncellendi)"]
+    def summary(self, lang: Lang | None = None) -> str:
+        """One line: the command line's language, or Turkish for the workbook."""
+        n = self.invoices
+        parts = [
+            ngettext(
+                "{n} invoice ({added} new, {updated} updated)",
+                "{n} invoices ({added} new, {updated} updated)",
+                n,
+                lang,
+            ).format(n=number(n, lang), added=self.added, updated=self.updated)
+        ]
         if self.kept_unlisted:
-            parts.append(f"{self.kept_unlisted} satır artık listede yok, sonda korundu")
+            parts.append(
+                ngettext(
+                    "{n} row no longer listed was kept at the end",
+                    "{n} rows no longer listed were kept at the end",
+                    self.kept_unlisted,
+                    lang,
+                ).format(n=self.kept_unlisted)
+            )
         if self.kept_other_types:
-            parts.append(f"başka türden {self.kept_other_types} satır sonda korundu")
+            parts.append(
+                ngettext(
+                    "{n} row of another type was kept at the end",
+                    "{n} rows of other types were kept at the end",
+                    self.kept_other_types,
+                    lang,
+                ).format(n=self.kept_other_types)
+            )
         if self.added_columns:
-            parts.append(f"eklenen sütunlar: {', '.join(self.added_columns)}")
+            names = ", ".join(self.added_columns)
+            parts.append(_("added columns: {names}", lang).format(names=names))
         if self.warnings:
-            parts.append(f"UYARI: liste eksik olabilir ({'; '.join(self.warnings)})")
+            said = "; ".join(self.warnings)
+            parts.append(_("WARNING, the list may be incomplete: {said}", lang).format(said=said))
         if self.skipped:
-            parts.append(f"UYARI: {len(self.skipped)} fatura okunamadı, atlandı")
+            n = len(self.skipped)
+            first = "; ".join(self.skipped[:3]) + ("; …" if n > 3 else "")
+            parts.append(
+                ngettext(
+                    "WARNING, {n} unreadable invoice skipped ({detail})",
+                    "WARNING, {n} unreadable invoices skipped ({detail})",
+                    n,
+                    lang,
+                ).format(n=n, detail=first)
+            )
         return "; ".join(parts)
 
-    def summary_en(self) -> str:
-        text = (
-            f"{self.invoices} invoices ({self.added} new, {self.updated} updated), "
-            f"{self.vaults} vaults"
-        )
-        if self.kept_unlisted:
-            text += f"; {self.kept_unlisted} rows no longer listed were kept at the end"
-        if self.kept_other_types:
-            text += f"; {self.kept_other_types} rows of other types were kept at the end"
-        if self.added_columns:
-            text += f"; added columns: {', '.join(self.added_columns)}"
-        if self.warnings:
-            text += f"; WARNING, the list may be incomplete: {'; '.join(self.warnings)}"
-        if self.skipped:
-            text += (
-                f"; WARNING, {len(self.skipped)} unreadable invoice(s) skipped "
-                f"({'; '.join(self.skipped[:3])}{'; …' if len(self.skipped) > 3 else ''})"
-            )
-        return text
+    def __str__(self) -> str:
+        return self.summary()
 
 
 def refresh_invoices(
@@ -128,7 +146,7 @@ def refresh_invoices(
     fetched_labels = {INVOICE_TYPE_LABELS[t] for t in types}
     header_row = write_invoice_table(grid, existing, values, result, fetched_labels)
     write_control_strip(
-        grid, label, result.refreshed_at, result.summary_tr(), header_row=header_row
+        grid, label, result.refreshed_at, result.summary("tr"), header_row=header_row
     )
     return result
 
@@ -212,10 +230,7 @@ def write_invoice_table(
     rows.extend(unlisted)
 
     if len(rows) > layout.MAX_DATA_ROWS:
-        raise JobError(
-            f"{len(rows)} rows do not fit on one Excel sheet",
-            f"{len(rows)} satır tek bir Excel sayfasına sığmaz",
-        )
+        raise JobError("{rows} rows do not fit on one Excel sheet", rows=len(rows))
     grid.write(layout.INVOICES, header_row, 1, [header, *rows])
     old_count = len(existing.rows) if existing else 0
     if old_count > len(rows):

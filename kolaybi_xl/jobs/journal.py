@@ -162,11 +162,11 @@ class Journal:
         """One line for a journal that cannot be read or written (a bad path, a full disk)."""
         why = exc.strerror or type(exc).__name__
         return JobError(
-            f"the collection journal {self.path} cannot be used ({why}); fix the folder's "
-            f"permissions or set {ENV_JOURNAL} to a writable file. Nothing was sent.",
-            f"Tahsilat günlüğü {self.path} kullanılamıyor ({why}); klasörün izinlerini "
-            f"düzeltin ya da {ENV_JOURNAL} ile yazılabilir bir dosya gösterin. Hiçbir şey "
-            "gönderilmedi.",
+            "the collection journal {path} cannot be used ({why}); fix the folder's "
+            "permissions or set {ENV_JOURNAL} to a writable file. Nothing was sent.",
+            path=self.path,
+            why=why,
+            ENV_JOURNAL=ENV_JOURNAL,
             exit_code=ExitCode.BAD_INPUT,
         )
 
@@ -416,10 +416,8 @@ class Journal:
             held.__enter__()
         except Busy:
             raise JobError(
-                "another collection is running for this KolayBi account "
-                "(another window, process or a second click); wait for it to finish",
-                "Bu KolayBi hesabı için başka bir tahsilat şu anda çalışıyor (başka bir "
-                "pencere, işlem ya da ikinci tıklama); bitmesini bekleyin",
+                "another collection is running for this KolayBi account (another "
+                "window, process or a second click); wait for it to finish",
                 exit_code=ExitCode.BAD_INPUT,
             ) from None
         except OSError as exc:

@@ -108,11 +108,10 @@ def load_settings(
     for label, value in sheet.items():
         if label.casefold() in SECRET_LABELS and cell_text(value):
             raise JobError(
-                f"the workbook's '{layout.SETTINGS}' sheet holds an API key ('{label}'): "
-                "delete it there; use KOLAYBI_API_KEY or the keyring instead",
-                f"'{layout.SETTINGS}' sayfasında API anahtarı var ('{label}'): oradan silin; "
-                "anahtar için KOLAYBI_API_KEY ortam değişkenini ya da 'kolaybi-xl set-key' "
-                "komutunu kullanın",
+                "the workbook's '{sheet}' sheet holds an API key ('{label}'): delete it there; "
+                "use KOLAYBI_API_KEY or the keyring instead",
+                sheet=layout.SETTINGS,
+                label=label,
             )
 
     url_text = (
@@ -125,26 +124,21 @@ def load_settings(
         url = check_base_url(resolve_url(url_text))
     except ConfigurationError as exc:
         raise JobError(
-            f"API URL: {exc.message}",
-            f"API adresi geçersiz ({layout.SETTING_ENVIRONMENT}): {exc.message}",
+            "API URL ({setting}): {detail}", setting=layout.SETTING_ENVIRONMENT, detail=exc.message
         ) from None
 
     chan = channel or env.get(ENV_CHANNEL) or cell_text(sheet.get(layout.SETTING_CHANNEL))
     if not chan:
         raise JobError(
-            f"no Channel: set {ENV_CHANNEL} or fill '{layout.SETTING_CHANNEL}' on "
-            f"'{layout.SETTINGS}'",
-            f"Channel tanımlı değil: '{layout.SETTINGS}' sayfasında "
-            f"'{layout.SETTING_CHANNEL}' değerini doldurun",
+            "no Channel: set {variable} or fill '{setting}' on '{sheet}'",
+            variable=ENV_CHANNEL,
+            setting=layout.SETTING_CHANNEL,
+            sheet=layout.SETTINGS,
         )
 
     key = api_key or env.get(ENV_KEY) or key_from_keyring(url, chan)
     if not key:
-        raise JobError(
-            f"no API key: set {ENV_KEY} or store it with 'kolaybi-xl set-key'",
-            "API anahtarı bulunamadı: KOLAYBI_API_KEY ortam değişkenini ayarlayın ya da "
-            "'kolaybi-xl set-key' ile kaydedin",
-        )
+        raise JobError("no API key: set KOLAYBI_API_KEY or store it with 'kolaybi-xl set-key'")
 
     concurrency = _int_setting(sheet.get(layout.SETTING_CONCURRENCY), default=4, low=1, high=8)
     default_type = InvoiceType.SALE_INVOICE

@@ -67,10 +67,11 @@ def parse_invoice_table(block: Sequence[Sequence[Any]]) -> InvoiceTable | None:
         below_strip = block[layout.INVOICE_HEADER_ROW - 1 :]
         if any(any(cell not in (None, "") for cell in row) for row in below_strip):
             raise JobError(
-                f"sheet '{layout.INVOICES}' has data but no '{layout.ID_HEADER}' header in its "
-                f"first {layout.HEADER_SEARCH_ROWS} rows; refusing to overwrite it",
-                f"'{layout.INVOICES}' sayfasında veri var ama ilk {layout.HEADER_SEARCH_ROWS} "
-                f"satırda '{layout.ID_HEADER}' başlığı yok; üzerine yazılmadı",
+                "sheet '{sheet}' has data but no '{header}' header in its first {rows} rows; "
+                "refusing to overwrite it",
+                sheet=layout.INVOICES,
+                header=layout.ID_HEADER,
+                rows=layout.HEADER_SEARCH_ROWS,
             )
         return None
     header = list(block[found])
@@ -80,8 +81,9 @@ def parse_invoice_table(block: Sequence[Sequence[Any]]) -> InvoiceTable | None:
     if dupes:
         names = ", ".join(f"'{d}'" for d in dupes)
         raise JobError(
-            f"sheet '{layout.INVOICES}' has duplicate column headers: {names}",
-            f"'{layout.INVOICES}' sayfasında aynı başlık birden çok kez var: {names}",
+            "sheet '{sheet}' has duplicate column headers: {names}",
+            sheet=layout.INVOICES,
+            names=names,
         )
     width = max(len(header), max((len(r) for r in block[found + 1 :]), default=0))
     header += [None] * (width - len(header))
@@ -94,10 +96,10 @@ def require_columns(table: InvoiceTable, columns: Sequence[layout.Column]) -> No
     if missing:
         names = ", ".join(f"'{m}'" for m in missing)
         raise JobError(
-            f"sheet '{layout.INVOICES}' is missing column(s) {names} in its header row "
-            f"(row {table.header_row})",
-            f"'{layout.INVOICES}' sayfasında şu sütun(lar) eksik: {names} "
-            f"(başlık satırı {table.header_row})",
+            "sheet '{sheet}' is missing column(s) {names} in its header row (row {row})",
+            sheet=layout.INVOICES,
+            names=names,
+            row=table.header_row,
         )
 
 
@@ -172,8 +174,10 @@ def parse_chosen_types(block: Sequence[Sequence[Any]], default: InvoiceType) -> 
         return [InvoiceType.parse(text)]
     except ValueError:
         raise JobError(
-            f"unknown invoice type {text!r} in {layout.INVOICES}!B{row}",
-            f"'{layout.INVOICES}' sayfasındaki fatura türü anlaşılamadı: '{text}'",
+            "unknown invoice type '{text}' in {sheet}!B{row}",
+            text=text,
+            sheet=layout.INVOICES,
+            row=row,
         ) from None
 
 

@@ -56,8 +56,9 @@ def read_vaults(grid: Grid) -> list[VaultRef]:
     missing = [c.header for c in layout.VAULT_COLUMNS if c.header not in positions]
     if missing:
         raise JobError(
-            f"sheet '{layout.VAULTS}' is missing column(s): {', '.join(missing)}",
-            f"'{layout.VAULTS}' sayfasında eksik sütun(lar): {', '.join(missing)}",
+            "sheet '{sheet}' is missing column(s): {names}",
+            sheet=layout.VAULTS,
+            names=", ".join(missing),
         )
     id_col, name_col, type_col, cur_col = (positions[c.header] for c in layout.VAULT_COLUMNS[:4])
     refs = []

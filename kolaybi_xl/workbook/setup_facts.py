@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..i18n import Message
 from . import layout
 
 _BUTTON_MACRO = re.compile(r"<x:FmlaMacro>(?:\[0\]!)?([^<]*)</x:FmlaMacro>")
@@ -19,8 +20,8 @@ _BUTTON_MACRO = re.compile(r"<x:FmlaMacro>(?:\[0\]!)?([^<]*)</x:FmlaMacro>")
 
 @dataclass(frozen=True)
 class SetupFacts:
-    """A workbook's setup, as the setup check reads it. ``problem`` is set (in English and
-    Turkish) when the file could not be read; ``macros`` is False for a workbook without a VBA
+    """A workbook's setup, as the setup check reads it. ``problem`` is set (a ``Message``)
+    when the file could not be read; ``macros`` is False for a workbook without a VBA
     project (``.xlsx``)."""
 
     name: str
@@ -30,7 +31,7 @@ class SetupFacts:
     buttons: tuple[str, ...] = ()  # the macro each button runs
     defined_macros: frozenset[str] = frozenset()  # Sub names in the VBA modules
     calls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # macro -> RunPython
-    problem: tuple[str, str] | None = None
+    problem: Message | None = None
 
 
 def read_setup_facts(path: Path) -> SetupFacts:
@@ -45,9 +46,10 @@ def read_setup_facts(path: Path) -> SetupFacts:
                 if name.startswith("xl/drawings/vmlDrawing")
             )
     except (OSError, zipfile.BadZipFile, KeyError) as exc:
-        reason = getattr(exc, "strerror", None) or "not an Excel workbook (.xlsx/.xlsm)"
+        reason = getattr(exc, "strerror", None) or Message("not an Excel workbook (.xlsx/.xlsm)")
         return SetupFacts(
-            path.name, problem=(f"{path.name}: {reason}", f"{path.name} okunamadı: {reason}")
+            path.name,
+            problem=Message("{name}: {reason}", name=path.name, reason=reason),
         )
     facts = SetupFacts(path.name, conf=_read_conf(path))
     if vba is None:
@@ -63,10 +65,7 @@ def read_setup_facts(path: Path) -> SetupFacts:
             macros=True,
             conf=facts.conf,
             buttons=tuple(_BUTTON_MACRO.findall(vml)),
-            problem=(
-                f"{path.name}: its VBA project cannot be read",
-                f"{path.name}: VBA projesi okunamadı",
-            ),
+            problem=Message("{name}: its VBA project cannot be read", name=path.name),
         )
     defined: set[str] = set()
     calls: dict[str, tuple[str, ...]] = {}

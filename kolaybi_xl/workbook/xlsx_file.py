@@ -58,6 +58,7 @@ from openpyxl.workbook.defined_name import DefinedName
 
 from ..errors import UserError
 from ..gcpause import paused_gc
+from ..i18n import N_, Message
 from ..oslock import Busy, exclusive
 from . import layout
 from .cell_values import cell_value, number_text, quote_prefixed
@@ -95,17 +96,23 @@ ProgressCallback = Callable[[str], None]
 class WorkbookError(UserError):
     """A workbook file cannot be opened or saved.
 
-    ``message`` is one English line naming the file, ``message_tr`` the same in Turkish; neither
-    holds a traceback or an exception repr. ``reason`` is a short machine-readable word:
+    One line naming the file (an English msgid and its fields, in the catalogue), never a
+    traceback or an exception repr. ``reason`` is a short machine-readable word:
     ``not_found``, ``format``, ``damaged``, ``protected``, ``unsafe``, ``locked``,
     ``read_only``, ``changed``, ``merged``, ``save_failed``, ``busy`` (another
     kolaybi-xl command holds the writer lock).
     """
 
     def __init__(
-        self, message: str, message_tr: str, *, path: Path | None = None, reason: str = "error"
+        self,
+        message: str,
+        /,
+        *,
+        path: Path | None = None,
+        reason: str = "error",
+        **fields: Any,
     ) -> None:
-        super().__init__(message, message_tr)
+        super().__init__(message, **fields)
         self.path = path
         self.reason = reason
 
@@ -124,32 +131,17 @@ class _ExactNumber(str):
 # -- errors -----------------------------------------------------------------------------------
 
 
-_SUFFIX_HINTS: dict[str, tuple[str, str]] = {
-    ".xls": (
-        "old Excel 97-2003 format: save it as .xlsx or .xlsm in Excel first",
-        "eski Excel 97-2003 biçiminde: önce Excel'de .xlsx ya da .xlsm olarak kaydedin",
+_SUFFIX_HINTS: dict[str, str] = {
+    ".xls": N_("old Excel 97-2003 format: save it as .xlsx or .xlsm in Excel first"),
+    ".xlsb": N_(
+        "Excel binary workbook (.xlsb) is not supported: save it as .xlsx or .xlsm in Excel first"
     ),
-    ".xlsb": (
-        "Excel binary workbook (.xlsb) is not supported: save it as .xlsx or .xlsm in Excel first",
-        "Excel ikili çalışma kitabı (.xlsb) desteklenmiyor: önce Excel'de .xlsx ya da .xlsm "
-        "olarak kaydedin",
+    ".csv": N_("a CSV file is not a workbook: open it in Excel and save it as .xlsx or .xlsm"),
+    ".ods": N_(
+        "OpenDocument spreadsheets (.ods) are not supported: save it as .xlsx or .xlsm first"
     ),
-    ".csv": (
-        "a CSV file is not a workbook: open it in Excel and save it as .xlsx or .xlsm",
-        "CSV dosyası bir çalışma kitabı değil: Excel'de açıp .xlsx ya da .xlsm olarak kaydedin",
-    ),
-    ".ods": (
-        "OpenDocument spreadsheets (.ods) are not supported: save it as .xlsx or .xlsm first",
-        "OpenDocument tabloları (.ods) desteklenmiyor: önce .xlsx ya da .xlsm olarak kaydedin",
-    ),
-    ".xltx": (
-        "this is an Excel template: save a workbook from it as .xlsx or .xlsm first",
-        "bu bir Excel şablonu: önce ondan .xlsx ya da .xlsm bir çalışma kitabı kaydedin",
-    ),
-    ".xltm": (
-        "this is an Excel template: save a workbook from it as .xlsm first",
-        "bu bir Excel şablonu: önce ondan .xlsm bir çalışma kitabı kaydedin",
-    ),
+    ".xltx": N_("this is an Excel template: save a workbook from it as .xlsx or .xlsm first"),
+    ".xltm": N_("this is an Excel template: save a workbook from it as .xlsm first"),
 }
 
 
@@ -157,40 +149,46 @@ def _check_suffix(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in SUPPORTED_SUFFIXES:
         return suffix
-    hint = _SUFFIX_HINTS.get(suffix)
-    if hint is None:
-        shown = suffix or "(none)"
-        hint = (
-            f"unsupported file type {shown}: use an .xlsx or .xlsm workbook",
-            f"desteklenmeyen dosya türü {shown}: .xlsx ya da .xlsm bir çalışma kitabı kullanın",
+    known = _SUFFIX_HINTS.get(suffix)
+    hint = (
+        Message(known)
+        if known
+        else Message(
+            "unsupported file type {suffix}: use an .xlsx or .xlsm workbook",
+            suffix=suffix or Message("(none)"),
         )
-    raise WorkbookError(
-        f"{path.name}: {hint[0]}", f"{path.name}: {hint[1]}", path=path, reason="format"
     )
+    raise WorkbookError("{name}: {hint}", name=path.name, hint=hint, path=path, reason="format")
 
 
 def _locked_error(path: Path, lock: Lock) -> WorkbookError:
-    by = f" (by {lock.owner})" if lock.owner else ""
-    by_tr = f" ({lock.owner} tarafından)" if lock.owner else ""
-    program, program_tr = lock.program, LOCK_PROGRAMS_TR[lock.program]
+    by = Message(" (by {owner})", owner=lock.owner) if lock.owner else ""
     return WorkbookError(
-        f"{path.name} is open in {program}{by}; close it and try again. Nothing was changed. "
-        f"If {program} is not running, delete the leftover lock file {lock.path.name}.",
-        f"{path.name} {program_tr} açık{by_tr}; kapatıp yeniden deneyin. Hiçbir şey "
-        f"değiştirilmedi. {program} çalışmıyorsa kalmış kilit dosyası {lock.path.name} "
-        "dosyasını silin.",
+        "{name} is open {place}{by}; close it and try again. Nothing was changed. "
+        "If {program} is not running, delete the leftover lock file {lock_name}.",
+        name=path.name,
+        place=Message(LOCK_PLACES[lock.program]),
+        program=lock.program,
+        by=by,
+        lock_name=lock.path.name,
         path=path,
         reason="locked",
     )
 
 
 def _in_use_error(path: Path, saving: bool) -> WorkbookError:
-    action, action_tr = ("save", "kaydedilemedi") if saving else ("open", "açılamadı")
+    if saving:
+        return WorkbookError(
+            "Cannot save {name}: it is open in Excel or locked by another program; "
+            "close it and try again. Nothing was changed.",
+            name=path.name,
+            path=path,
+            reason="locked",
+        )
     return WorkbookError(
-        f"Cannot {action} {path.name}: it is open in Excel or locked by another program; "
+        "Cannot open {name}: it is open in Excel or locked by another program; "
         "close it and try again. Nothing was changed.",
-        f"{path.name} {action_tr}: Excel'de ya da başka bir programda açık (kilitli); "
-        "kapatıp yeniden deneyin. Hiçbir şey değiştirilmedi.",
+        name=path.name,
         path=path,
         reason="locked",
     )
@@ -199,18 +197,17 @@ def _in_use_error(path: Path, saving: bool) -> WorkbookError:
 def _read_only_error(path: Path, folder: bool) -> WorkbookError:
     if folder:
         return WorkbookError(
-            f"Cannot save {path.name}: the folder {path.parent} is read-only "
-            "or you may not write there. Nothing was changed.",
-            f"{path.name} kaydedilemedi: {path.parent} klasörü salt okunur ya da yazma izniniz "
-            "yok. Hiçbir şey değiştirilmedi.",
+            "Cannot save {name}: the folder {parent} is read-only or you may not write "
+            "there. Nothing was changed.",
+            name=path.name,
+            parent=path.parent,
             path=path,
             reason="read_only",
         )
     return WorkbookError(
-        f"Cannot save {path.name}: the file is read-only; remove the read-only mark "
-        "(file properties) and try again. Nothing was changed.",
-        f"{path.name} kaydedilemedi: dosya salt okunur; dosya özelliklerinden salt okunur "
-        "işaretini kaldırıp yeniden deneyin. Hiçbir şey değiştirilmedi.",
+        "Cannot save {name}: the file is read-only; remove the read-only mark (file "
+        "properties) and try again. Nothing was changed.",
+        name=path.name,
         path=path,
         reason="read_only",
     )
@@ -247,7 +244,7 @@ def _libreoffice_lock_owner(data: bytes) -> str | None:
     return name or None
 
 
-LOCK_PROGRAMS_TR = {"Excel": "Excel'de", "LibreOffice": "LibreOffice'te"}
+LOCK_PLACES = {"Excel": N_("in Excel"), "LibreOffice": N_("in LibreOffice")}
 
 
 @dataclass(frozen=True)
@@ -316,17 +313,17 @@ def _read_bytes(path: Path) -> bytes:
         if _sharing_violation(exc):
             raise _in_use_error(path, saving=False) from None
         raise WorkbookError(
-            f"Cannot open {path.name}: permission denied (or it is open in Excel); "
-            "close it or check the file's permissions and try again.",
-            f"{path.name} açılamadı: erişim izni yok (ya da Excel'de açık); kapatın ya da "
-            "dosya izinlerini denetleyip yeniden deneyin.",
+            "Cannot open {name}: permission denied (or it is open in Excel); close it "
+            "or check the file's permissions and try again.",
+            name=path.name,
             path=path,
             reason="locked",
         ) from None
     except OSError as exc:
         raise WorkbookError(
-            f"Cannot open {path.name}: {exc.strerror or 'read error'}.",
-            f"{path.name} açılamadı: dosya okunamadı ({exc.strerror or 'okuma hatası'}).",
+            "Cannot open {name}: {why}.",
+            name=path.name,
+            why=exc.strerror or Message("read error"),
             path=path,
             reason="damaged",
         ) from None
@@ -339,8 +336,8 @@ def _sharing_violation(exc: OSError) -> bool:
 
 def _not_found(path: Path) -> WorkbookError:
     return WorkbookError(
-        f"Workbook not found: {path}",
-        f"Çalışma kitabı bulunamadı: {path}",
+        "Workbook not found: {where}",
+        where=path,
         path=path,
         reason="not_found",
     )
@@ -348,9 +345,8 @@ def _not_found(path: Path) -> WorkbookError:
 
 def _is_folder(path: Path) -> WorkbookError:
     return WorkbookError(
-        f"{path.name} is a folder, not a workbook: give the path of an .xlsx or .xlsm file",
-        f"{path.name} bir klasör, çalışma kitabı değil: bir .xlsx ya da .xlsm dosyasının yolunu "
-        "verin",
+        "{name} is a folder, not a workbook: give the path of an .xlsx or .xlsm file",
+        name=path.name,
         path=path,
         reason="format",
     )
@@ -360,26 +356,23 @@ def _sniff(path: Path, data: bytes) -> None:
     """Refuse content that cannot be an OOXML package, with the likely reason."""
     if not data:
         raise WorkbookError(
-            f"{path.name} is empty (0 bytes): it is not a workbook",
-            f"{path.name} boş (0 bayt): bir çalışma kitabı değil",
+            "{name} is empty (0 bytes): it is not a workbook",
+            name=path.name,
             path=path,
             reason="damaged",
         )
     if data.startswith(OLE_MAGIC):
         raise WorkbookError(
-            f"{path.name} is password protected or in an old format (Excel 97-2003): "
-            "remove the password, or save it as .xlsx/.xlsm, in Excel first",
-            f"{path.name} parola korumalı ya da eski biçimde (Excel 97-2003): önce Excel'de "
-            "parolayı kaldırın ya da .xlsx/.xlsm olarak kaydedin",
+            "{name} is password protected or in an old format (Excel 97-2003): remove "
+            "the password, or save it as .xlsx/.xlsm, in Excel first",
+            name=path.name,
             path=path,
             reason="protected",
         )
     if not data.startswith(ZIP_MAGICS):
         raise WorkbookError(
-            f"{path.name} is not an Excel workbook (its content is not .xlsx/.xlsm; "
-            "a renamed file?)",
-            f"{path.name} bir Excel çalışma kitabı değil (içeriği .xlsx/.xlsm değil; "
-            "adı değiştirilmiş bir dosya mı?)",
+            "{name} is not an Excel workbook (its content is not .xlsx/.xlsm; a renamed file?)",
+            name=path.name,
             path=path,
             reason="format",
         )
@@ -387,10 +380,8 @@ def _sniff(path: Path, data: bytes) -> None:
 
 def _damaged(path: Path) -> WorkbookError:
     return WorkbookError(
-        f"{path.name} is damaged or not an Excel workbook: open it in Excel, save it again "
-        "and try again",
-        f"{path.name} bozuk ya da bir Excel çalışma kitabı değil: Excel'de açıp yeniden kaydedin "
-        "ve tekrar deneyin",
+        "{name} is damaged or not an Excel workbook: open it in Excel, save it again and try again",
+        name=path.name,
         path=path,
         reason="damaged",
     )
@@ -410,10 +401,11 @@ def _check_expansion(path: Path, data: bytes) -> None:
         size > MAX_MEMBER for size in sizes
     ):
         raise WorkbookError(
-            f"{path.name} was refused: it would expand to {total // (1024 * 1024)} MB "
-            f"(from {max(1, len(data) // 1024)} KB), far more than a workbook does",
-            f"{path.name} reddedildi: açıldığında {total // (1024 * 1024)} MB tutacaktı "
-            f"({max(1, len(data) // 1024)} KB'tan); bir çalışma kitabı bu kadar büyümez",
+            "{name} was refused: it would expand to {mb} MB (from {kb} KB), far more than a "
+            "workbook does",
+            name=path.name,
+            mb=total // (1024 * 1024),
+            kb=max(1, len(data) // 1024),
             path=path,
             reason="unsafe",
         )
@@ -430,16 +422,16 @@ def _load(path: Path, data: bytes, *, keep_vba: bool) -> Any:
             )
     except MemoryError:
         raise WorkbookError(
-            f"{path.name} is too large to open with the memory available",
-            f"{path.name} mevcut bellekle açılamayacak kadar büyük",
+            "{name} is too large to open with the memory available",
+            name=path.name,
             path=path,
             reason="unsafe",
         ) from None
     except Exception as exc:  # zipfile, XML, openpyxl's own errors: all mean "not readable"
         if _caused_by(exc, DefusedXmlException):
             raise WorkbookError(
-                f"{path.name} was refused: it contains unsafe XML (entity declarations)",
-                f"{path.name} reddedildi: güvenli olmayan XML içeriyor (varlık tanımları)",
+                "{name} was refused: it contains unsafe XML (entity declarations)",
+                name=path.name,
                 path=path,
                 reason="unsafe",
             ) from exc
@@ -572,8 +564,9 @@ class FileGrid:
                 raise _not_found(target)
             if not target.parent.is_dir():
                 raise WorkbookError(
-                    f"Cannot create {target.name}: the folder {target.parent} does not exist",
-                    f"{target.name} oluşturulamadı: {target.parent} klasörü yok",
+                    "Cannot create {target_name}: the folder {parent} does not exist",
+                    target_name=target.name,
+                    parent=target.parent,
                     path=target,
                     reason="not_found",
                 )
@@ -582,8 +575,8 @@ class FileGrid:
                 _check_suffix(source)
                 if not source.is_file():
                     raise WorkbookError(
-                        f"Template not found: {source}",
-                        f"Şablon bulunamadı: {source}",
+                        "Template not found: {source}",
+                        source=source,
                         path=source,
                         reason="not_found",
                     )
@@ -838,10 +831,9 @@ class FileGrid:
             if not before.exists:
                 return
             raise WorkbookError(
-                f"{path.name} was moved or deleted by another program after it was opened; "
+                "{name} was moved or deleted by another program after it was opened; "
                 "nothing was saved. Run the command again.",
-                f"{path.name} açıldıktan sonra başka bir program tarafından taşındı ya da "
-                "silindi; hiçbir şey kaydedilmedi. Komutu yeniden çalıştırın.",
+                name=path.name,
                 path=path,
                 reason="changed",
             ) from None
@@ -852,10 +844,9 @@ class FileGrid:
                 if hashlib.sha256(path.read_bytes()).hexdigest() == before.digest:
                     return
         raise WorkbookError(
-            f"{path.name} was changed by another program after it was opened; nothing was "
+            "{name} was changed by another program after it was opened; nothing was "
             "saved, so those changes are kept. Run the command again.",
-            f"{path.name} açıldıktan sonra başka bir program tarafından değiştirildi; o "
-            "değişiklikler korunsun diye hiçbir şey kaydedilmedi. Komutu yeniden çalıştırın.",
+            name=path.name,
             path=path,
             reason="changed",
         )
@@ -886,17 +877,17 @@ def _writer_lock(path: Path, wait: float | None) -> contextlib.ExitStack:
         stack.enter_context(exclusive(lock_file(path), wait=wait))
     except Busy:
         raise WorkbookError(
-            f"{path.name} is busy: another kolaybi-xl command (fetch, collect, report, …) is "
-            f"saving it; try again when it has finished. Nothing was changed.",
-            f"{path.name} meşgul: başka bir kolaybi-xl komutu (getir, tahsilat, özet, …) onu "
-            "kaydediyor; bittiğinde yeniden deneyin. Hiçbir şey değiştirilmedi.",
+            "{name} is busy: another kolaybi-xl command (fetch, collect, report, …) is "
+            "saving it; try again when it has finished. Nothing was changed.",
+            name=path.name,
             path=path,
             reason="busy",
         ) from None
     except FileNotFoundError:
         raise WorkbookError(
-            f"Cannot create {path.name}: the folder {path.parent} does not exist",
-            f"{path.name} oluşturulamadı: {path.parent} klasörü yok",
+            "Cannot create {name}: the folder {parent} does not exist",
+            name=path.name,
+            parent=path.parent,
             path=path,
             reason="not_found",
         ) from None
@@ -925,10 +916,11 @@ def _sheet_position(name: str, existing: list[str]) -> int | None:
 
 def _merged_error(path: Path, sheet: str, coordinate: str) -> WorkbookError:
     return WorkbookError(
-        f"{path.name}: cell {coordinate} on sheet {sheet} is inside merged cells; "
-        "unmerge them and try again",
-        f"{path.name}: {sheet} sayfasındaki {coordinate} hücresi birleştirilmiş hücrelerin "
-        "içinde; birleştirmeyi kaldırıp yeniden deneyin",
+        "{name}: cell {coordinate} on sheet {sheet} is inside merged cells; unmerge "
+        "them and try again",
+        name=path.name,
+        coordinate=coordinate,
+        sheet=sheet,
         path=path,
         reason="merged",
     )
@@ -936,8 +928,9 @@ def _merged_error(path: Path, sheet: str, coordinate: str) -> WorkbookError:
 
 def _save_failed(path: Path, why: str) -> WorkbookError:
     return WorkbookError(
-        f"Cannot save {path.name}: {why}. The file on disk is unchanged.",
-        f"{path.name} kaydedilemedi: {why}. Diskteki dosya değişmedi.",
+        "Cannot save {name}: {why}. The file on disk is unchanged.",
+        name=path.name,
+        why=why,
         path=path,
         reason="save_failed",
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from ...i18n import Message
 from ...workbook.grid import Grid
 from ...workbook.setup_facts import SetupFacts
 from ..journal import Journal
@@ -71,8 +72,7 @@ def run_checks(
         checks.append(
             Check(
                 False,
-                "KolayBi not tried: the settings above are incomplete",
-                "KolayBi denenmedi: yukarıdaki ayarlar eksik",
+                Message("KolayBi not tried: the settings above are incomplete"),
             )
         )
     checks += journal_checks(journal)

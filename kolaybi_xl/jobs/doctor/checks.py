@@ -7,7 +7,7 @@ import importlib.metadata
 import sys
 from dataclasses import dataclass
 
-from ...errors import Lang
+from ...i18n import Lang, Message, Rendered, _, ngettext, render
 
 # The VBA module inside workbook_template.xlsm is for exactly this xlwings (pyproject pins it).
 PINNED_XLWINGS = "0.37.8"
@@ -20,15 +20,24 @@ ENTRY_POINTS = frozenset(
 
 @dataclass(frozen=True)
 class Check:
+    """One line of the check: ``what`` was found, ``to_fix`` it when it is not ok. Each is a
+    ``Message`` (rendered in the reader's language) or a text the same in every language."""
+
     ok: bool
-    text: str
-    text_tr: str
-    fix: str = ""
-    fix_tr: str = ""
+    what: Message | str | Rendered
+    to_fix: Message | str | Rendered = ""
     needed: bool = True  # False: informs only, never fails the check
 
-    def line(self, lang: Lang = "en") -> str:
-        text, fix = (self.text_tr, self.fix_tr) if lang == "tr" else (self.text, self.fix)
+    @property
+    def text(self) -> str:
+        return render(self.what, "en")
+
+    @property
+    def fix(self) -> str:
+        return render(self.to_fix, "en")
+
+    def line(self, lang: Lang | None = None) -> str:
+        text, fix = render(self.what, lang), render(self.to_fix, lang)
         mark = "✓" if self.ok else "✗"
         return f"{mark} {text}" + (f"\n    → {fix}" if fix and not self.ok else "")
 
@@ -41,20 +50,17 @@ class Report:
     def ok(self) -> bool:
         return all(c.ok for c in self.checks if c.needed)
 
-    def text(self, lang: Lang = "en") -> str:
+    def text(self, lang: Lang | None = None) -> str:
         failed = sum(1 for c in self.checks if c.needed and not c.ok)
-        if lang == "tr":
-            head = (
-                "Kurulum tamam: bir sonraki getirme/tahsilat için her şey hazır."
-                if not failed
-                else f"Kurulumda {failed} sorun var; her ✗ satırının altında ne yapılacağı yazıyor."
-            )
+        if failed:
+            head = ngettext(
+                "{n} setup problem; under the ✗ is what to do.",
+                "{n} setup problems; under each ✗ is what to do.",
+                failed,
+                lang,
+            ).format(n=failed)
         else:
-            head = (
-                "Setup OK: everything the next fetch/collect needs is in place."
-                if not failed
-                else f"{failed} setup problem(s); under each ✗ is what to do."
-            )
+            head = _("Setup OK: everything the next fetch/collect needs is in place.", lang)
         return "\n".join([*(c.line(lang) for c in self.checks), "", head])
 
 
@@ -95,27 +101,30 @@ def python_checks(machine: Machine, *, for_excel: bool) -> list[Check]:
         Check(
             new_enough or not for_excel,
             f"Python {version} ({machine.executable})",
-            f"Python {version} ({machine.executable})",
-            "the Excel side needs Python 3.11 or newer: install it from python.org, then "
-            "pip install kolaybi-xl in it",
-            "Excel tarafı Python 3.11 ya da daha yenisini ister: python.org'dan kurun, sonra "
-            "içine pip install kolaybi-xl",
+            Message(
+                "the Excel side needs Python 3.11 or newer: install it from python.org, "
+                "then pip install kolaybi-xl in it"
+            ),
             needed=for_excel,
         )
     ]
     installed = machine.xlwings
     if installed == PINNED_XLWINGS:
-        text = f"xlwings {installed} (the version the workbook's VBA is for)"
-        text_tr = f"xlwings {installed} (çalışma kitabının VBA modülünün sürümü)"
+        text = Message(
+            "xlwings {installed} (the version the workbook's VBA is for)", installed=installed
+        )
     else:
-        text = f"xlwings {installed or 'not installed'}; kolaybi-xl needs {PINNED_XLWINGS}"
-        text_tr = f"xlwings {installed or 'kurulu değil'}; kolaybi-xl {PINNED_XLWINGS} ister"
+        text = Message(
+            "xlwings {installed}; kolaybi-xl needs {pinned}",
+            installed=installed or Message("not installed"),
+            pinned=PINNED_XLWINGS,
+        )
+    if not for_excel:
+        text = Message("{text} (only for Excel)", text=text)
     checks.append(
         Check(
             installed == PINNED_XLWINGS,
-            text + ("" if for_excel else " (only for Excel)"),
-            text_tr + ("" if for_excel else " (yalnızca Excel için)"),
-            f'"{machine.executable}" -m pip install xlwings=={PINNED_XLWINGS}',
+            text,
             f'"{machine.executable}" -m pip install xlwings=={PINNED_XLWINGS}',
             needed=for_excel,
         )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -11,6 +12,7 @@ from typing import Protocol
 from ...api.client import check_base_url
 from ...api.errors import AuthenticationError, ConfigurationError, KolayBiError
 from ...errors import explain
+from ...i18n import Lang, Message, numeral
 from ...workbook import layout
 from ...workbook.cells import cell_text
 from ...workbook.grid import Grid
@@ -44,7 +46,7 @@ def settings_checks(
             (base_url, "--base-url"),
             (environ.get(ENV_URL), ENV_URL),
             (cell_text(sheet.get(layout.SETTING_ENVIRONMENT)), f"{layout.SETTINGS}!Ortam"),
-            ("Sandbox", "the default"),
+            ("Sandbox", Message("the default")),
         )
     )
     chan, chan_from = _first(
@@ -59,41 +61,44 @@ def settings_checks(
         try:
             settings = load_settings(grid, env=environ, base_url=url, channel=chan)
         except JobError as exc:  # e.g. an API key typed into the workbook
-            checks.append(Check(False, exc.message, exc.message_tr))
+            checks.append(Check(False, exc.text))
     return checks, settings
 
 
-def _url_check(text: str | None, where: str) -> tuple[Check, str | None]:
+def _url_check(text: str | None, where: str | Message) -> tuple[Check, str | None]:
     """The URL's shape (https but for loopback, ending in /kolaybi/v1); the URL when usable."""
     try:
         url = check_base_url(resolve_url(text or ""))
     except ConfigurationError as exc:
         return Check(
             False,
-            f"API URL ({where}): {exc.message}",
-            f"API adresi ({where}): {exc.message}",
-            f"set {ENV_URL} or Ortam on {layout.SETTINGS} to Sandbox, Canlı or "
-            f"https://host{API_PATH}",
-            f"{layout.SETTINGS} sayfasında Ortam'ı Sandbox, Canlı ya da "
-            f"https://sunucu{API_PATH} yapın",
+            Message("API URL ({where}): {message}", where=where, message=exc.message),
+            Message(
+                "set {variable} or Ortam on {sheet} to Sandbox, Canlı or https://host{api_path}",
+                variable=ENV_URL,
+                sheet=layout.SETTINGS,
+                api_path=API_PATH,
+            ),
         ), None
     shaped = url.endswith(API_PATH)
     return Check(
         shaped,
-        f"API URL {url} (from {where})",
-        f"API adresi {url} ({where})",
-        f"the URL must end in {API_PATH}: https://host{API_PATH}",
-        f"adres {API_PATH} ile bitmeli: https://sunucu{API_PATH}",
+        Message("API URL {url} (from {where})", url=url, where=where),
+        Message("the URL must end in {api_path}: https://host{api_path}", api_path=API_PATH),
     ), (url if shaped else None)
 
 
-def _channel_check(chan: str | None, where: str) -> Check:
+def _channel_check(chan: str | None, where: str | Message) -> Check:
     return Check(
         bool(chan),
-        f"Channel {chan} (from {where})" if chan else "no Channel",
-        f"Channel {chan} ({where})" if chan else "Channel tanımlı değil",
-        f"set {ENV_CHANNEL} or fill Channel on {layout.SETTINGS} (KolayBi support gives it)",
-        f"{layout.SETTINGS} sayfasında Channel değerini doldurun (KolayBi destek verir)",
+        Message("Channel {channel} (from {where})", channel=chan, where=where)
+        if chan
+        else Message("no Channel"),
+        Message(
+            "set {variable} or fill Channel on {sheet} (KolayBi support gives it)",
+            variable=ENV_CHANNEL,
+            sheet=layout.SETTINGS,
+        ),
     )
 
 
@@ -107,38 +112,37 @@ def _key_checks(
     if not from_env and url is not None and chan:
         from_keyring = bool(key_from_keyring(url, chan))
     if from_env or from_keyring:
-        source = ENV_KEY if from_env else "the keyring"
-        source_tr = ENV_KEY if from_env else "anahtar deposu"
-        key = Check(True, f"API key: from {source} (not shown)", f"API anahtarı: {source_tr} "
-                    "(gösterilmez)")  # fmt: skip
+        source = ENV_KEY if from_env else Message("the keyring")
+        key = Check(True, Message("API key: from {source} (not shown)", source=source))
     else:
-        set_key = f" or run kolaybi-xl set-key --channel {chan or 'CHANNEL'}" if backend else ""
-        set_key_tr = f" ya da kolaybi-xl set-key --channel {chan or 'CHANNEL'}" if backend else ""
+        set_key = (
+            Message(" or run kolaybi-xl set-key --channel {channel}", channel=chan or "CHANNEL")
+            if backend
+            else ""
+        )
         key = Check(
             False,
-            "API key: none found",
-            "API anahtarı bulunamadı",
-            f"set {ENV_KEY}{set_key}",
-            f"{ENV_KEY} ortam değişkenini ayarlayın{set_key_tr}",
+            Message("API key: none found"),
+            Message("set {variable}{set_key}", variable=ENV_KEY, set_key=set_key),
         )
     return [key, _keyring_check(backend, from_env)], from_env or from_keyring
 
 
 def _keyring_check(backend: str | None, from_env: bool) -> Check:
     if backend:
-        return Check(True, f"keyring: {backend}", f"anahtar deposu: {backend}")
+        return Check(True, Message("keyring: {backend}", backend=backend))
     return Check(
         from_env,
-        "no keyring backend on this system"
-        + (" (not needed: the key comes from the environment)" if from_env else ""),
-        "bu sistemde anahtar deposu yok"
-        + (" (gerekmiyor: anahtar ortam değişkeninden)" if from_env else ""),
-        f"set {ENV_KEY} in the environment instead",
-        f"bunun yerine {ENV_KEY} ortam değişkenini ayarlayın",
+        Message(
+            "no keyring backend on this system (not needed: the key comes from the environment)"
+        )
+        if from_env
+        else Message("no keyring backend on this system"),
+        Message("set {variable} in the environment instead", variable=ENV_KEY),
     )
 
 
-def _first(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
+def _first(*candidates: tuple[str | None, str | Message]) -> tuple[str | None, str | Message]:
     for value, where in candidates:
         if value and value.strip():
             return value.strip(), where
@@ -169,36 +173,47 @@ def api_checks(
             client.close()
     except KolayBiError as exc:
         took = clock() - started
-        en, tr = explain(exc, "en").text, explain(exc, "tr").text
+        said = functools.partial(_explained, exc)
         if isinstance(exc, AuthenticationError):
             return [
                 Check(
                     True,
-                    f"KolayBi reachable at {settings.base_url} ({took:.1f} s)",
-                    f"KolayBi'ye ulaşıldı: {settings.base_url} ({took:.1f} sn)",
+                    Message(
+                        "KolayBi reachable at {base_url} ({took} s)",
+                        base_url=settings.base_url,
+                        took=numeral(took, 1),
+                    ),
                 ),
-                Check(False, "KolayBi refused the credentials", "KolayBi kimlik bilgilerini "
-                      "kabul etmedi", en, tr),
-            ]  # fmt: skip
+                Check(False, Message("KolayBi refused the credentials"), said),
+            ]
         return [
             Check(
                 False,
-                f"KolayBi not usable at {settings.base_url} ({took:.1f} s)",
-                f"KolayBi kullanılamıyor: {settings.base_url} ({took:.1f} sn)",
-                en,
-                tr,
+                Message(
+                    "KolayBi not usable at {base_url} ({took} s)",
+                    base_url=settings.base_url,
+                    took=numeral(took, 1),
+                ),
+                said,
             )
         ]
     took = clock() - started
     return [
         Check(
             True,
-            f"KolayBi reachable at {settings.base_url}, credentials accepted, "
-            f"{len(vaults)} vaults ({took:.1f} s)",
-            f"KolayBi'ye ulaşıldı: {settings.base_url}, kimlik bilgileri kabul edildi, "
-            f"{len(vaults)} kasa ({took:.1f} sn)",
+            Message(
+                "KolayBi reachable at {base_url}, credentials accepted, {n_vaults} vaults "
+                "({took} s)",
+                base_url=settings.base_url,
+                n_vaults=len(vaults),
+                took=numeral(took, 1),
+            ),
         )
     ]
+
+
+def _explained(exc: KolayBiError, lang: Lang) -> str:
+    return explain(exc, lang).text
 
 
 # -- the journal -------------------------------------------------------------------------------
@@ -215,18 +230,14 @@ def journal_checks(journal: Journal) -> list[Check]:
         return [
             Check(
                 False,
-                f"journal folder {folder} is not writable ({why})",
-                f"tahsilat günlüğü klasörü {folder} yazılamıyor ({why})",
-                "set KOLAYBI_XL_JOURNAL to a file path in a folder you can write to",
-                "KOLAYBI_XL_JOURNAL ortam değişkenini yazılabilir bir klasördeki bir dosyaya "
-                "ayarlayın",
+                Message("journal folder {folder} is not writable ({why})", folder=folder, why=why),
+                Message("set KOLAYBI_XL_JOURNAL to a file path in a folder you can write to"),
             )
         ]
     checks = [
         Check(
             True,
-            f"journal {journal.path} (folder writable)",
-            f"tahsilat günlüğü {journal.path} (klasör yazılabilir)",
+            Message("journal {path} (folder writable)", path=journal.path),
         )
     ]
     try:
@@ -236,21 +247,19 @@ def journal_checks(journal: Journal) -> list[Check]:
         checks.append(
             Check(
                 False,
-                f"journal cannot be read ({exc.strerror})",
-                f"tahsilat günlüğü okunamıyor ({exc.strerror})",
+                Message("journal cannot be read ({strerror})", strerror=exc.strerror),
             )
         )
     checks.append(
         Check(
             not open_ones,
-            f"{len(open_ones)} collection attempt(s) not settled"
+            Message(
+                "{n} collection attempt not settled",
+                plural=("{n} collection attempts not settled", len(open_ones)),
+            )
             if open_ones
-            else "no unsettled collection attempts",
-            f"{len(open_ones)} tahsilat denemesinin sonucu belli değil"
-            if open_ones
-            else "sonucu belirsiz tahsilat denemesi yok",
-            "run kolaybi-xl journal to see them; a collect run settles what KolayBi shows",
-            "görmek için kolaybi-xl journal çalıştırın; Tahsil Et KolayBi'de görüneni kapatır",
+            else Message("no unsettled collection attempts"),
+            Message("run kolaybi-xl journal to see them; a collect run settles what KolayBi shows"),
         )
     )
     return checks

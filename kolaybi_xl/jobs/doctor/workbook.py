@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Protocol
 
+from ...i18n import Message
 from ...workbook.setup_facts import SetupFacts
 from .checks import ENTRY_POINTS, Check, Machine
 
@@ -55,24 +56,22 @@ def workbook_checks(
 ) -> list[Check]:
     name = facts.name
     if facts.problem:
-        en, tr = facts.problem
         return [
             Check(
                 False,
-                en,
-                tr,
-                "give a workbook made by kolaybi-xl init-workbook",
-                "kolaybi-xl init-workbook ile yapılmış bir çalışma kitabı verin",
+                facts.problem,
+                Message("give a workbook made by kolaybi-xl init-workbook"),
             )
         ]
     if not facts.macros:
         return [
             Check(
                 True,
-                f"{name} has no macros: fine for the command line; for the buttons make a "
-                ".xlsm with kolaybi-xl init-workbook",
-                f"{name} makro içermiyor: komut satırı için yeterli; düğmeler için "
-                "kolaybi-xl init-workbook ile bir .xlsm oluşturun",
+                Message(
+                    "{name} has no macros: fine for the command line; for the buttons make "
+                    "a .xlsm with kolaybi-xl init-workbook",
+                    name=name,
+                ),
                 needed=False,
             )
         ]
@@ -86,14 +85,18 @@ def _vba_version_check(facts: SetupFacts, machine: Machine) -> Check:
     same = baked is not None and baked == installed
     return Check(
         same,
-        f"{facts.name}: VBA module for xlwings {baked or '?'}, installed xlwings "
-        f"{installed or 'none'}",
-        f"{facts.name}: VBA modülü xlwings {baked or '?'} için, kurulu xlwings "
-        f"{installed or 'yok'}",
-        f'install the same version: "{machine.executable}" -m pip install xlwings=={baked}; '
-        "or make a new workbook with kolaybi-xl init-workbook",
-        f'aynı sürümü kurun: "{machine.executable}" -m pip install xlwings=={baked}; ya da '
-        "kolaybi-xl init-workbook ile yeni bir çalışma kitabı oluşturun",
+        Message(
+            "{name}: VBA module for xlwings {baked}, installed xlwings {installed}",
+            name=facts.name,
+            baked=baked or "?",
+            installed=installed or Message("none"),
+        ),
+        Message(
+            'install the same version: "{executable}" -m pip install xlwings=={baked}; or '
+            "make a new workbook with kolaybi-xl init-workbook",
+            executable=machine.executable,
+            baked=baked,
+        ),
     )
 
 
@@ -103,46 +106,45 @@ def _interpreter_checks(facts: SetupFacts, machine: Machine, probe: Probe) -> li
         return [
             Check(
                 True,
-                "xlwings.conf interpreter: not checked here (Excel runs on Windows or macOS)",
-                "xlwings.conf yorumlayıcısı: burada denetlenmez (Excel Windows ya da macOS'ta "
-                "çalışır)",
+                Message(
+                    "xlwings.conf interpreter: not checked here (Excel runs on Windows or macOS)"
+                ),
                 needed=False,
             )
         ]
-    remake_en = (
-        f'run "{machine.executable}" -m kolaybi_xl init-workbook NEW.xlsm, or write the full '
-        f"path of the python that has kolaybi-xl next to {key} on the xlwings.conf sheet"
-    )
-    remake_tr = (
-        f'"{machine.executable}" -m kolaybi_xl init-workbook YENI.xlsm çalıştırın ya da '
-        f"xlwings.conf sayfasında {key} yanına kolaybi-xl kurulu python'un tam yolunu yazın"
+    remake = Message(
+        'run "{executable}" -m kolaybi_xl init-workbook NEW.xlsm, or write the full path of '
+        "the python that has kolaybi-xl next to {key} on the xlwings.conf sheet",
+        executable=machine.executable,
+        key=key,
     )
     if facts.conf is None:
         return [
             Check(
                 False,
-                f"{facts.name} has no xlwings.conf sheet",
-                f"{facts.name} içinde xlwings.conf sayfası yok",
-                remake_en,
-                remake_tr,
+                Message("{name} has no xlwings.conf sheet", name=facts.name),
+                remake,
             )
         ]
     configured = os.path.expandvars(facts.conf.get(key, "")).strip()
     if configured:
         interpreter: str | None = configured
-        where = f"{key} = {configured}"
+        where: str | Message = f"{key} = {configured}"
     else:
         default = "pythonw" if machine.platform.startswith("win") else "python"
         interpreter = shutil.which(default)
-        where = f"{key} is empty: xlwings runs {default} from PATH ({interpreter or 'not found'})"
+        where = Message(
+            "{key} is empty: xlwings runs {default} from PATH ({interpreter})",
+            key=key,
+            default=default,
+            interpreter=interpreter or Message("not found"),
+        )
     if not interpreter or not Path(interpreter).is_file():
         return [
             Check(
                 False,
-                f"xlwings.conf: {where}: no such file",
-                f"xlwings.conf: {where}: böyle bir dosya yok",
-                remake_en,
-                remake_tr,
+                Message("xlwings.conf: {where}: no such file", where=where),
+                remake,
             )
         ]
     if Path(interpreter).resolve() == Path(machine.executable).resolve():
@@ -153,10 +155,8 @@ def _interpreter_checks(facts: SetupFacts, machine: Machine, probe: Probe) -> li
         return [
             Check(
                 False,
-                f"xlwings.conf: {where}: {found}",
-                f"xlwings.conf: {where}: çalıştırılamadı ({found})",
-                remake_en,
-                remake_tr,
+                Message("xlwings.conf: {where}: {found}", where=where, found=found),
+                remake,
             )
         ]
     kolaybi, xlwings = found
@@ -164,10 +164,12 @@ def _interpreter_checks(facts: SetupFacts, machine: Machine, probe: Probe) -> li
     return [
         Check(
             good,
-            f"xlwings.conf: {where} (kolaybi-xl {kolaybi or 'missing'}, xlwings "
-            f"{xlwings or 'missing'})",
-            f"xlwings.conf: {where} (kolaybi-xl {kolaybi or 'yok'}, xlwings {xlwings or 'yok'})",
-            f'"{interpreter}" -m pip install kolaybi-xl xlwings=={facts.vba_xlwings}',
+            Message(
+                "xlwings.conf: {where} (kolaybi-xl {kolaybi}, xlwings {xlwings})",
+                where=where,
+                kolaybi=kolaybi or Message("missing"),
+                xlwings=xlwings or Message("missing"),
+            ),
             f'"{interpreter}" -m pip install kolaybi-xl xlwings=={facts.vba_xlwings}',
         )
     ]
@@ -183,20 +185,18 @@ def _buttons_check(facts: SetupFacts) -> Check:
             if called_function(command) not in ENTRY_POINTS:
                 broken.append(macro)
     if not facts.buttons:
-        text, text_tr = f"{facts.name} has no buttons", f"{facts.name} içinde düğme yok"
+        text = Message("{name} has no buttons", name=facts.name)
     elif broken:
-        names = ", ".join(sorted(set(broken)))
-        text = f"buttons run macros that are missing or call nothing known: {names}"
-        text_tr = f"düğmelerin makroları eksik ya da bilinmeyen bir şey çağırıyor: {names}"
+        text = Message(
+            "buttons run macros that are missing or call nothing known: {names}",
+            names=", ".join(sorted(set(broken))),
+        )
     else:
-        text = f"{len(facts.buttons)} buttons, each bound to a macro that exists"
-        text_tr = f"{len(facts.buttons)} düğme, her biri var olan bir makroya bağlı"
+        text = Message("{n} buttons, each bound to a macro that exists", n=len(facts.buttons))
     return Check(
         bool(facts.buttons) and not broken,
         text,
-        text_tr,
-        "make a new workbook with kolaybi-xl init-workbook and copy your data into it",
-        "kolaybi-xl init-workbook ile yeni bir çalışma kitabı oluşturup verilerinizi taşıyın",
+        Message("make a new workbook with kolaybi-xl init-workbook and copy your data into it"),
     )
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ...i18n import Lang, amount, day, ngettext, number
 from ...workbook import layout
-from ...workbook.cells import CellError, cell_text, is_blank, parse_datetime, tr_amount
+from ...workbook.cells import CellError, cell_text, is_blank, parse_datetime
 from ...workbook.grid import BarChart, Grid
 from ..errors import JobError
 from ..table import parse_invoice_table
@@ -57,41 +58,48 @@ class ReportResult:
     def skipped(self) -> tuple[SkippedRow, ...]:
         return self.report.skipped
 
-    def _remaining(self, tr: bool) -> str:
+    def _remaining(self, lang: Lang | None) -> str:
         several_types = len(self.report.types) > 1
         parts = []
         for g in self.report.groups:
-            amount = tr_amount(g.remaining) if tr else f"{g.remaining:,.2f}"
-            label = f"{g.currency} {amount}"
+            label = f"{g.currency} {amount(g.remaining, lang=lang)}"
             parts.append(f"{g.type} {label}" if several_types and g.type else label)
         return ", ".join(parts)
 
-    def summary_en(self) -> str:
+    def summary(self, lang: Lang | None = None) -> str:
+        """One line: the command line's language, or Turkish for Excel."""
         r = self.report
-        text = (
-            f"Özet built as of {r.as_of.isoformat()}: {r.invoices} invoices; "
-            f"remaining {self._remaining(False)}; {len(r.collections)} collection day/vault rows"
+        text = ngettext(
+            "Özet built as of {day}: {n} invoice; remaining {remaining}; {days} collection "
+            "day/vault rows",
+            "Özet built as of {day}: {n} invoices; remaining {remaining}; {days} collection "
+            "day/vault rows",
+            r.invoices,
+            lang,
+        ).format(
+            day=day(r.as_of, lang),
+            n=number(r.invoices, lang),
+            remaining=self._remaining(lang),
+            days=len(r.collections),
         )
         if r.unlisted:
-            text += f"; {r.unlisted} rows no longer listed left out"
+            text += "; " + ngettext(
+                "{n} row no longer listed left out",
+                "{n} rows no longer listed left out",
+                r.unlisted,
+                lang,
+            ).format(n=r.unlisted)
         if r.skipped:
-            text += f"; {len(r.skipped)} unreadable rows left out (see the notes on Özet)"
-        return text
-
-    def summary_tr(self) -> str:
-        r = self.report
-        text = (
-            f"Özet hazır ({r.as_of:%d.%m.%Y} itibarıyla): {r.invoices} fatura; "
-            f"kalan {self._remaining(True)}; {len(r.collections)} günlük tahsilat satırı"
-        )
-        if r.unlisted:
-            text += f"; '{layout.NOT_LISTED}' olan {r.unlisted} satır katılmadı"
-        if r.skipped:
-            text += f"; okunamayan {len(r.skipped)} satır katılmadı (Özet'teki notlara bakın)"
+            text += "; " + ngettext(
+                "{n} unreadable row left out (see the notes on Özet)",
+                "{n} unreadable rows left out (see the notes on Özet)",
+                len(r.skipped),
+                lang,
+            ).format(n=len(r.skipped))
         return text
 
     def __str__(self) -> str:
-        return self.summary_en()
+        return self.summary()
 
 
 def _cell(block: Sequence[Sequence[Any]], cell: tuple[int, int]) -> Any:
@@ -114,13 +122,22 @@ def read_source(block: Sequence[Sequence[Any]]) -> Source:
 
 def _nothing_to_report(report: Report) -> JobError:
     unreadable = [s for s in report.skipped if s.sheet == layout.INVOICES]
-    first = f"; first: row {unreadable[0].row}, {unreadable[0].reason}" if unreadable else ""
-    ilk = f"; ilki: satır {unreadable[0].row}, {unreadable[0].reason}" if unreadable else ""
+    if unreadable:
+        return JobError(
+            "sheet '{sheet}' has no invoice to report ({unlisted} rows marked '{label}', "
+            "{unreadable} unreadable; first: row {row}, {reason})",
+            sheet=layout.INVOICES,
+            unlisted=report.unlisted,
+            label=layout.NOT_LISTED,
+            unreadable=len(unreadable),
+            row=unreadable[0].row,
+            reason=unreadable[0].reason,
+        )
     return JobError(
-        f"sheet '{layout.INVOICES}' has no invoice to report ({report.unlisted} rows "
-        f"no longer listed, {len(unreadable)} unreadable{first})",
-        f"'{layout.INVOICES}' sayfasında rapora girecek fatura yok ({report.unlisted} satır "
-        f"'{layout.NOT_LISTED}', {len(unreadable)} satır okunamadı{ilk})",
+        "sheet '{sheet}' has no invoice to report ({unlisted} rows marked '{label}')",
+        sheet=layout.INVOICES,
+        unlisted=report.unlisted,
+        label=layout.NOT_LISTED,
     )
 
 
@@ -140,19 +157,18 @@ def build_report(
     names = grid.sheet_names()
     if layout.INVOICES not in names:
         raise JobError(
-            f"the workbook has no '{layout.INVOICES}' sheet: fetch the invoices first "
-            "(kolaybi-xl fetch WORKBOOK)",
-            f"Çalışma kitabında '{layout.INVOICES}' sayfası yok: önce faturaları getirin",
+            "the workbook has no '{sheet}' sheet: fetch the invoices first "
+            "(Faturaları Getir, or kolaybi-xl fetch WORKBOOK)",
+            sheet=layout.INVOICES,
         )
     grid.progress("Özet hazırlanıyor…")
     block = grid.read(layout.INVOICES)
     table = parse_invoice_table(block)
     if table is None or all(all(is_blank(v) for v in row) for row in table.rows):
         raise JobError(
-            f"sheet '{layout.INVOICES}' holds no invoices: fetch them first "
-            "(kolaybi-xl fetch WORKBOOK)",
-            f"'{layout.INVOICES}' sayfasında fatura yok: önce faturaları getirin "
-            "(Faturaları Getir)",
+            "sheet '{sheet}' holds no invoices: fetch them first "
+            "(Faturaları Getir, or kolaybi-xl fetch WORKBOOK)",
+            sheet=layout.INVOICES,
         )
     log = grid.read(layout.COLLECTION_LOG) if layout.COLLECTION_LOG in names else []
     report = compute_report(table, log, as_of=as_of)
