@@ -149,7 +149,7 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
             workbook=str(out.resolve()),
             confirm=confirm,
         )
-        say(_("5. Collection done: {summary}").format(summary=collected.summary()))
+        say(f"5. {collected.summary()}")  # the summary names the step itself
         table = read_invoice_table(grid)
         assert table is not None
         for outcome in collected.outcomes:
@@ -158,7 +158,7 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
 
         report = build_report(grid)
         grid.save()
-        say(_("6. The Özet sheet is ready: {summary}").format(summary=report.summary()))
+        say(f"6. {report.summary()}")
         ledger = sandbox.books.collected_documents()
         twice = [doc for doc, count in ledger.items() if count > 1]
         say(
