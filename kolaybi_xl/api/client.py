@@ -38,6 +38,7 @@ from .errors import (
     RejectedError,
     ServerError,
 )
+from .listing import InvoiceListing
 from .models import Invoice, InvoiceType, ProceedResult, Vault, VaultTransaction
 
 log = logging.getLogger("kolaybi_xl.api")
@@ -245,6 +246,24 @@ class KolayBiClient:
                     log.warning("%s; skipped", exc.message)
                     self.skipped.append(exc.message)
             return invoices
+
+    def invoice_listing(self, type: InvoiceType | str = InvoiceType.SALE_INVOICE) -> InvoiceListing:
+        """``list_invoices`` as the answer's plain data: each item validated only when asked
+        for (a collection re-reads a few invoices out of a long list)."""
+        invoice_type = InvoiceType.parse(type)
+        with paused_gc():  # many dicts that all live on (see ``list_invoices``)
+            items = self._get_all_pages(
+                "/invoices", {"type": invoice_type.value}, "commercial_doc_id"
+            )
+        return InvoiceListing(
+            (
+                (key, item)
+                for item in items
+                if (key := _int_id(item.get("commercial_doc_id"))) is not None
+            ),
+            lambda item: self._parse(Invoice, item, "invoice"),
+            self.skipped,
+        )
 
     def get_invoice(self, document_id: int) -> Invoice:
         data = self._get(f"/invoices/{int(document_id)}")

@@ -63,6 +63,7 @@ from ..api.errors import (
     RejectedError,
     ServerError,
 )
+from ..api.listing import InvoiceListing
 from ..api.models import Invoice, InvoiceType, ProceedResult, Vault, VaultTransaction
 from ..workbook import layout
 from ..workbook.cells import (
@@ -75,7 +76,7 @@ from ..workbook.cells import (
     resolve_vault,
     tr_amount,
 )
-from ..workbook.grid import Grid, layout_table
+from ..workbook.grid import Grid, is_live, layout_table
 from .account import client_account_key
 from .errors import ExitCode, JobError
 from .identity import new_workbook_id, read_workbook_id, write_workbook_id
@@ -546,12 +547,18 @@ class _Reader:
         self.client = client
         self.concurrency = concurrency
         self.waits = waits
-        self._lists: dict[InvoiceType, dict[int, Invoice]] = {}
+        self._lists: dict[InvoiceType, InvoiceListing | dict[int, Invoice]] = {}
 
-    def listing(self, invoice_type: InvoiceType) -> dict[int, Invoice]:
+    def listing(self, invoice_type: InvoiceType) -> InvoiceListing | dict[int, Invoice]:
+        """One type's invoices by id. Kept as plain data where the client can (its
+        ``invoice_listing``): only the invoices looked up become models."""
         if invoice_type not in self._lists:
-            items = _read_again(self.client.list_invoices, invoice_type, self.waits)
-            self._lists[invoice_type] = {inv.commercial_doc_id: inv for inv in items}
+            lazy = getattr(self.client, "invoice_listing", None)
+            if lazy is not None:
+                self._lists[invoice_type] = _read_again(lazy, invoice_type, self.waits)
+            else:
+                items = _read_again(self.client.list_invoices, invoice_type, self.waits)
+                self._lists[invoice_type] = {inv.commercial_doc_id: inv for inv in items}
         return self._lists[invoice_type]
 
     def read(
@@ -576,15 +583,15 @@ class _Reader:
             for invoice_type in sorted(set(hints.values()), key=lambda t: t.value):
                 listed = self.listing(invoice_type)
                 for doc_id, hint in hints.items():
-                    if hint is invoice_type and doc_id in listed:
-                        found[doc_id] = listed[doc_id]
+                    if hint is invoice_type and (invoice := listed.get(doc_id)) is not None:
+                        found[doc_id] = invoice
             missing = [d for d in wanted if d not in found]
             if len(missing) > DETAIL_LIMIT:
                 for invoice_type in InvoiceType:
                     listed = self.listing(invoice_type)
                     for doc_id in missing:
-                        if doc_id in listed and doc_id not in found:
-                            found[doc_id] = listed[doc_id]
+                        if doc_id not in found and (invoice := listed.get(doc_id)) is not None:
+                            found[doc_id] = invoice
                 for doc_id in missing:
                     if doc_id not in found:
                         errors[doc_id] = "fatura KolayBi'de bulunamadı"
@@ -1671,8 +1678,14 @@ def _target_rows(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcom
 
 
 def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcome]) -> int:
-    """Write outcome cells, one block per column over the span of affected rows."""
-    table = read_invoice_table(grid) or original
+    """Write outcome cells.
+
+    A workbook file holds what was read at the start: its outcome cells are written row by
+    row, only in touched rows. On a grid someone may edit meanwhile (Excel: rows may have
+    moved during the run) the table is read again, and each column is written as one block
+    over the affected rows (a constant number of calls into Excel)."""
+    live = is_live(grid)
+    table = (read_invoice_table(grid) or original) if live else original
     updates: dict[int, RowOutcome] = {}
     for outcome in outcomes:  # later outcomes win
         if outcome.status == UNCHANGED:
@@ -1681,6 +1694,32 @@ def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcom
             updates[index] = outcome
     if not updates:
         return 0
+    if live:
+        _write_columns(grid, table, updates)
+        return len(updates)
+    columns = [(table.col(header), attribute) for header, attribute in _WRITE_COLUMNS]
+    for index in sorted(updates):
+        outcome = updates[index]
+        cells = {
+            column: value
+            for column, attribute in columns
+            if column is not None and (value := getattr(outcome, attribute)) is not None
+        }
+        # One write per run of adjacent columns (the outcome columns sit side by side).
+        ordered = sorted(cells)
+        for first, column in enumerate(ordered):
+            if first and ordered[first - 1] == column - 1:
+                continue  # written with the run it continues
+            last = column
+            while last + 1 in cells:
+                last += 1
+            block = [[cells[c] for c in range(column, last + 1)]]
+            grid.write(layout.INVOICES, table.sheet_row(index), column, block)
+    return len(updates)
+
+
+def _write_columns(grid: Grid, table: InvoiceTable, updates: dict[int, RowOutcome]) -> None:
+    """Each outcome column as one block from the lowest to the highest touched row."""
     for header, attribute in _WRITE_COLUMNS:
         column = table.col(header)
         if column is None:
@@ -1697,7 +1736,6 @@ def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcom
             [values[i] if i in values else table.rows[i][column - 1]] for i in range(low, high + 1)
         ]
         grid.write(layout.INVOICES, table.sheet_row(low), column, block)
-    return len(updates)
 
 
 def _log_rows(attempts: Iterable[Attempt], times: dict[str, datetime]) -> list[list[Any]]:
