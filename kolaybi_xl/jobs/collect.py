@@ -539,19 +539,84 @@ def _row_type(table: InvoiceTable, index: int) -> InvoiceType | None:
 # -- reading invoices from the API --------------------------------------------------------------
 
 
+PREFETCH_BYTES = 1 << 20  # a workbook file this big: its sales listing is read while it loads
+
+
+class _Prefetch:
+    """One type's listing read on a thread while the workbook's table is read (the read of a
+    big sheet releases the GIL). Only taken when nothing could change the invoices between
+    this read and the plan (see ``_prefetch_sales``); a failed read is simply read again."""
+
+    def __init__(self, client: CollectClient, invoice_type: InvoiceType, waits: Waits) -> None:
+        self.invoice_type = invoice_type
+        self._done = threading.Event()
+        self._listing: InvoiceListing | None = None
+        threading.Thread(
+            target=self._run, args=(client, waits), name="kolaybi-prefetch", daemon=True
+        ).start()
+
+    def _run(self, client: CollectClient, waits: Waits) -> None:
+        try:
+            self._listing = _read_again(
+                client.invoice_listing,  # type: ignore[attr-defined]
+                self.invoice_type,
+                waits,
+            )
+        except Exception as exc:  # read again, and reported, where it is needed
+            log.info("prefetching the %s list failed: %s", self.invoice_type.value, exc)
+        finally:
+            self._done.set()
+
+    def take(self) -> InvoiceListing | None:
+        self._done.wait()
+        return self._listing
+
+
+def _prefetch_sales(
+    grid: Grid, client: CollectClient, journal: Journal, key: str, workbook: str, waits: Waits
+) -> _Prefetch | None:
+    """Start reading the sales list before the table is read, when that is worth a possibly
+    unneeded call: a big workbook file (many marked rows are then likely, and its table read
+    is slow) and no earlier attempt of this account to settle first (settling could change
+    an invoice after this read; the plan must read after it)."""
+    if is_live(grid) or getattr(client, "invoice_listing", None) is None:
+        return None
+    if layout.INVOICES not in grid.sheet_names():
+        return None  # refused below without any API call
+    try:
+        if os.path.getsize(workbook) < PREFETCH_BYTES or journal.pending(key):
+            return None
+    except (OSError, JobError):
+        return None
+    return _Prefetch(client, SALE, waits)
+
+
 class _Reader:
     """Reads invoices' current state with as few calls as possible; list answers are cached
     for one planning pass (never across a send: reconciling always reads afresh)."""
 
-    def __init__(self, client: CollectClient, concurrency: int, waits: Waits) -> None:
+    def __init__(
+        self,
+        client: CollectClient,
+        concurrency: int,
+        waits: Waits,
+        prefetched: _Prefetch | None = None,
+    ) -> None:
         self.client = client
         self.concurrency = concurrency
         self.waits = waits
         self._lists: dict[InvoiceType, InvoiceListing | dict[int, Invoice]] = {}
+        self._prefetched = prefetched
 
     def listing(self, invoice_type: InvoiceType) -> InvoiceListing | dict[int, Invoice]:
         """One type's invoices by id. Kept as plain data where the client can (its
         ``invoice_listing``): only the invoices looked up become models."""
+        early = self._prefetched
+        if invoice_type not in self._lists and early and early.invoice_type is invoice_type:
+            self._prefetched = None
+            listing = early.take()
+            if listing is not None:
+                self._lists[invoice_type] = listing
         if invoice_type not in self._lists:
             lazy = getattr(self.client, "invoice_listing", None)
             if lazy is not None:
@@ -930,9 +995,10 @@ def _build_plan(
     overlay: dict[int, str],
     concurrency: int,
     waits: Waits = DEFAULT_WAITS,
+    prefetched: _Prefetch | None = None,
 ) -> Plan:
     """``blocked``: documents with an earlier attempt not settled -> when its horizon passes
-    (None: only a person can settle it)."""
+    (None: only a person can settle it); ``prefetched``: a listing read while the table was."""
     issues: list[RowOutcome] = []
 
     def issue(index: int, doc_id: int | None, text: str, status: str = FAILED_ROW) -> None:
@@ -1029,7 +1095,7 @@ def _build_plan(
             return None
         return types[0] if len(types) == 1 else None
 
-    reader = _Reader(client, concurrency, waits)
+    reader = _Reader(client, concurrency, waits, prefetched)
     found, read_errors = reader.read({d: _row_type(table, i) for i, d, _ in resolved}, strip_type)
 
     rows: list[PlannedRow] = []
@@ -1823,7 +1889,8 @@ def collect_marked(
     concurrency = _clamp(concurrency)
     waits = DEFAULT_WAITS if waits is None else waits
     with journal.lock(key):
-        table = _read_table(grid)  # a bad workbook fails before any API call
+        prefetched = _prefetch_sales(grid, client, journal, key, workbook, waits)
+        table = _read_table(grid)  # a bad workbook fails before any other API call
         horizon = proceed_horizon(client, waits)
         evidence = _Evidence(client, journal, key, waits)
         settler = _Settler(
@@ -1855,6 +1922,8 @@ def collect_marked(
             table, journal.unwritten(key), workbook, workbook_id
         )
         overlay = {o.index: o.outcome for o in earlier}
+        if settled or still_open:  # the invoices may have changed since the early read
+            prefetched = None
 
         # 1. plan
         grid.progress("Tahsilat planı hazırlanıyor…")
@@ -1866,6 +1935,7 @@ def collect_marked(
             overlay=overlay,
             concurrency=concurrency,
             waits=waits,
+            prefetched=prefetched,
         )
         plan.recovered = earlier
         result = CollectResult(
