@@ -22,7 +22,7 @@ def test_only_looked_up_items_are_validated() -> None:
 
     skipped: list[str] = []
     listing = InvoiceListing(
-        ((n, {"commercial_doc_id": n, "bad": n == 3}) for n in range(1, 1001)), parse, skipped
+        ({"commercial_doc_id": n, "bad": n == 3} for n in range(1, 1001)), parse, skipped
     )
     assert len(listing) == 1000
     assert parsed == []

@@ -256,13 +256,10 @@ class KolayBiClient:
                 "/invoices", {"type": invoice_type.value}, "commercial_doc_id"
             )
         return InvoiceListing(
-            (
-                (key, item)
-                for item in items
-                if (key := _int_id(item.get("commercial_doc_id"))) is not None
-            ),
+            items,
             lambda item: self._parse(Invoice, item, "invoice"),
             self.skipped,
+            getattr(items, "notes", ()),
         )
 
     def get_invoice(self, document_id: int) -> Invoice:

@@ -14,22 +14,29 @@ log = logging.getLogger("kolaybi_xl.api")
 
 
 class InvoiceListing:
-    """Invoices of one listing by ``commercial_doc_id``; ``parse`` validates one item.
+    """The invoices of one list call by ``commercial_doc_id``; ``parse`` validates one item.
 
     A malformed item is that invoice's problem, not the listing's: asked for, it is logged,
-    added to ``skipped`` and treated as absent (as ``KolayBiClient.list_invoices`` skips it).
+    added to ``skipped`` and treated as absent (as ``KolayBiClient.list_invoices`` leaves it
+    out). ``notes`` say why the list may be incomplete (none: complete).
     """
 
     def __init__(
         self,
-        items: Iterable[tuple[int, dict[str, Any]]],
+        items: Iterable[dict[str, Any]],
         parse: Callable[[dict[str, Any]], Invoice],
         skipped: list[str] | None = None,
+        notes: Iterable[str] = (),
     ) -> None:
-        self._items = dict(items)
+        self._items: dict[int, dict[str, Any]] = {}
+        for item in items:
+            key = _document_id(item.get("commercial_doc_id"))
+            if key is not None:
+                self._items.setdefault(key, item)
         self._parse = parse
         self._parsed: dict[int, Invoice | None] = {}
         self.skipped = skipped if skipped is not None else []
+        self.notes = tuple(notes)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -49,6 +56,17 @@ class InvoiceListing:
                     self.skipped.append(exc.message)
             self._parsed[document_id] = invoice
         return self._parsed[document_id]
+
+
+def _document_id(value: Any) -> int | None:
+    """The id as the client's paging reads it (an int, or digits in a string)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
 
 
 __all__ = ["InvoiceListing"]
