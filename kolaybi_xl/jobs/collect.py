@@ -1343,6 +1343,8 @@ def _recovered_rows(
 ) -> tuple[list[RowOutcome], list[Attempt], Counter[str]]:
     """Rows to receive earlier final outcomes of *this* workbook, those attempts, and how many
     outcomes wait for other workbooks (path -> count)."""
+    if not attempts:  # the usual case: no scan of every row
+        return [], [], Counter()
     marked_rows: dict[int, list[int]] = {}
     for index in range(len(table.rows)):
         doc_id = _row_doc_id(table, index)
