@@ -35,6 +35,7 @@ from .answers import (
 from .errors import ConfigurationError, InvalidResponse, KolayBiError, NotFoundError
 from .http import MAX_RETRY_AFTER, USER_AGENT, BearerAuth, Redactor, backoff_delay
 from .inputs import check_base_url, checked_credentials, format_amount, is_loopback
+from .listing import InvoiceListing
 from .models import Invoice, InvoiceType, ProceedResult, Vault, VaultTransaction
 from .paging import Listing, fetch_all_pages
 
@@ -177,6 +178,21 @@ class KolayBiClient:
             invoices.skipped = tuple(skipped)
             self.skipped.extend(skipped)
             return invoices
+
+    def invoice_listing(self, type: InvoiceType | str = InvoiceType.SALE_INVOICE) -> InvoiceListing:
+        """``list_invoices`` as the answer's plain data: each item validated only when asked
+        for (a collection re-reads a few invoices out of a long list)."""
+        invoice_type = InvoiceType.parse(type)
+        with paused_gc():  # many dicts that all live on (see ``list_invoices``)
+            items = self._get_all_pages(
+                "/invoices", {"type": invoice_type.value}, "commercial_doc_id"
+            )
+        return InvoiceListing(
+            items,
+            lambda item: self._parse(Invoice, item, "invoice"),
+            self.skipped,
+            getattr(items, "notes", ()),
+        )
 
     def get_invoice(self, document_id: int) -> Invoice:
         data = self._get(f"/invoices/{int(document_id)}")

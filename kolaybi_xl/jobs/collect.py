@@ -64,6 +64,7 @@ from ..api.errors import (
     RejectedError,
     ServerError,
 )
+from ..api.listing import InvoiceListing
 from ..api.models import Invoice, InvoiceType, ProceedResult, Vault, VaultTransaction
 from ..errors import UserError
 from ..i18n import N_, Lang, _, ngettext, number
@@ -78,7 +79,7 @@ from ..workbook.cells import (
     resolve_vault,
     tr_amount,
 )
-from ..workbook.grid import Grid, layout_table
+from ..workbook.grid import Grid, is_live, layout_table
 from .account import client_account_key
 from .errors import ExitCode, JobError
 from .identity import new_workbook_id, read_workbook_id, write_workbook_id
@@ -542,20 +543,91 @@ def _row_type(table: InvoiceTable, index: int) -> InvoiceType | None:
 # -- reading invoices from the API --------------------------------------------------------------
 
 
+PREFETCH_BYTES = 1 << 20  # a workbook file this big: its sales listing is read while it loads
+
+
+class _Prefetch:
+    """One type's listing read on a thread while the workbook's table is read (the read of a
+    big sheet releases the GIL). Only taken when nothing could change the invoices between
+    this read and the plan (see ``_prefetch_sales``); a failed read is simply read again."""
+
+    def __init__(self, client: CollectClient, invoice_type: InvoiceType, waits: Waits) -> None:
+        self.invoice_type = invoice_type
+        self._done = threading.Event()
+        self._listing: InvoiceListing | None = None
+        threading.Thread(
+            target=self._run, args=(client, waits), name="kolaybi-prefetch", daemon=True
+        ).start()
+
+    def _run(self, client: CollectClient, waits: Waits) -> None:
+        try:
+            self._listing = _read_again(
+                client.invoice_listing,  # type: ignore[attr-defined]
+                self.invoice_type,
+                waits,
+            )
+        except Exception as exc:  # read again, and reported, where it is needed
+            log.info("prefetching the %s list failed: %s", self.invoice_type.value, exc)
+        finally:
+            self._done.set()
+
+    def take(self) -> InvoiceListing | None:
+        self._done.wait()
+        return self._listing
+
+
+def _prefetch_sales(
+    grid: Grid, client: CollectClient, journal: Journal, key: str, workbook: str, waits: Waits
+) -> _Prefetch | None:
+    """Start reading the sales list before the table is read, when that is worth a possibly
+    unneeded call: a big workbook file (many marked rows are then likely, and its table read
+    is slow) and no earlier attempt of this account to settle first (settling could change
+    an invoice after this read; the plan must read after it)."""
+    if is_live(grid) or getattr(client, "invoice_listing", None) is None:
+        return None
+    if layout.INVOICES not in grid.sheet_names():
+        return None  # refused below without any API call
+    try:
+        if os.path.getsize(workbook) < PREFETCH_BYTES or journal.pending(key):
+            return None
+    except (OSError, JobError):
+        return None
+    return _Prefetch(client, SALE, waits)
+
+
 class _Reader:
     """Reads invoices' current state with as few calls as possible; list answers are cached
     for one planning pass (never across a send: reconciling always reads afresh)."""
 
-    def __init__(self, client: CollectClient, concurrency: int, waits: Waits) -> None:
+    def __init__(
+        self,
+        client: CollectClient,
+        concurrency: int,
+        waits: Waits,
+        prefetched: _Prefetch | None = None,
+    ) -> None:
         self.client = client
         self.concurrency = concurrency
         self.waits = waits
-        self._lists: dict[InvoiceType, dict[int, Invoice]] = {}
+        self._lists: dict[InvoiceType, InvoiceListing | dict[int, Invoice]] = {}
+        self._prefetched = prefetched
 
-    def listing(self, invoice_type: InvoiceType) -> dict[int, Invoice]:
+    def listing(self, invoice_type: InvoiceType) -> InvoiceListing | dict[int, Invoice]:
+        """One type's invoices by id. Kept as plain data where the client can (its
+        ``invoice_listing``): only the invoices looked up become models."""
+        early = self._prefetched
+        if invoice_type not in self._lists and early and early.invoice_type is invoice_type:
+            self._prefetched = None
+            listing = early.take()
+            if listing is not None:
+                self._lists[invoice_type] = listing
         if invoice_type not in self._lists:
-            items = _read_again(self.client.list_invoices, invoice_type, self.waits)
-            self._lists[invoice_type] = {inv.commercial_doc_id: inv for inv in items}
+            lazy = getattr(self.client, "invoice_listing", None)
+            if lazy is not None:
+                self._lists[invoice_type] = _read_again(lazy, invoice_type, self.waits)
+            else:
+                items = _read_again(self.client.list_invoices, invoice_type, self.waits)
+                self._lists[invoice_type] = {inv.commercial_doc_id: inv for inv in items}
         return self._lists[invoice_type]
 
     def read(
@@ -580,15 +652,15 @@ class _Reader:
             for invoice_type in sorted(set(hints.values()), key=lambda t: t.value):
                 listed = self.listing(invoice_type)
                 for doc_id, hint in hints.items():
-                    if hint is invoice_type and doc_id in listed:
-                        found[doc_id] = listed[doc_id]
+                    if hint is invoice_type and (invoice := listed.get(doc_id)) is not None:
+                        found[doc_id] = invoice
             missing = [d for d in wanted if d not in found]
             if len(missing) > DETAIL_LIMIT:
                 for invoice_type in InvoiceType:
                     listed = self.listing(invoice_type)
                     for doc_id in missing:
-                        if doc_id in listed and doc_id not in found:
-                            found[doc_id] = listed[doc_id]
+                        if doc_id not in found and (invoice := listed.get(doc_id)) is not None:
+                            found[doc_id] = invoice
                 for doc_id in missing:
                     if doc_id not in found:
                         errors[doc_id] = "fatura KolayBi'de bulunamadı"
@@ -927,9 +999,10 @@ def _build_plan(
     overlay: dict[int, str],
     concurrency: int,
     waits: Waits = DEFAULT_WAITS,
+    prefetched: _Prefetch | None = None,
 ) -> Plan:
     """``blocked``: documents with an earlier attempt not settled -> when its horizon passes
-    (None: only a person can settle it)."""
+    (None: only a person can settle it); ``prefetched``: a listing read while the table was."""
     issues: list[RowOutcome] = []
 
     def issue(index: int, doc_id: int | None, text: str, status: str = FAILED_ROW) -> None:
@@ -1026,7 +1099,7 @@ def _build_plan(
             return None
         return types[0] if len(types) == 1 else None
 
-    reader = _Reader(client, concurrency, waits)
+    reader = _Reader(client, concurrency, waits, prefetched)
     found, read_errors = reader.read({d: _row_type(table, i) for i, d, _ in resolved}, strip_type)
 
     rows: list[PlannedRow] = []
@@ -1274,6 +1347,8 @@ def _recovered_rows(
 ) -> tuple[list[RowOutcome], list[Attempt], Counter[str]]:
     """Rows to receive earlier final outcomes of *this* workbook, those attempts, and how many
     outcomes wait for other workbooks (path -> count)."""
+    if not attempts:  # the usual case: no scan of every row
+        return [], [], Counter()
     marked_rows: dict[int, list[int]] = {}
     for index in range(len(table.rows)):
         doc_id = _row_doc_id(table, index)
@@ -1675,8 +1750,14 @@ def _target_rows(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcom
 
 
 def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcome]) -> int:
-    """Write outcome cells, one block per column over the span of affected rows."""
-    table = read_invoice_table(grid) or original
+    """Write outcome cells.
+
+    A workbook file holds what was read at the start: its outcome cells are written row by
+    row, only in touched rows. On a grid someone may edit meanwhile (Excel: rows may have
+    moved during the run) the table is read again, and each column is written as one block
+    over the affected rows (a constant number of calls into Excel)."""
+    live = is_live(grid)
+    table = (read_invoice_table(grid) or original) if live else original
     updates: dict[int, RowOutcome] = {}
     for outcome in outcomes:  # later outcomes win
         if outcome.status == UNCHANGED:
@@ -1685,6 +1766,32 @@ def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcom
             updates[index] = outcome
     if not updates:
         return 0
+    if live:
+        _write_columns(grid, table, updates)
+        return len(updates)
+    columns = [(table.col(header), attribute) for header, attribute in _WRITE_COLUMNS]
+    for index in sorted(updates):
+        outcome = updates[index]
+        cells = {
+            column: value
+            for column, attribute in columns
+            if column is not None and (value := getattr(outcome, attribute)) is not None
+        }
+        # One write per run of adjacent columns (the outcome columns sit side by side).
+        ordered = sorted(cells)
+        for first, column in enumerate(ordered):
+            if first and ordered[first - 1] == column - 1:
+                continue  # written with the run it continues
+            last = column
+            while last + 1 in cells:
+                last += 1
+            block = [[cells[c] for c in range(column, last + 1)]]
+            grid.write(layout.INVOICES, table.sheet_row(index), column, block)
+    return len(updates)
+
+
+def _write_columns(grid: Grid, table: InvoiceTable, updates: dict[int, RowOutcome]) -> None:
+    """Each outcome column as one block from the lowest to the highest touched row."""
     for header, attribute in _WRITE_COLUMNS:
         column = table.col(header)
         if column is None:
@@ -1701,7 +1808,6 @@ def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcom
             [values[i] if i in values else table.rows[i][column - 1]] for i in range(low, high + 1)
         ]
         grid.write(layout.INVOICES, table.sheet_row(low), column, block)
-    return len(updates)
 
 
 def _log_rows(attempts: Iterable[Attempt], times: dict[str, datetime]) -> list[list[Any]]:
@@ -1789,7 +1895,8 @@ def collect_marked(
     concurrency = _clamp(concurrency)
     waits = DEFAULT_WAITS if waits is None else waits
     with journal.lock(key):
-        table = _read_table(grid)  # a bad workbook fails before any API call
+        prefetched = _prefetch_sales(grid, client, journal, key, workbook, waits)
+        table = _read_table(grid)  # a bad workbook fails before any other API call
         horizon = proceed_horizon(client, waits)
         evidence = _Evidence(client, journal, key, waits)
         settler = _Settler(
@@ -1821,6 +1928,8 @@ def collect_marked(
             table, journal.unwritten(key), workbook, workbook_id
         )
         overlay = {o.index: o.outcome for o in earlier}
+        if settled or still_open:  # the invoices may have changed since the early read
+            prefetched = None
 
         # 1. plan
         grid.progress("Tahsilat planı hazırlanıyor…")
@@ -1832,6 +1941,7 @@ def collect_marked(
             overlay=overlay,
             concurrency=concurrency,
             waits=waits,
+            prefetched=prefetched,
         )
         plan.recovered = earlier
         result = CollectResult(

@@ -24,6 +24,8 @@ are written there (``unwritten``). The API key and tokens are never part of a re
 Readers tolerate a torn last line (a crash mid-write) and garbage lines: they are skipped with a
 warning. Appends are serialised by a lock (threads of this process and, through the file lock,
 other processes), and a torn tail is terminated before the next record so it cannot swallow it.
+While a run holds its account lock, the journal and that lock's side file stay open (no open
+per record; each record is still fsync'd before it returns).
 
 While a collection runs it holds an exclusive, non-blocking lock for its account (a lock file
 beside the journal): a second collection for the same account fails at once with ``JobError``.
@@ -45,7 +47,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..oslock import Busy, exclusive, lock_wait, open_private, unlock
 from .account import normalise_key
@@ -144,6 +146,8 @@ class Journal:
         self.path = Path(path).expanduser()
         self.clock = clock
         self._append_lock = threading.Lock()
+        self._files: _OpenFiles | None = None  # kept open while a run holds the lock
+        self._runs = 0
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -180,34 +184,50 @@ class Journal:
             directory = self.path.parent
             directory.mkdir(parents=True, exist_ok=True)
             created = not self.path.exists()
-            # Other processes (another account's collection) append to the same file; they
-            # take turns through a side file, so readers are never blocked (Windows locks are
-            # mandatory: locking the journal itself would make it unreadable meanwhile).
-            guard_fd = open_private(
-                self.path.with_name(self.path.name + ".append.lock"), os.O_RDWR | os.O_CREAT
-            )
-            with os.fdopen(guard_fd, "r+b") as guard:
-                lock_wait(guard)
+            files = self._open_files()
+            try:
+                # Other processes (another account's collection) append to the same file;
+                # they take turns through a side file, so readers are never blocked (Windows
+                # locks are mandatory: locking the journal itself would make it unreadable).
+                lock_wait(files.guard)
                 try:
-                    self._write_durably(data)
+                    _write_durably(files.handle, data)
                 finally:
-                    unlock(guard)
+                    unlock(files.guard)
+            finally:
+                if not self._runs:
+                    self._close_files()
             if created:
                 _fsync_dir(directory)
 
-    def _write_durably(self, data: bytes) -> None:
-        fd = open_private(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
-        with os.fdopen(fd, "a+b") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            if size:
-                handle.seek(size - 1)
-                if handle.read(1) != b"\n":
-                    # A torn last line (a crash mid-write): end it, so it cannot swallow
-                    # this record.
-                    data = b"\n" + data
-            handle.write(data)  # O_APPEND: always at the end
-            handle.flush()
-            os.fsync(handle.fileno())
+    def _open_files(self) -> _OpenFiles:
+        """The journal and its append-lock file, opened once per run (not once per record);
+        opened again when the journal file was removed or replaced meanwhile."""
+        files = self._files
+        if files is not None and not files.names(self.path):
+            self._close_files()
+            files = None
+        if files is None:
+            guard = os.fdopen(
+                open_private(
+                    self.path.with_name(self.path.name + ".append.lock"), os.O_RDWR | os.O_CREAT
+                ),
+                "r+b",
+            )
+            try:
+                handle = os.fdopen(
+                    open_private(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND), "a+b"
+                )
+            except BaseException:
+                guard.close()
+                raise
+            files = self._files = _OpenFiles(guard, handle)
+        return files
+
+    def _close_files(self) -> None:
+        files, self._files = self._files, None
+        if files is not None:
+            files.close()
 
     def intent(
         self,
@@ -422,10 +442,47 @@ class Journal:
             ) from None
         except OSError as exc:
             raise self._unusable(exc) from None
+        with self._append_lock:
+            self._runs += 1
         try:
             yield
         finally:
+            with self._append_lock:
+                self._runs -= 1
+                if not self._runs:
+                    self._close_files()
             held.__exit__(None, None, None)
+
+
+@dataclass
+class _OpenFiles:
+    guard: IO[bytes]  # the append-lock file
+    handle: IO[bytes]  # the journal, opened for appending
+
+    def names(self, path: Path) -> bool:
+        """Whether ``path`` still names the journal file held open."""
+        try:
+            return os.path.samestat(os.fstat(self.handle.fileno()), os.stat(path))
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        for handle in (self.handle, self.guard):
+            with contextlib.suppress(OSError):
+                handle.close()
+
+
+def _write_durably(handle: IO[bytes], data: bytes) -> None:
+    size = handle.seek(0, os.SEEK_END)
+    if size:
+        handle.seek(size - 1)
+        if handle.read(1) != b"\n":
+            # A torn last line (a crash mid-write, or another process's): end it, so it
+            # cannot swallow this record.
+            data = b"\n" + data
+    handle.write(data)  # O_APPEND: always at the end
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def _valid(record: dict[str, Any]) -> bool:

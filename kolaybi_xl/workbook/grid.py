@@ -113,6 +113,12 @@ class BarChart:
         return title == self.title or title in self.replaces
 
 
+def is_live(grid: object) -> bool:
+    """Whether someone else may change the grid's cells while a job runs (Excel: the user
+    keeps working). A backend that holds a file's contents says ``live = False``."""
+    return bool(getattr(grid, "live", True))
+
+
 def layout_table(
     columns: Sequence[layout.Column], header_row: int, data_rows: int, **options: Any
 ) -> TableFormat:

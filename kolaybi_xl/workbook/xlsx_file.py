@@ -497,6 +497,8 @@ def _new_workbook(xlsm: bool) -> Any:
 class FileGrid:
     """The grid on a workbook file (see the module docstring for what it guarantees)."""
 
+    live = False  # only this process changes its cells (see ``grid.is_live``)
+
     def __init__(
         self,
         path: Path,

@@ -76,6 +76,8 @@ class _BytesSave(FileGrid):
 
 
 class PatchGrid:
+    live = False  # only this process changes its cells (see ``grid.is_live``)
+
     def __init__(
         self,
         path: Path,
