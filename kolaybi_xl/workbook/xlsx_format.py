@@ -8,6 +8,7 @@ A4 landscape, the header row on every page, a page header and footer).
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from typing import Any
 
 from openpyxl.cell.cell import Cell, MergedCell
@@ -22,7 +23,7 @@ from openpyxl.worksheet.pagebreak import Break, RowBreak
 
 from . import layout
 from .cells import clean_text
-from .grid import MutedRows, TableFormat, Validation
+from .grid import ColumnFormat, MutedRows, TableFormat, Validation
 
 MAX_ROW = 1_048_576  # Excel's last row
 
@@ -185,37 +186,51 @@ def _format_column(
 
 
 def _format_table(ws: Any, table: TableFormat) -> None:
-    header = table.header_row
-    first = table.first_column
-    data_top = header + 1
-    data_bottom = header + max(0, table.data_rows)
-    format_bottom = data_bottom + max(0, table.spare_rows)
+    rows = _TableRows.of(table)
+    fill_columns, our_fills = _format_columns(ws, table, rows)
+    _drop_stale_fills(ws, fill_columns, our_fills, rows.data_bottom)
+    _fit_wrapped_columns(ws, table, rows)
+    _frame_table(ws, table, rows)
+    _apply_validations(ws, table, rows.data_top, rows.format_bottom)
+    _style_single_cells(ws, table)
+    _mute_rows(ws, table, rows.data_top, rows.format_bottom)
+    if table.print_fit:
+        # A table frozen on screen (the sheet's one table) repeats its header on paper too.
+        repeat = rows.header if table.freeze else None
+        set_paper(
+            ws, repeat, table.first_column, page_breaks=table.page_breaks, scale=table.print_scale
+        )
+
+
+@dataclass(frozen=True)
+class _TableRows:
+    """A table's rows: the header, its data, and the spare rows formatted below the data."""
+
+    header: int
+    data_top: int
+    data_bottom: int
+    format_bottom: int
+
+    @classmethod
+    def of(cls, table: TableFormat) -> _TableRows:
+        header = table.header_row
+        data_bottom = header + max(0, table.data_rows)
+        return cls(header, header + 1, data_bottom, data_bottom + max(0, table.spare_rows))
+
+
+def _format_columns(ws: Any, table: TableFormat, rows: _TableRows) -> tuple[set[int], set[int]]:
+    """Width, header style, number format, fill and wrapping of each column; the columns that
+    got one of our fills, and our fills' ids."""
     ids = _StyleIds(ws)
     our_fills = {ids.fill(INPUT_FILL), ids.fill(OUTPUT_FILL)}
     replaceable = our_fills | {0}
     fill_columns: set[int] = set()
-    cell_at = ws.cell
-
     for offset, column in enumerate(table.columns):
-        index = first + offset
+        index = table.first_column + offset
         if column.width is not None:
             _own_column_dimension(ws, index).width = column.width
-
-        head = cell_at(row=header, column=index)
-        if type(head) is not MergedCell:
-            if column.input:
-                head.font, head.fill = INPUT_HEADER_FONT, INPUT_HEADER_FILL
-            elif column.output:
-                head.font, head.fill = OUTPUT_HEADER_FONT, OUTPUT_HEADER_FILL
-            else:
-                head.font, head.fill = HEADER_FONT, HEADER_FILL
-            head.border = HEADER_BORDER
-            head.alignment = HEADER_ALIGNMENT
-
-        number_id = ids.number_format(column.number_format) if column.number_format else None
-        fill = INPUT_FILL if column.input else OUTPUT_FILL if column.output else None
-        fill_id = ids.fill(fill) if fill is not None else None
-        align_id = ids.alignment(WRAP_ALIGNMENT) if column.wrap else None
+        _style_header(ws.cell(row=rows.header, column=index), column)
+        number_id, fill_id, align_id = _column_style_ids(ids, column)
         if fill_id is not None:
             fill_columns.add(index)
         if number_id is None and fill_id is None and align_id is None:
@@ -223,24 +238,57 @@ def _format_table(ws: Any, table: TableFormat) -> None:
         _format_column(
             ws,
             index,
-            data_top,
-            data_bottom,
-            format_bottom,
+            rows.data_top,
+            rows.data_bottom,
+            rows.format_bottom,
             number_id,
             fill_id,
             replaceable,
             align_id,
         )
+    return fill_columns, our_fills
 
-    # Our own highlight on rows that held data last time but not now goes (a fill the user
-    # chose stays).
-    if fill_columns:
-        for (row, column_index), cell in ws._cells.items():
-            if row > data_bottom and column_index in fill_columns:
-                style = cell._style
-                if style is not None and style.fillId in our_fills:
-                    style.fillId = 0
 
+def _style_header(head: Any, column: ColumnFormat) -> None:
+    if type(head) is MergedCell:
+        return
+    if column.input:
+        head.font, head.fill = INPUT_HEADER_FONT, INPUT_HEADER_FILL
+    elif column.output:
+        head.font, head.fill = OUTPUT_HEADER_FONT, OUTPUT_HEADER_FILL
+    else:
+        head.font, head.fill = HEADER_FONT, HEADER_FILL
+    head.border = HEADER_BORDER
+    head.alignment = HEADER_ALIGNMENT
+
+
+def _column_style_ids(
+    ids: _StyleIds, column: ColumnFormat
+) -> tuple[int | None, int | None, int | None]:
+    """The column's number format, fill and alignment as style ids (None: leave as is)."""
+    number_id = ids.number_format(column.number_format) if column.number_format else None
+    fill = INPUT_FILL if column.input else OUTPUT_FILL if column.output else None
+    fill_id = ids.fill(fill) if fill is not None else None
+    align_id = ids.alignment(WRAP_ALIGNMENT) if column.wrap else None
+    return number_id, fill_id, align_id
+
+
+def _drop_stale_fills(
+    ws: Any, fill_columns: set[int], our_fills: set[int], data_bottom: int
+) -> None:
+    """Our own highlight on rows that held data last time but not now goes (a fill the user
+    chose stays)."""
+    if not fill_columns:
+        return
+    for (row, column_index), cell in ws._cells.items():
+        if row > data_bottom and column_index in fill_columns:
+            style = cell._style
+            if style is not None and style.fillId in our_fills:
+                style.fillId = 0
+
+
+def _fit_wrapped_columns(ws: Any, table: TableFormat, rows: _TableRows) -> None:
+    first = table.first_column
     wrapped = [
         (first + offset, column.width or DEFAULT_WIDTH)
         for offset, column in enumerate(table.columns)
@@ -248,27 +296,29 @@ def _format_table(ws: Any, table: TableFormat) -> None:
     ]
     if wrapped:
         columns = range(first, first + len(table.columns))
-        _fit_row_heights(ws, wrapped, columns, data_top, format_bottom)
-    ws.row_dimensions[header].height = HEADER_ROW_HEIGHT
+        _fit_row_heights(ws, wrapped, columns, rows.data_top, rows.format_bottom)
+
+
+def _frame_table(ws: Any, table: TableFormat, rows: _TableRows) -> None:
+    """The header row's height, the frozen panes and the autofilter."""
+    first = table.first_column
+    ws.row_dimensions[rows.header].height = HEADER_ROW_HEIGHT
     last = get_column_letter(first + max(len(table.columns), 1) - 1)
     if table.freeze:
-        ws.freeze_panes = f"{get_column_letter(first + 1)}{data_top}"
+        ws.freeze_panes = f"{get_column_letter(first + 1)}{rows.data_top}"
     if table.autofilter and table.columns:
-        ws.auto_filter.ref = f"{get_column_letter(first)}{header}:{last}{data_bottom}"
+        ws.auto_filter.ref = f"{get_column_letter(first)}{rows.header}:{last}{rows.data_bottom}"
 
-    _apply_validations(ws, table, data_top, format_bottom)
 
+def _style_single_cells(ws: Any, table: TableFormat) -> None:
+    """Titles, labels and the number formats of single cells outside the columns."""
+    cell_at = ws.cell
     for row, index in table.title_cells:
         cell_at(row=row, column=index).font = TITLE_FONT
     for row, index in table.label_cells:
         cell_at(row=row, column=index).font = LABEL_FONT
     for (row, index), number_format in table.cell_formats:
         cell_at(row=row, column=index).number_format = number_format
-    _mute_rows(ws, table, data_top, format_bottom)
-    if table.print_fit:
-        # A table frozen on screen (the sheet's one table) repeats its header on paper too.
-        repeat = header if table.freeze else None
-        set_paper(ws, repeat, first, page_breaks=table.page_breaks, scale=table.print_scale)
 
 
 def wrapped_lines(value: Any, width: float) -> int:
