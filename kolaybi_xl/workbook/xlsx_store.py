@@ -18,12 +18,13 @@ from typing import Any
 from openpyxl.cell.cell import Cell, MergedCell
 
 from ..gcpause import paused_gc
+from . import layout
 from .cell_values import cell_value, number_text, quote_prefixed
 from .grid import CellValue, Formula
 from .xlsx_errors import merged_error
 from .xlsx_format import grow_wrapped_rows
 
-MAX_ROW = 1_048_576  # Excel's last row
+MAX_ROW = layout.MAX_ROW
 
 
 class ExactNumber(str):
