@@ -17,8 +17,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from kolaybi_xl import atomic
 from kolaybi_xl.template import TEMPLATE_PATH
-from kolaybi_xl.workbook import layout, xlsx_file, xlsx_format
+from kolaybi_xl.workbook import layout, xlsx_file, xlsx_format, xlsx_save
 from kolaybi_xl.workbook.grid import (
     ColumnFormat,
     Formula,
@@ -618,7 +619,7 @@ def test_replace_refused_means_locked(tmp_path: Path, monkeypatch) -> None:
         raise PermissionError(13, "The process cannot access the file")
 
     monkeypatch.setattr(xlsx_file.os, "replace", refuse)
-    monkeypatch.setattr(xlsx_file, "REPLACE_RETRY_SECONDS", 0)
+    monkeypatch.setattr(atomic, "REPLACE_RETRY_SECONDS", 0)
     with pytest.raises(WorkbookError) as caught:
         grid.save()
     assert caught.value.reason == "locked"
@@ -639,7 +640,7 @@ def test_read_only_folder(tmp_path: Path, monkeypatch) -> None:
     def refuse(*args):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(FileGrid, "_write_temp", staticmethod(refuse))
+    monkeypatch.setattr(xlsx_save, "write_new_synced", refuse)
     with pytest.raises(WorkbookError) as caught:
         grid.save()
     assert caught.value.reason == "read_only"

@@ -38,7 +38,6 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import threading
 import time
 import uuid
@@ -49,6 +48,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
+from ..atomic import fsync_folder
 from ..oslock import Busy, exclusive, lock_wait, open_private, unlock
 from .account import normalise_key
 from .errors import ExitCode, JobError
@@ -65,22 +65,6 @@ APPLIED, NOT_APPLIED, FAILED, UNKNOWN = "applied", "not_applied", "failed", "unk
 ELSEWHERE = "elsewhere"
 RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, UNKNOWN, ELSEWHERE})
 FINAL_RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, ELSEWHERE})
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a newly created file's directory entry durable too (POSIX; a no-op elsewhere)."""
-    if sys.platform == "win32":  # pragma: no cover
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -198,7 +182,7 @@ class Journal:
                 if not self._runs:
                     self._close_files()
             if created:
-                _fsync_dir(directory)
+                fsync_folder(directory)
 
     def _open_files(self) -> _OpenFiles:
         """The journal and its append-lock file, opened once per run (not once per record);

@@ -26,7 +26,8 @@ ID_HEADER = "Belge ID"
 HEADER_SEARCH_ROWS = 20
 # Where new tables are laid out: a control strip above, the header on row 6.
 INVOICE_HEADER_ROW = 6
-MAX_DATA_ROWS = 1_048_576 - INVOICE_HEADER_ROW  # Excel's sheet limit
+MAX_ROW = 1_048_576  # Excel's last row
+MAX_DATA_ROWS = MAX_ROW - INVOICE_HEADER_ROW  # Excel's sheet limit
 
 
 class Kind(str, Enum):

@@ -8,6 +8,7 @@ A4 landscape, the header row on every page, a page header and footer).
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from typing import Any
 
 from openpyxl.cell.cell import Cell, MergedCell
@@ -16,22 +17,14 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.dimensions import ColumnDimension
-from openpyxl.worksheet.pagebreak import Break, RowBreak
 
 from . import layout
-from .cells import clean_text
-from .grid import MutedRows, TableFormat, Validation
+from .grid import ColumnFormat, MutedRows, TableFormat
+from .xlsx_paper import set_paper
+from .xlsx_validation import apply_validations
 
-MAX_ROW = 1_048_576  # Excel's last row
-
-# Validations this backend adds carry this error title, so re-formatting replaces them
-# instead of piling up copies (openpyxl keeps every DataValidation it is given).
-VALIDATION_TAG = "KolayBi"
-VALIDATION_ERROR_TR = "Lütfen listeden bir değer seçin."
-# Excel refuses a file whose inline list is longer than this (the quotes not counted).
-INLINE_LIST_LIMIT = 255
+MAX_ROW = layout.MAX_ROW
 
 HEADER_ROW_HEIGHT = 30.0
 LINE_HEIGHT = 15.0  # one line of 11 pt text
@@ -154,14 +147,7 @@ def _format_column(
     if bottom > MAX_ROW:
         ws.cell(row=bottom, column=index)  # openpyxl's own error
     cells = ws._cells
-    # A fresh cell's style: the defaults with this column's format and fill.
-    blank = StyleArray()
-    if number_id is not None:
-        blank.numFmtId = number_id
-    if fill_id is not None:
-        blank.fillId = fill_id
-    if align_id is not None:
-        blank.alignmentId = align_id
+    blank = _blank_style(number_id, fill_id, align_id)
     last_row = 0
     for row in range(top, bottom + 1):
         cell = cells.get((row, index))
@@ -184,38 +170,64 @@ def _format_column(
         ws._current_row = last_row
 
 
+def _blank_style(number_id: int | None, fill_id: int | None, align_id: int | None) -> StyleArray:
+    """A fresh cell's style: the defaults with this column's format, fill and alignment."""
+    blank = StyleArray()
+    if number_id is not None:
+        blank.numFmtId = number_id
+    if fill_id is not None:
+        blank.fillId = fill_id
+    if align_id is not None:
+        blank.alignmentId = align_id
+    return blank
+
+
 def _format_table(ws: Any, table: TableFormat) -> None:
-    header = table.header_row
-    first = table.first_column
-    data_top = header + 1
-    data_bottom = header + max(0, table.data_rows)
-    format_bottom = data_bottom + max(0, table.spare_rows)
+    rows = _TableRows.of(table)
+    fill_columns, our_fills = _format_columns(ws, table, rows)
+    _drop_stale_fills(ws, fill_columns, our_fills, rows.data_bottom)
+    _fit_wrapped_columns(ws, table, rows)
+    _frame_table(ws, table, rows)
+    apply_validations(ws, table, rows.data_top, rows.format_bottom)
+    _style_single_cells(ws, table)
+    _mute_rows(ws, table, rows.data_top, rows.format_bottom)
+    if table.print_fit:
+        # A table frozen on screen (the sheet's one table) repeats its header on paper too.
+        repeat = rows.header if table.freeze else None
+        set_paper(
+            ws, repeat, table.first_column, page_breaks=table.page_breaks, scale=table.print_scale
+        )
+
+
+@dataclass(frozen=True)
+class _TableRows:
+    """A table's rows: the header, its data, and the spare rows formatted below the data."""
+
+    header: int
+    data_top: int
+    data_bottom: int
+    format_bottom: int
+
+    @classmethod
+    def of(cls, table: TableFormat) -> _TableRows:
+        header = table.header_row
+        data_bottom = header + max(0, table.data_rows)
+        return cls(header, header + 1, data_bottom, data_bottom + max(0, table.spare_rows))
+
+
+def _format_columns(ws: Any, table: TableFormat, rows: _TableRows) -> tuple[set[int], set[int]]:
+    """Width, header style, number format, fill and wrapping of each column; the columns that
+    got one of our fills, and our fills' ids."""
     ids = _StyleIds(ws)
     our_fills = {ids.fill(INPUT_FILL), ids.fill(OUTPUT_FILL)}
     replaceable = our_fills | {0}
     fill_columns: set[int] = set()
-    cell_at = ws.cell
-
     for offset, column in enumerate(table.columns):
-        index = first + offset
+        index = table.first_column + offset
         if column.width is not None:
             _own_column_dimension(ws, index).width = column.width
-
-        head = cell_at(row=header, column=index)
-        if type(head) is not MergedCell:
-            if column.input:
-                head.font, head.fill = INPUT_HEADER_FONT, INPUT_HEADER_FILL
-            elif column.output:
-                head.font, head.fill = OUTPUT_HEADER_FONT, OUTPUT_HEADER_FILL
-            else:
-                head.font, head.fill = HEADER_FONT, HEADER_FILL
-            head.border = HEADER_BORDER
-            head.alignment = HEADER_ALIGNMENT
-
-        number_id = ids.number_format(column.number_format) if column.number_format else None
-        fill = INPUT_FILL if column.input else OUTPUT_FILL if column.output else None
-        fill_id = ids.fill(fill) if fill is not None else None
-        align_id = ids.alignment(WRAP_ALIGNMENT) if column.wrap else None
+        _style_header(ws.cell(row=rows.header, column=index), column)
+        number_id, fill_id, align_id = _column_style_ids(ids, column)
         if fill_id is not None:
             fill_columns.add(index)
         if number_id is None and fill_id is None and align_id is None:
@@ -223,24 +235,57 @@ def _format_table(ws: Any, table: TableFormat) -> None:
         _format_column(
             ws,
             index,
-            data_top,
-            data_bottom,
-            format_bottom,
+            rows.data_top,
+            rows.data_bottom,
+            rows.format_bottom,
             number_id,
             fill_id,
             replaceable,
             align_id,
         )
+    return fill_columns, our_fills
 
-    # Our own highlight on rows that held data last time but not now goes (a fill the user
-    # chose stays).
-    if fill_columns:
-        for (row, column_index), cell in ws._cells.items():
-            if row > data_bottom and column_index in fill_columns:
-                style = cell._style
-                if style is not None and style.fillId in our_fills:
-                    style.fillId = 0
 
+def _style_header(head: Any, column: ColumnFormat) -> None:
+    if type(head) is MergedCell:
+        return
+    if column.input:
+        head.font, head.fill = INPUT_HEADER_FONT, INPUT_HEADER_FILL
+    elif column.output:
+        head.font, head.fill = OUTPUT_HEADER_FONT, OUTPUT_HEADER_FILL
+    else:
+        head.font, head.fill = HEADER_FONT, HEADER_FILL
+    head.border = HEADER_BORDER
+    head.alignment = HEADER_ALIGNMENT
+
+
+def _column_style_ids(
+    ids: _StyleIds, column: ColumnFormat
+) -> tuple[int | None, int | None, int | None]:
+    """The column's number format, fill and alignment as style ids (None: leave as is)."""
+    number_id = ids.number_format(column.number_format) if column.number_format else None
+    fill = INPUT_FILL if column.input else OUTPUT_FILL if column.output else None
+    fill_id = ids.fill(fill) if fill is not None else None
+    align_id = ids.alignment(WRAP_ALIGNMENT) if column.wrap else None
+    return number_id, fill_id, align_id
+
+
+def _drop_stale_fills(
+    ws: Any, fill_columns: set[int], our_fills: set[int], data_bottom: int
+) -> None:
+    """Our own highlight on rows that held data last time but not now goes (a fill the user
+    chose stays)."""
+    if not fill_columns:
+        return
+    for (row, column_index), cell in ws._cells.items():
+        if row > data_bottom and column_index in fill_columns:
+            style = cell._style
+            if style is not None and style.fillId in our_fills:
+                style.fillId = 0
+
+
+def _fit_wrapped_columns(ws: Any, table: TableFormat, rows: _TableRows) -> None:
+    first = table.first_column
     wrapped = [
         (first + offset, column.width or DEFAULT_WIDTH)
         for offset, column in enumerate(table.columns)
@@ -248,27 +293,29 @@ def _format_table(ws: Any, table: TableFormat) -> None:
     ]
     if wrapped:
         columns = range(first, first + len(table.columns))
-        _fit_row_heights(ws, wrapped, columns, data_top, format_bottom)
-    ws.row_dimensions[header].height = HEADER_ROW_HEIGHT
+        _fit_row_heights(ws, wrapped, columns, rows.data_top, rows.format_bottom)
+
+
+def _frame_table(ws: Any, table: TableFormat, rows: _TableRows) -> None:
+    """The header row's height, the frozen panes and the autofilter."""
+    first = table.first_column
+    ws.row_dimensions[rows.header].height = HEADER_ROW_HEIGHT
     last = get_column_letter(first + max(len(table.columns), 1) - 1)
     if table.freeze:
-        ws.freeze_panes = f"{get_column_letter(first + 1)}{data_top}"
+        ws.freeze_panes = f"{get_column_letter(first + 1)}{rows.data_top}"
     if table.autofilter and table.columns:
-        ws.auto_filter.ref = f"{get_column_letter(first)}{header}:{last}{data_bottom}"
+        ws.auto_filter.ref = f"{get_column_letter(first)}{rows.header}:{last}{rows.data_bottom}"
 
-    _apply_validations(ws, table, data_top, format_bottom)
 
+def _style_single_cells(ws: Any, table: TableFormat) -> None:
+    """Titles, labels and the number formats of single cells outside the columns."""
+    cell_at = ws.cell
     for row, index in table.title_cells:
         cell_at(row=row, column=index).font = TITLE_FONT
     for row, index in table.label_cells:
         cell_at(row=row, column=index).font = LABEL_FONT
     for (row, index), number_format in table.cell_formats:
         cell_at(row=row, column=index).number_format = number_format
-    _mute_rows(ws, table, data_top, format_bottom)
-    if table.print_fit:
-        # A table frozen on screen (the sheet's one table) repeats its header on paper too.
-        repeat = header if table.freeze else None
-        set_paper(ws, repeat, first, page_breaks=table.page_breaks, scale=table.print_scale)
 
 
 def wrapped_lines(value: Any, width: float) -> int:
@@ -390,139 +437,6 @@ def _is_muted_rule(rule: Any) -> bool:
     )
 
 
-def set_paper(
-    ws: Any,
-    header_row: int | None = None,
-    first_column: int = 1,
-    page_breaks: Any = (),
-    scale: int | None = None,
-) -> None:
-    """A4 landscape, fitted as ``layout.PAPER`` says for the sheet, the header row (and the
-    leading columns it names) on every page, a page header and a ``Sayfa 1 / N`` footer."""
-    paper = layout.PAPER.get(ws.title, layout.PAPER_DEFAULT)
-    setup = ws.page_setup
-    setup.orientation = "landscape"
-    setup.paperSize = layout.A4
-    ws.row_breaks = RowBreak()
-    for row in page_breaks:
-        ws.row_breaks.append(Break(id=row - 1))
-    if scale is None:
-        setup.fitToWidth = paper.pages_wide
-        setup.fitToHeight = paper.pages_tall
-        setup.scale = None
-    else:
-        setup.fitToWidth = setup.fitToHeight = None
-        setup.scale = scale
-    ws.sheet_properties.pageSetUpPr.fitToPage = scale is None
-    if paper.print_columns:
-        ws.print_area = f"A1:{get_column_letter(paper.print_columns)}{MAX_ROW}"  # whole columns
-    ws.print_options.horizontalCentered = False
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.page_margins.header = ws.page_margins.footer = 0.25
-    if header_row is not None:
-        ws.print_title_rows = f"{header_row}:{header_row}"
-    else:
-        ws._print_rows = None  # openpyxl's setter cannot clear it
-    if paper.repeat_columns:
-        first = get_column_letter(first_column)
-        last = get_column_letter(first_column + paper.repeat_columns - 1)
-        ws.print_title_cols = f"{first}:{last}"
-    _header_footer(ws.oddHeader, layout.page_header(_channel(ws)), bold_centre=True)
-    _header_footer(ws.oddFooter, layout.PAGE_FOOTER)
-
-
-def _header_footer(item: Any, parts: tuple[str, str, str], *, bold_centre: bool = False) -> None:
-    for part, text in zip((item.left, item.center, item.right), parts, strict=True):
-        part.text = text
-        bold = bold_centre and part is item.center
-        part.font = f"{layout.FONT_NAME},{'Bold' if bold else 'Regular'}"
-        part.size = 12 if bold else 9
-
-
-def _channel(ws: Any) -> str:
-    """The Channel on ``Ayarlar`` (shown in the page header; never the API key)."""
-    workbook = ws.parent
-    if layout.SETTINGS not in workbook.sheetnames:
-        return ""
-    settings = workbook[layout.SETTINGS]
-    for row in settings.iter_rows(min_row=1, max_row=20, max_col=2, values_only=True):
-        if row and row[0] == layout.SETTING_CHANNEL and isinstance(row[1], str):
-            return clean_text(row[1]).strip()[:60]
-    return ""
-
-
 def format_sheet_table(ws: Any, table: TableFormat) -> None:
     """Apply ``table`` to the sheet (see ``FileGrid.format_table``)."""
     _format_table(ws, table)
-
-
-def _validation_formula(source: str) -> str:
-    """``formula1`` for a list: ``"a,b,c"`` for an inline list, a range or name verbatim.
-
-    A source with a comma and neither ``!`` nor ``(`` is an inline list; anything else (a range,
-    a defined name, a formula like ``OFFSET(...)``) is passed through without a leading ``=``.
-    """
-    text = source[1:] if source.startswith("=") else source
-    if "," in text and "!" not in text and "(" not in text:
-        items = ",".join(part.strip() for part in text.split(","))
-        if '"' in items or len(items) > INLINE_LIST_LIMIT:
-            raise ValueError(
-                f"an inline dropdown list must be at most {INLINE_LIST_LIMIT} characters "
-                f"without quotes: {source[:40]!r}…"
-            )
-        return f'"{items}"'
-    return text
-
-
-def _truncate(text: str | None, limit: int) -> str | None:
-    if text is None:
-        return None
-    text = clean_text(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _apply_validations(ws: Any, table: TableFormat, top: int, bottom: int) -> None:
-    """Replace the dropdowns of this table's data rows; keep every other validation.
-
-    Replaced: ours (tagged) below the header within the table's columns, and anyone's that
-    covers only one validated column below the header (e.g. the template's own dropdown).
-    """
-    validated = {v.column for v in table.validations}
-    span = set(range(table.first_column, table.first_column + len(table.columns))) | validated
-    kept = []
-    for existing in ws.data_validations.dataValidation:
-        ranges = list(existing.sqref.ranges)
-        below = bool(ranges) and all(r.min_row > table.header_row for r in ranges)
-        if below and existing.errorTitle == VALIDATION_TAG:
-            if all(r.min_col in span and r.max_col in span for r in ranges):
-                continue
-        elif below and all(r.min_col == r.max_col and r.min_col in validated for r in ranges):
-            continue
-        kept.append(existing)
-    ws.data_validations.dataValidation = kept
-    if bottom < top:
-        return
-    for validation in table.validations:
-        ws.add_data_validation(_data_validation(ws, table, validation, top, bottom))
-
-
-def _data_validation(
-    ws: Any, table: TableFormat, validation: Validation, top: int, bottom: int
-) -> DataValidation:
-    letter = get_column_letter(validation.column)
-    title = ws.cell(row=table.header_row, column=validation.column).value
-    dv = DataValidation(
-        type="list",
-        formula1=_validation_formula(validation.source),
-        allow_blank=True,
-        showErrorMessage=validation.strict,
-        errorStyle="stop",
-        errorTitle=VALIDATION_TAG,
-        error=VALIDATION_ERROR_TR,
-        showInputMessage=validation.prompt is not None,
-        promptTitle=_truncate(str(title), 32) if validation.prompt and title else None,
-        prompt=_truncate(validation.prompt, 255),
-    )
-    dv.add(f"{letter}{top}:{letter}{bottom}")
-    return dv

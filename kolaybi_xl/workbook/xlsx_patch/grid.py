@@ -27,20 +27,11 @@ from .. import layout
 from ..cell_values import cell_value
 from ..cells import looks_like_formula
 from ..grid import BarChart, CellValue, TableFormat
-from ..xlsx_file import (
-    FileGrid,
-    WorkbookError,
-    _check_expansion,
-    _check_suffix,
-    _load,
-    _merged_error,
-    _read_with_snapshot,
-    _Snapshot,
-    _sniff,
-    _writer_lock,
-    find_lock,
-)
+from ..xlsx_errors import WorkbookError, check_suffix, merged_error
+from ..xlsx_file import FileGrid
 from ..xlsx_format import DEFAULT_WIDTH, LINE_HEIGHT, MAX_WRAPPED_LINES, wrapped_lines
+from ..xlsx_load import Snapshot, check_expansion, load, read_with_snapshot, sniff
+from ..xlsx_locks import find_lock, writer_lock
 from .container import Package
 from .errors import NotPatchable
 from .render import EMPTY, TEXT, cell_content, render_cell
@@ -67,7 +58,7 @@ class _BytesSave(FileGrid):
     """``FileGrid``'s save (lock-file and read-only checks, the "changed by another program"
     check, temporary file, fsync, replace) for bytes made here."""
 
-    def __init__(self, path: Path, snapshot: _Snapshot) -> None:
+    def __init__(self, path: Path, snapshot: Snapshot) -> None:
         super().__init__(path, None, snapshot)
         self.data = b""
 
@@ -82,7 +73,7 @@ class PatchGrid:
         self,
         path: Path,
         data: bytes,
-        snapshot: _Snapshot,
+        snapshot: Snapshot,
         on_progress: Callable[[str], None] | None,
     ) -> None:
         self.path = path
@@ -125,7 +116,7 @@ class PatchGrid:
         """
         target = Path(path)
         try:
-            _check_suffix(target)
+            check_suffix(target)
             if not target.is_file():
                 raise NotPatchable("not an existing file")
             if for_writing and find_lock(target) is not None:
@@ -134,7 +125,7 @@ class PatchGrid:
             raise NotPatchable(exc.reason) from None
         # The workbook's writer lock, held from this read to the replace (released by save or
         # close), as FileGrid.open takes it; "busy" is the user's answer, not a fallback.
-        held = _writer_lock(target, None) if for_writing else None
+        held = writer_lock(target, None) if for_writing else None
         try:
             grid = cls._open_locked(target, for_writing, formatted, on_progress)
         except BaseException:
@@ -153,11 +144,11 @@ class PatchGrid:
         on_progress: Callable[[str], None] | None,
     ) -> PatchGrid:
         try:
-            data, snapshot = _read_with_snapshot(target)
-            _sniff(target, data)
+            data, snapshot = read_with_snapshot(target)
+            sniff(target, data)
         except WorkbookError as exc:
             raise NotPatchable(exc.reason) from None
-        _check_expansion(target, data)  # a zip bomb is refused before anything parses it
+        check_expansion(target, data)  # a zip bomb is refused before anything parses it
         try:
             grid = cls(target, data, snapshot, on_progress)
             for name in formatted:
@@ -293,7 +284,7 @@ class PatchGrid:
                 if (r, c) in merged:
                     if value is None:
                         continue
-                    raise _merged_error(self.path, sheet, f"{get_column_letter(c)}{r}")
+                    raise merged_error(self.path, sheet, f"{get_column_letter(c)}{r}")
                 shown = cell_value(value)
                 # A value written back as it is read changes nothing: not even recorded, so a
                 # block written over 10,000 rows to change 200 costs 200 rows at save. Text that
@@ -373,7 +364,7 @@ class PatchGrid:
 
     def _replay(self) -> None:
         path = self.path
-        workbook = _load(path, self._data, keep_vba=path.suffix.lower() == ".xlsm")
+        workbook = load(path, self._data, keep_vba=path.suffix.lower() == ".xlsm")
         grid = FileGrid(path, workbook, self._saver._snapshot, self._on_progress)
         grid._writer_lock, self._saver._writer_lock = self._saver._writer_lock, None  # ours
         try:
