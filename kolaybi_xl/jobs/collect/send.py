@@ -114,6 +114,12 @@ class _Sender:
             outcome.payment_status = _payment_label(outcome.paid, remaining)
         return outcome
 
+    def unexpected(self, row: PlannedRow, exc: BaseException) -> RowOutcome:
+        """The outcome of a row whose sending raised what ``send`` did not catch."""
+        return self._outcome(
+            row, f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})", UNKNOWN_ROW, []
+        )
+
     def _record(
         self,
         attempts: list[Attempt],
@@ -296,12 +302,7 @@ def _send_all(
                         outcome = future.result()
                     except Exception as exc:  # send() catches everything; belt and braces
                         log.exception("collecting row %s failed", row.sheet_row)
-                        outcome = sender._outcome(
-                            row,
-                            f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})",
-                            UNKNOWN_ROW,
-                            [],
-                        )
+                        outcome = sender.unexpected(row, exc)
                     outcomes.append(outcome)
                     _report_progress(grid, on_progress, len(outcomes), total, step)
                 # Requests without an answer are waited for: say how many and how long (from
