@@ -168,101 +168,21 @@ class _Sender:
             if self.stop.is_set():
                 return self._not_sent(row, attempts)
             sends += 1
-            seen, seen_at = self.settler.evidence.seen(row.vault.id, amount)
-            try:
-                attempt = self.journal.intent(
-                    key=self.key,
-                    document_id=row.document_id,
-                    vault_id=row.vault.id,
-                    amount=amount,
-                    currency=row.currency,
-                    remaining_before=remaining_before,
-                    workbook=self.workbook,
-                    row=row.sheet_row,
-                    vault_name=row.vault_label,
-                    serial_no=row.serial_no,
-                    party=row.party,
-                    invoice_type=row.invoice_type,
-                    grand_total=row.grand_total,
-                    workbook_id=self.workbook_id,
-                    seen=seen,
-                    seen_at=seen_at,
-                )
-            except Exception as exc:
-                log.exception("journal: could not record the intent; nothing sent")
-                self.halt(f"tahsilat günlüğü yazılamadı ({type(exc).__name__})")
+            attempt = self._intent(row, amount, remaining_before)
+            if attempt is None:
                 return self._not_sent(row, attempts)
             try:
                 answer = self.client.proceed(row.document_id, row.vault.id, amount)
-            except (RejectedError, NotFoundError) as exc:
-                text = error_text(f"KolayBi reddetti: {exc.message}")
-                self._record(attempts, attempt, FAILED, text, None)
-                return self._outcome(row, text, FAILED_ROW, attempts)
-            except RateLimitedError:
-                self._record(attempts, attempt, FAILED, T_RATE_LIMITED, None)
-                return self._outcome(row, T_RATE_LIMITED, FAILED_ROW, attempts)
-            except (AuthenticationError, ConfigurationError) as exc:
-                self.halt(f"KolayBi kimlik bilgilerini reddetti ({exc})", unreachable=True)
-                text = error_text(f"gönderilmedi: {self.stop_reason}")
-                self._record(attempts, attempt, FAILED, text, None)
-                return self._outcome(row, text, FAILED_ROW, attempts)
-            except ConnectionFailed as exc:
-                self.halt(f"KolayBi'ye ulaşılamadı ({exc})", unreachable=True)
-                text = error_text(f"gönderilmedi: {self.stop_reason}")
-                self._record(attempts, attempt, FAILED, text, None)
-                return self._outcome(row, text, FAILED_ROW, attempts)
-            except Exception as exc:  # OutcomeUnknown, or anything else: it may have been applied
-                # Answered (a 500, a 503, an unreadable 2xx): the request is over and a re-read
-                # tells the truth. No answer (timeout, drop, 504, anything unexpected): KolayBi
-                # may still apply it until the horizon; nothing is sent again before that.
-                answered = bool(getattr(exc, "answered", False))
-                log.warning(
-                    "document %s: unclear outcome (%s, %s); reconciling",
-                    row.document_id,
-                    exc,
-                    "answered" if answered else "no answer",
-                )
-                if answered:
-                    self.waits.sleep(self.waits.reconcile_delay)
-                attempt = _replace_answered(attempt, answered)
-                verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
-                if verdict.halt is not None:
-                    self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
-                if verdict.result == APPLIED:
-                    text = done_text(
-                        amount, row.currency, row.vault_label, verdict.remaining, verified=True
-                    )
-                    self._record(attempts, attempt, APPLIED, text, verdict.remaining, answered)
-                    return self._outcome(row, text, DONE, attempts, verdict.remaining)
-                if verdict.result == ELSEWHERE:
-                    text = elsewhere_text(verdict.remaining, row.currency)
-                    self._record(attempts, attempt, ELSEWHERE, text, verdict.remaining, answered)
-                    status = SKIPPED if text.startswith(layout.OUTCOME_SKIPPED) else FAILED_ROW
-                    outcome = self._outcome(row, text, status, attempts)
-                    outcome.remaining = verdict.remaining
+            except Exception as exc:
+                refused = self._refusal(exc)
+                if refused is not None:
+                    self._record(attempts, attempt, FAILED, refused, None)
+                    return self._outcome(row, refused, FAILED_ROW, attempts)
+                outcome, remaining = self._unclear(row, attempt, attempts, exc, sends)
+                if outcome is not None:
                     return outcome
-                if verdict.result != NOT_APPLIED:
-                    text = (
-                        T_UNKNOWN
-                        if verdict.pending_until is None
-                        else pending_text(verdict.pending_until)
-                    )
-                    self._record(attempts, attempt, UNKNOWN, text, verdict.remaining, answered)
-                    return self._outcome(row, text, UNKNOWN_ROW, attempts)
-                # Provably not applied: it may be sent again.
-                self._record(
-                    attempts, attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered
-                )
-                if sends >= MAX_SENDS:
-                    text = error_text(
-                        f"KolayBi yanıt vermedi; tahsilat yapılmadı ({sends} deneme) — "
-                        "daha sonra tekrar deneyebilirsiniz"
-                    )
-                    return self._outcome(row, text, FAILED_ROW, attempts)
-                if self.stop.wait(self.waits.resend_backoff * sends):
-                    return self._not_sent(row, attempts)
-                if verdict.remaining is not None:
-                    remaining_before = verdict.remaining
+                if remaining is not None:
+                    remaining_before = remaining
                 continue
             remaining_after = answer.remaining_amount
             if remaining_after is None:
@@ -270,6 +190,107 @@ class _Sender:
             text = done_text(amount, row.currency, row.vault_label, remaining_after)
             self._record(attempts, attempt, APPLIED, text, remaining_after, True)
             return self._outcome(row, text, DONE, attempts, remaining_after)
+
+    def _intent(
+        self, row: PlannedRow, amount: Decimal, remaining_before: Decimal
+    ) -> Attempt | None:
+        """The journal's intent for one send, on disk before it; None (and halt) if it failed."""
+        seen, seen_at = self.settler.evidence.seen(row.vault.id, amount)
+        try:
+            return self.journal.intent(
+                key=self.key,
+                document_id=row.document_id,
+                vault_id=row.vault.id,
+                amount=amount,
+                currency=row.currency,
+                remaining_before=remaining_before,
+                workbook=self.workbook,
+                row=row.sheet_row,
+                vault_name=row.vault_label,
+                serial_no=row.serial_no,
+                party=row.party,
+                invoice_type=row.invoice_type,
+                grand_total=row.grand_total,
+                workbook_id=self.workbook_id,
+                seen=seen,
+                seen_at=seen_at,
+            )
+        except Exception as exc:
+            log.exception("journal: could not record the intent; nothing sent")
+            self.halt(f"tahsilat günlüğü yazılamadı ({type(exc).__name__})")
+            return None
+
+    def _refusal(self, exc: Exception) -> str | None:
+        """The row's text when KolayBi provably did not apply the proceed (None: unclear)."""
+        if isinstance(exc, (RejectedError, NotFoundError)):
+            return error_text(f"KolayBi reddetti: {exc.message}")
+        if isinstance(exc, RateLimitedError):
+            return T_RATE_LIMITED
+        if isinstance(exc, (AuthenticationError, ConfigurationError)):
+            self.halt(f"KolayBi kimlik bilgilerini reddetti ({exc})", unreachable=True)
+            return error_text(f"gönderilmedi: {self.stop_reason}")
+        if isinstance(exc, ConnectionFailed):
+            self.halt(f"KolayBi'ye ulaşılamadı ({exc})", unreachable=True)
+            return error_text(f"gönderilmedi: {self.stop_reason}")
+        return None
+
+    def _unclear(
+        self,
+        row: PlannedRow,
+        attempt: Attempt,
+        attempts: list[Attempt],
+        exc: Exception,
+        sends: int,
+    ) -> tuple[RowOutcome | None, Decimal | None]:
+        """Settle a proceed that may have been applied (OutcomeUnknown, or anything else).
+
+        Answered (a 500, a 503, an unreadable 2xx): the request is over and a re-read tells the
+        truth. No answer (timeout, drop, 504, anything unexpected): KolayBi may still apply it
+        until the horizon; nothing is sent again before that. Returns the row's outcome, or
+        (None, the invoice's remaining amount) when it may be sent again."""
+        answered = bool(getattr(exc, "answered", False))
+        log.warning(
+            "document %s: unclear outcome (%s, %s); reconciling",
+            row.document_id,
+            exc,
+            "answered" if answered else "no answer",
+        )
+        if answered:
+            self.waits.sleep(self.waits.reconcile_delay)
+        attempt = _replace_answered(attempt, answered)
+        verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
+        if verdict.halt is not None:
+            self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
+        if verdict.result == APPLIED:
+            text = done_text(
+                row.amount, row.currency, row.vault_label, verdict.remaining, verified=True
+            )
+            self._record(attempts, attempt, APPLIED, text, verdict.remaining, answered)
+            return self._outcome(row, text, DONE, attempts, verdict.remaining), None
+        if verdict.result == ELSEWHERE:
+            text = elsewhere_text(verdict.remaining, row.currency)
+            self._record(attempts, attempt, ELSEWHERE, text, verdict.remaining, answered)
+            status = SKIPPED if text.startswith(layout.OUTCOME_SKIPPED) else FAILED_ROW
+            outcome = self._outcome(row, text, status, attempts)
+            outcome.remaining = verdict.remaining
+            return outcome, None
+        if verdict.result != NOT_APPLIED:
+            text = (
+                T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
+            )
+            self._record(attempts, attempt, UNKNOWN, text, verdict.remaining, answered)
+            return self._outcome(row, text, UNKNOWN_ROW, attempts), None
+        # Provably not applied: it may be sent again.
+        self._record(attempts, attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered)
+        if sends >= MAX_SENDS:
+            text = error_text(
+                f"KolayBi yanıt vermedi; tahsilat yapılmadı ({sends} deneme) — "
+                "daha sonra tekrar deneyebilirsiniz"
+            )
+            return self._outcome(row, text, FAILED_ROW, attempts), None
+        if self.stop.wait(self.waits.resend_backoff * sends):
+            return self._not_sent(row, attempts), None
+        return None, verdict.remaining
 
 
 def _replace_answered(attempt: Attempt, answered: bool) -> Attempt:
