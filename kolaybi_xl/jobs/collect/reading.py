@@ -180,32 +180,45 @@ class _Reader:
             if len(wanted) <= DETAIL_LIMIT:
                 self._details(list(wanted), wanted, found, errors)
                 return found, errors
-            hints: dict[int, InvoiceType] = {}
-            # The control strip's type (a second read of the whole sheet) only when a row
-            # has no type of its own.
-            fallback = (strip_type() or SALE) if None in wanted.values() else SALE
-            for doc_id, hint in wanted.items():
-                hints[doc_id] = hint or fallback
-            for invoice_type in sorted(set(hints.values()), key=lambda t: t.value):
-                listed = self.listing(invoice_type)
-                for doc_id, hint in hints.items():
-                    if hint is invoice_type and (invoice := listed.get(doc_id)) is not None:
-                        found[doc_id] = invoice
+            self._from_listings(wanted, strip_type, found)
             missing = [d for d in wanted if d not in found]
             if len(missing) > DETAIL_LIMIT:
-                for invoice_type in InvoiceType:
-                    listed = self.listing(invoice_type)
-                    for doc_id in missing:
-                        if doc_id not in found and (invoice := listed.get(doc_id)) is not None:
-                            found[doc_id] = invoice
-                for doc_id in missing:
-                    if doc_id not in found:
-                        errors[doc_id] = "fatura KolayBi'de bulunamadı"
+                self._from_every_listing(missing, found, errors)
             elif missing:
                 self._details(missing, wanted, found, errors)
         except KolayBiError as exc:
             raise JobError.from_api(exc) from None
         return found, errors
+
+    def _from_listings(
+        self,
+        wanted: dict[int, InvoiceType | None],
+        strip_type: Callable[[], InvoiceType | None],
+        found: dict[int, Invoice],
+    ) -> None:
+        """Many rows: one listing per invoice type the rows name."""
+        # The control strip's type (a second read of the whole sheet) only when a row has no
+        # type of its own.
+        fallback = (strip_type() or SALE) if None in wanted.values() else SALE
+        hints = {doc_id: hint or fallback for doc_id, hint in wanted.items()}
+        for invoice_type in sorted(set(hints.values()), key=lambda t: t.value):
+            listed = self.listing(invoice_type)
+            for doc_id, hint in hints.items():
+                if hint is invoice_type and (invoice := listed.get(doc_id)) is not None:
+                    found[doc_id] = invoice
+
+    def _from_every_listing(
+        self, missing: list[int], found: dict[int, Invoice], errors: dict[int, str]
+    ) -> None:
+        """Many rows not where their type said: every type's listing."""
+        for invoice_type in InvoiceType:
+            listed = self.listing(invoice_type)
+            for doc_id in missing:
+                if doc_id not in found and (invoice := listed.get(doc_id)) is not None:
+                    found[doc_id] = invoice
+        for doc_id in missing:
+            if doc_id not in found:
+                errors[doc_id] = "fatura KolayBi'de bulunamadı"
 
     def _details(
         self,
