@@ -164,11 +164,11 @@ def case_collect(book: Path, concurrency: int) -> dict[str, Any]:
     timed(FileGrid, "open", "open")
     timed(PatchGrid, "open", "open")
     timed(PatchGrid, "_patched", "save")  # the fast path's new bytes; FileGrid.save writes them
-    timed(collect, "_recover_pending", "recover")
-    timed(collect, "_build_plan", "plan")
-    timed(collect, "_send_all", "send")
-    timed(collect, "_write_rows", "write")
-    timed(collect, "_append_log", "write")
+    timed(collect.job, "_recover_pending", "recover")
+    timed(collect.job, "_build_plan", "plan")
+    timed(collect.job, "_send_all", "send")
+    timed(collect.job, "_write_rows", "write")
+    timed(collect.job, "_append_log", "write")
     timed(FileGrid, "save", "save")
 
     clock = Clock()

@@ -44,7 +44,7 @@ def prefetches(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         taken.append(listing is not None)
         return listing
 
-    monkeypatch.setattr(collect, "PREFETCH_BYTES", 0)  # every file counts as big
+    monkeypatch.setattr(collect.reading, "PREFETCH_BYTES", 0)  # every file counts as big
     monkeypatch.setattr(collect._Prefetch, "take", take)
     return taken
 

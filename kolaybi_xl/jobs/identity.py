@@ -3,7 +3,7 @@
 It is kept as one label/value row on ``Ayarlar`` (``Kitap Kimliği``): a plain cell survives
 saves by Excel, openpyxl and LibreOffice alike and needs nothing beyond the grid protocol. A
 copy of the file shares it; collect tells a copy from the original by the path the journal
-recorded (see ``collect._belongs``).
+recorded (see ``collect.recover._belongs``).
 """
 
 from __future__ import annotations

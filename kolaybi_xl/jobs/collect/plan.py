@@ -1,0 +1,321 @@
+"""Step 1: validate the marked rows and build the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_DOWN, Decimal
+
+from ...api.errors import KolayBiError
+from ...api.models import Invoice, InvoiceType
+from ...workbook import layout
+from ...workbook.cells import (
+    CellError,
+    VaultRef,
+    cell_text,
+    parse_document_id,
+    parse_mark,
+    resolve_vault,
+)
+from ...workbook.grid import Grid
+from ..errors import JobError
+from ..journal import Journal
+from ..table import InvoiceTable, chosen_types
+from ..vaults import read_vaults, vault_ref
+from .reading import (
+    _invoice_type,
+    _Prefetch,
+    _read_again,
+    _read_table,
+    _Reader,
+    _row_doc_id,
+    _row_type,
+)
+from .records import (
+    FAILED_ROW,
+    SKIPPED,
+    T_BLOCKED,
+    T_NOTHING_LEFT,
+    UNCHANGED,
+    UNCOLLECTABLE_STATUSES,
+    UNKNOWN_ROW,
+    CollectClient,
+    Plan,
+    PlannedRow,
+    RowOutcome,
+    _payment_label,
+    error_text,
+    pending_text,
+)
+from .waits import CENT, DEFAULT_WAITS, SALE, ZERO, Waits, _clamp
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+def _vault_label(vault: VaultRef, vaults: Sequence[VaultRef]) -> str:
+    name = vault.name.strip() or f"Kasa {vault.id}"
+    same = [v for v in vaults if v.name.strip() == vault.name.strip()]
+    return f"{name} (ID {vault.id})" if len(same) > 1 else name
+
+
+def _issue(
+    issues: list[RowOutcome],
+    table: InvoiceTable,
+    index: int,
+    doc_id: int | None,
+    text: str,
+    status: str = FAILED_ROW,
+) -> None:
+    issues.append(RowOutcome(index, table.sheet_row(index), doc_id, text, status))
+
+
+def _marked_ids(table: InvoiceTable, issues: list[RowOutcome]) -> tuple[list[tuple[int, int]], int]:
+    """Step 1: marks and ids -> (index, document id) of each usable marked row, rows marked."""
+    candidates: list[tuple[int, int]] = []
+    marked = 0
+    for index in range(len(table.rows)):
+        try:
+            if not parse_mark(table.get(index, layout.C_MARK.header)):
+                continue
+        except CellError as exc:
+            marked += 1
+            _issue(issues, table, index, _row_doc_id(table, index), error_text(exc.message))
+            continue
+        marked += 1
+        try:
+            doc_id = parse_document_id(table.get(index, layout.ID_HEADER))
+        except CellError as exc:
+            _issue(issues, table, index, None, error_text(exc.message))
+            continue
+        if doc_id is None:
+            _issue(issues, table, index, None, error_text("Belge ID boş"))
+            continue
+        candidates.append((index, doc_id))
+    return candidates, marked
+
+
+def _singles(
+    table: InvoiceTable,
+    candidates: list[tuple[int, int]],
+    blocked: dict[int, float | None],
+    issues: list[RowOutcome],
+) -> list[tuple[int, int]]:
+    """Step 2: duplicates of one invoice (none of them is sent) and still-open attempts."""
+    rows_of: dict[int, list[int]] = {}
+    for index, doc_id in candidates:
+        rows_of.setdefault(doc_id, []).append(index)
+    singles: list[tuple[int, int]] = []
+    for index, doc_id in candidates:
+        others = rows_of[doc_id]
+        if len(others) > 1:
+            where = ", ".join(str(table.sheet_row(i)) for i in others)
+            text = error_text(
+                f"Belge ID {doc_id} birden çok işaretli satırda (satır {where}); "
+                "yalnız birini işaretleyin"
+            )
+            _issue(issues, table, index, doc_id, text)
+        elif doc_id in blocked:
+            until = blocked[doc_id]
+            text = T_BLOCKED if until is None else pending_text(until)
+            _issue(issues, table, index, doc_id, text, UNKNOWN_ROW)
+        else:
+            singles.append((index, doc_id))
+    return singles
+
+
+def _api_vaults(client: CollectClient, waits: Waits) -> list[VaultRef]:
+    try:
+        return [vault_ref(v) for v in _read_again(lambda _: client.list_vaults(), None, waits)]
+    except KolayBiError as exc:
+        raise JobError.from_api(exc) from None
+
+
+def _resolve_vaults(
+    grid: Grid,
+    table: InvoiceTable,
+    singles: list[tuple[int, int]],
+    api_vaults: list[VaultRef],
+    issues: list[RowOutcome],
+) -> list[tuple[int, int, VaultRef]]:
+    """Step 3: vaults as the user picked them on Kasalar, checked against KolayBi's."""
+    choices = read_vaults(grid) or api_vaults
+    api_by_id = {v.id: v for v in api_vaults}
+    resolved: list[tuple[int, int, VaultRef]] = []
+    for index, doc_id in singles:
+        try:
+            chosen = resolve_vault(table.get(index, layout.C_VAULT.header), choices)
+        except CellError as exc:
+            _issue(issues, table, index, doc_id, error_text(exc.message))
+            continue
+        vault = api_by_id.get(chosen.id)
+        if vault is None:
+            text = error_text(
+                f"Kasa/Banka KolayBi'de bulunamadı: '{chosen.name}' (ID {chosen.id}); "
+                "Kasalar sayfasını yenileyin"
+            )
+            _issue(issues, table, index, doc_id, text)
+            continue
+        resolved.append((index, doc_id, vault))
+    return resolved
+
+
+def _strip_type(grid: Grid) -> InvoiceType | None:
+    try:
+        types = chosen_types(grid, SALE)
+    except JobError:
+        return None
+    return types[0] if len(types) == 1 else None
+
+
+def _type_label(invoice: Invoice, invoice_type: InvoiceType | None) -> str:
+    if invoice_type:
+        return invoice_type.label
+    described = invoice.commercial_doc_type.description if invoice.commercial_doc_type else None
+    return described or invoice.type or "bilinmiyor"
+
+
+def _unfit(
+    table: InvoiceTable, index: int, invoice: Invoice, vault: VaultRef
+) -> tuple[str | None, str]:
+    """Why this invoice cannot be collected into this vault (None: it can), and its currency."""
+    invoice_type = _invoice_type(invoice)
+    if invoice_type is not SALE:
+        label = _type_label(invoice, invoice_type)
+        return f"yalnız satış faturaları tahsil edilir (bu belge: {label})", ""
+    status = invoice.commercial_doc_status.value if invoice.commercial_doc_status else None
+    if status in UNCOLLECTABLE_STATUSES:
+        return UNCOLLECTABLE_STATUSES[status], ""
+    currency = (invoice.currency or cell_text(table.get(index, layout.C_CURRENCY.header))).upper()
+    if not currency:
+        return "faturanın para birimi okunamadı", currency
+    if currency != vault.currency.upper():
+        return (
+            f"para birimi uyuşmuyor: fatura {currency}, kasa '{vault.name}' "
+            f"{vault.currency.upper() or '?'}"
+        ), currency
+    if invoice.remaining is None:
+        return "faturanın kalan tutarı KolayBi'den okunamadı", currency
+    return None, currency
+
+
+def _nothing_left(
+    table: InvoiceTable, index: int, doc_id: int, invoice: Invoice, overlay: dict[int, str]
+) -> RowOutcome:
+    """A row whose invoice has nothing left: unchanged if it already says done, else skipped."""
+    current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
+    if current.startswith(layout.OUTCOME_DONE):
+        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED)
+    remaining = invoice.remaining
+    grand_total = invoice.total.grand_total
+    paid = invoice.payment_plan.total_paid if invoice.payment_plan else None
+    if paid is None and grand_total is not None and remaining is not None:
+        paid = grand_total - remaining
+    return RowOutcome(
+        index,
+        table.sheet_row(index),
+        doc_id,
+        T_NOTHING_LEFT,
+        SKIPPED,
+        paid=paid,
+        remaining=remaining,
+        payment_status=_payment_label(paid, remaining),
+    )
+
+
+def _build_plan(
+    grid: Grid,
+    table: InvoiceTable,
+    client: CollectClient,
+    *,
+    blocked: dict[int, float | None],
+    overlay: dict[int, str],
+    concurrency: int,
+    waits: Waits = DEFAULT_WAITS,
+    prefetched: _Prefetch | None = None,
+) -> Plan:
+    """``blocked``: documents with an earlier attempt not settled -> when its horizon passes
+    (None: only a person can settle it); ``prefetched``: a listing read while the table was."""
+    issues: list[RowOutcome] = []
+    candidates, marked = _marked_ids(table, issues)
+    singles = _singles(table, candidates, blocked, issues) if candidates else []
+    if not singles:
+        return Plan([], issues, {}, marked)
+    api_vaults = _api_vaults(client, waits)  # one call
+    resolved = _resolve_vaults(grid, table, singles, api_vaults, issues)
+    if not resolved:
+        return Plan([], issues, {}, marked)
+
+    # 4. the invoices' current state
+    grid.progress(f"{len(resolved)} faturanın güncel kalan tutarı okunuyor…")
+    reader = _Reader(client, concurrency, waits, prefetched)
+    wanted = {d: _row_type(table, i) for i, d, _ in resolved}
+    found, read_errors = reader.read(wanted, lambda: _strip_type(grid))
+
+    rows: list[PlannedRow] = []
+    totals: dict[tuple[str, str], Decimal] = {}
+    for index, doc_id, vault in resolved:
+        invoice = found.get(doc_id)
+        if invoice is None:
+            reason = read_errors.get(doc_id, "fatura KolayBi'de bulunamadı")
+            _issue(issues, table, index, doc_id, error_text(f"{reason} (Belge ID {doc_id})"))
+            continue
+        unfit, currency = _unfit(table, index, invoice, vault)
+        if unfit is not None or invoice.remaining is None:
+            _issue(issues, table, index, doc_id, error_text(unfit or ""))
+            continue
+        amount = invoice.remaining.quantize(CENT, rounding=ROUND_DOWN)
+        if amount <= 0:
+            issues.append(_nothing_left(table, index, doc_id, invoice, overlay))
+            continue
+        row = _planned_row(table, index, doc_id, vault, invoice, amount, currency, api_vaults)
+        rows.append(row)
+        key = (row.vault_label, currency)
+        totals[key] = totals.get(key, ZERO) + amount
+    issues.sort(key=lambda o: o.index)
+    return Plan(rows, issues, totals, marked)
+
+
+def _planned_row(
+    table: InvoiceTable,
+    index: int,
+    doc_id: int,
+    vault: VaultRef,
+    invoice: Invoice,
+    amount: Decimal,
+    currency: str,
+    api_vaults: list[VaultRef],
+) -> PlannedRow:
+    return PlannedRow(
+        index=index,
+        sheet_row=table.sheet_row(index),
+        document_id=doc_id,
+        vault=vault,
+        amount=amount,
+        currency=currency,
+        serial_no=invoice.header.serial_no or cell_text(table.get(index, layout.C_SERIAL.header)),
+        party=invoice.header.associate.full_name
+        or cell_text(table.get(index, layout.C_PARTY.header)),
+        vault_label=_vault_label(vault, api_vaults),
+        remaining_before=invoice.remaining,
+        grand_total=invoice.total.grand_total,
+        invoice_type=SALE.value,
+    )
+
+
+def plan_collection(
+    grid: Grid,
+    client: CollectClient,
+    *,
+    key: str,
+    journal: Journal | None = None,
+    concurrency: int = 4,
+) -> Plan:
+    """The plan alone: read-only (no lock, no journal writes, nothing sent, nothing written).
+
+    Documents with an earlier attempt whose outcome is not settled are reported, not planned.
+    """
+    table = _read_table(grid)
+    journal = journal if journal is not None else Journal.default()
+    blocked: dict[int, float | None] = {a.document_id: None for a in journal.pending(key)}
+    return _build_plan(
+        grid, table, client, blocked=blocked, overlay={}, concurrency=_clamp(concurrency)
+    )

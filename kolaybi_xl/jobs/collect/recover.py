@@ -1,0 +1,214 @@
+"""Step 0: settle earlier attempts and find which outcomes belong to this workbook."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from ...workbook import layout
+from ..identity import new_workbook_id
+from ..journal import APPLIED, ELSEWHERE, NOT_APPLIED, UNKNOWN, Attempt, Journal
+from ..table import InvoiceTable
+from .reading import _is_marked, _row_doc_id
+from .records import (
+    DONE,
+    FAILED_ROW,
+    SKIPPED,
+    T_NOT_APPLIED,
+    T_UNKNOWN,
+    RowOutcome,
+    _parse_time,
+    _payment_label,
+    done_text,
+    elsewhere_text,
+    error_text,
+    pending_text,
+)
+from .settle import WAIT, _Settler, _Verdict
+
+log = logging.getLogger(__name__)
+
+
+# -- recovery ---------------------------------------------------------------------------------
+
+
+def _record_verdict(journal: Journal, attempt: Attempt, verdict: _Verdict) -> bool:
+    """Journal a verdict on an earlier attempt; True when it is settled now."""
+    label = attempt.vault_name or f"Kasa {attempt.vault_id}"
+    if verdict.result == APPLIED:
+        text = done_text(attempt.amount, attempt.currency, label, verdict.remaining, verified=True)
+        journal.outcome(attempt, APPLIED, text, verdict.remaining, answered=attempt.answered)
+        return True
+    if verdict.result == NOT_APPLIED:
+        journal.outcome(
+            attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered=attempt.answered
+        )
+        return True
+    if verdict.result == ELSEWHERE:
+        text = elsewhere_text(verdict.remaining, attempt.currency)
+        journal.outcome(attempt, ELSEWHERE, text, verdict.remaining, answered=attempt.answered)
+        return True
+    if attempt.result is None:
+        text = T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
+        journal.outcome(attempt, UNKNOWN, text, verdict.remaining, answered=False)
+    return False
+
+
+def _recover_pending(
+    journal: Journal,
+    key: str,
+    settler: _Settler,
+    *,
+    progress: Callable[[int, float], None],
+) -> tuple[int, dict[int, float | None]]:
+    """Settle every attempt of the account without a final outcome, by the same rule as a
+    run's own: one that got an answer is judged now; one without (a killed run's request, a
+    timeout) is "applied" as soon as that is proven, otherwise judged only after its horizon —
+    this run waits for that (``progress`` says how many and how long), unless told not to.
+
+    Returns (how many were settled, document -> when it can be settled (None: only by a
+    person) for those still open).
+    """
+    pending = journal.pending(key)
+    if not pending:
+        return 0, {}
+    by_doc: dict[int, list[Attempt]] = {}
+    for attempt in pending:
+        by_doc.setdefault(attempt.document_id, []).append(attempt)
+    settled = 0
+    unknown: dict[int, float | None] = {}
+    open_: list[Attempt] = []
+    for doc_id, attempts in by_doc.items():
+        if len(attempts) > 1:
+            log.warning(
+                "document %s has %d unsettled attempts; left unknown", doc_id, len(attempts)
+            )
+            unknown[doc_id] = None
+        else:
+            open_.append(attempts[0])
+    while open_:
+        later: list[Attempt] = []
+        for attempt in open_:
+            answered = attempt.answered is True
+            verdict = settler.judge_now(attempt, answered=answered)
+            if verdict.halt is not None:
+                # The API is unreachable: leave the rest for later.
+                unknown.update(dict.fromkeys((a.document_id for a in open_), None))
+                return settled, unknown
+            if verdict.result == WAIT:
+                later.append(attempt)
+                continue
+            if _record_verdict(journal, attempt, verdict):
+                settled += 1
+            else:
+                unknown[attempt.document_id] = None
+        if not later:
+            break
+        deadlines = [settler.deadline(a) for a in later]
+        if settler.no_wait:
+            for attempt, deadline in zip(later, deadlines, strict=True):
+                pending_verdict = _Verdict(UNKNOWN, pending_until=deadline)
+                _record_verdict(journal, attempt, pending_verdict)
+                unknown[attempt.document_id] = deadline
+            break
+        left = max(deadlines) - settler.clock()
+        progress(len(later), max(0.0, left))
+        settler.waits.sleep(max(0.0, min(settler.waits.poll, min(deadlines) - settler.clock())))
+        open_ = later
+    return settled, unknown
+
+
+def _same_path(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    try:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+    except (OSError, ValueError):
+        return a == b
+
+
+def _belongs(attempt: Attempt, workbook: str, workbook_id: str) -> bool:
+    """Whether an attempt's outcome is this workbook's to write.
+
+    Both carry an id: the same id, and the same path or the recorded file is gone (the
+    workbook was moved or renamed). A copy (same id, the original still there) is not it.
+    An attempt of an older version (no id): the same path.
+    """
+    if attempt.workbook_id and workbook_id:
+        if attempt.workbook_id != workbook_id:
+            return False
+        return _same_path(attempt.workbook, workbook) or not Path(attempt.workbook).exists()
+    return _same_path(attempt.workbook, workbook)
+
+
+def _adopted_id(attempts: Iterable[Attempt], workbook: str) -> str:
+    """The id to give a workbook that has none: the one its earlier attempts recorded (a run
+    that was killed before it could save the new id), else a new one."""
+    for attempt in reversed(list(attempts)):
+        if attempt.workbook_id and _same_path(attempt.workbook, workbook):
+            return attempt.workbook_id
+    return new_workbook_id()
+
+
+def _recovered_rows(
+    table: InvoiceTable, attempts: Sequence[Attempt], workbook: str, workbook_id: str
+) -> tuple[list[RowOutcome], list[Attempt], Counter[str]]:
+    """Rows to receive earlier final outcomes of *this* workbook, those attempts, and how many
+    outcomes wait for other workbooks (path -> count)."""
+    if not attempts:  # the usual case: no scan of every row
+        return [], [], Counter()
+    marked_rows: dict[int, list[int]] = {}
+    for index in range(len(table.rows)):
+        doc_id = _row_doc_id(table, index)
+        if doc_id is not None and _is_marked(table, index):
+            marked_rows.setdefault(doc_id, []).append(index)
+    rows: list[RowOutcome] = []
+    taken: list[Attempt] = []
+    elsewhere: Counter[str] = Counter()
+    for attempt in attempts:  # journal order: a later attempt's outcome wins
+        if not _belongs(attempt, workbook, workbook_id):
+            elsewhere[attempt.workbook] += 1
+            continue
+        taken.append(attempt)
+        for index in marked_rows.get(attempt.document_id, []):
+            rows.append(_outcome_from_attempt(table, index, attempt))
+    return rows, taken, elsewhere
+
+
+def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> RowOutcome:
+    applied = attempt.result == APPLIED
+    remaining = attempt.remaining_after
+    paid = None
+    if applied and remaining is not None and attempt.grand_total is not None:
+        paid = attempt.grand_total - remaining
+    text = attempt.detail or (
+        done_text(
+            attempt.amount, attempt.currency, attempt.vault_name or f"Kasa {attempt.vault_id}"
+        )
+        if applied
+        else error_text("önceki deneme başarısız")
+    )
+    status = DONE if applied else FAILED_ROW
+    if attempt.result == ELSEWHERE and text.startswith(layout.OUTCOME_SKIPPED):
+        status = SKIPPED
+    return RowOutcome(
+        index,
+        table.sheet_row(index),
+        attempt.document_id,
+        text,
+        status,
+        collected_at=_parse_time(attempt.outcome_at) if applied else None,
+        paid=paid,
+        remaining=remaining if applied else None,
+        payment_status=_payment_label(paid, remaining) if applied else None,
+        amount=attempt.amount,
+        currency=attempt.currency,
+        attempts=[attempt],
+        recovered=True,
+    )
+
+
+# -- sending ----------------------------------------------------------------------------------

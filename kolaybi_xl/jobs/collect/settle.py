@@ -1,0 +1,236 @@
+"""Settling an unclear proceed: evidence, the verdict, the horizon's settler."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ...api.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConnectionFailed,
+    InvalidResponse,
+    KolayBiError,
+    NotFoundError,
+)
+from ...api.models import Invoice, VaultTransaction
+from ..journal import APPLIED, ELSEWHERE, NOT_APPLIED, UNKNOWN, Attempt, Journal
+from .reading import _read_again, _reread
+from .records import CollectClient
+from .waits import DEFAULT_WAITS, TOLERANCE, Waits
+
+log = logging.getLogger(__name__)
+
+
+WAIT = "wait"  # a verdict: no proof either way yet, the request may still be in progress
+
+
+@dataclass
+class _Verdict:
+    result: str  # applied | not_applied | elsewhere | unknown | wait
+    remaining: Decimal | None = None
+    invoice: Invoice | None = None
+    halt: KolayBiError | None = None  # the API is unreachable / refuses us: stop the run
+    pending_until: float | None = None  # unknown because the horizon has not passed yet
+
+
+def _same_amount(a: Decimal | None, b: Decimal) -> bool:
+    return a is not None and abs(abs(a) - abs(b)) <= TOLERANCE
+
+
+class _Evidence:
+    """Proof that a collection was *ours*: a transaction of its amount in its vault that was
+    not there before it was sent (ids remembered in the intent) and is not accounted for by
+    another of our collections of the same amount into that vault. The documented shape of a
+    vault transaction (``id``, ``amount``, ``description``) has no document id to rely on."""
+
+    def __init__(
+        self, client: CollectClient, journal: Journal, key: str, waits: Waits = DEFAULT_WAITS
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.key = key
+        self.waits = waits
+        self._lock = threading.Lock()
+        self._snapshots: dict[int, tuple[float, list[VaultTransaction]]] = {}
+
+    def seen(self, vault_id: int, amount: Decimal) -> tuple[tuple[int, ...] | None, float | None]:
+        """Ids of the vault's transactions of this amount before sending (read once per vault
+        and run, before the first proceed into it); (None, None) when they cannot be read."""
+        with self._lock:
+            if vault_id not in self._snapshots:
+                at = self.journal.clock()
+                try:
+                    items = _read_again(self._transactions, vault_id, self.waits)
+                except KolayBiError as exc:
+                    # Sent all the same (nothing is risked), but an unclear answer of this
+                    # attempt cannot be proven ours; the next send tries to read them again.
+                    log.warning("vault %s: transactions not readable (%s)", vault_id, exc)
+                    return None, None
+                self._snapshots[vault_id] = (at, items)
+            at, items = self._snapshots[vault_id]
+        return tuple(t.id for t in items if _same_amount(t.amount, amount)), at
+
+    def _transactions(self, vault_id: int) -> list[VaultTransaction]:
+        read = getattr(self.client, "vault_transactions", None)
+        if read is None:
+            raise InvalidResponse("this client cannot read vault transactions")
+        items: list[VaultTransaction] = read(vault_id)
+        return items
+
+    def ours(self, attempt: Attempt) -> bool | None:
+        """True: proven ours; False: no such transaction; None: cannot tell."""
+        if attempt.seen is None:
+            return None
+        try:
+            items = _read_again(self._transactions, attempt.vault_id, self.waits)
+        except KolayBiError as exc:
+            log.warning("vault %s: transactions not readable (%s)", attempt.vault_id, exc)
+            return None
+        before = set(attempt.seen)
+        new = [t for t in items if t.id not in before and _same_amount(t.amount, attempt.amount)]
+        if not new:
+            return False
+        since = attempt.seen_at if attempt.seen_at is not None else attempt.sent_at or 0.0
+        others = [
+            a
+            for a in self.journal.attempts(self.key)
+            if a.attempt != attempt.attempt
+            and a.result == APPLIED
+            and a.vault_id == attempt.vault_id
+            and _same_amount(a.amount, attempt.amount)
+            and (a.sent_at or 0.0) >= since
+        ]
+        return len(new) > len(others)
+
+
+def _judge(
+    client: CollectClient,
+    evidence: _Evidence,
+    attempt: Attempt,
+    *,
+    final: bool,
+    waits: Waits,
+) -> _Verdict:
+    """What became of ``attempt``, from the invoice's state now and the vault's transactions.
+
+    ``final``: the request is over (it was answered, or its horizon has passed), so an
+    unchanged invoice proves "not applied" and a changed one without our transaction proves
+    "someone else". Before that only "applied" can be proven; anything else is ``WAIT``.
+    """
+    last: KolayBiError | None = None
+    invoice: Invoice | None = None
+    for n in range(max(1, waits.reread_tries)):
+        if n:
+            waits.sleep(waits.reread_backoff * n)
+        try:
+            invoice = _reread(client, attempt.document_id, attempt.invoice_type or None)
+            break
+        except NotFoundError as exc:
+            log.warning("reconciling %s: invoice not found (%s)", attempt.document_id, exc)
+            return _Verdict(UNKNOWN)
+        except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
+            return _Verdict(UNKNOWN, halt=exc)
+        except KolayBiError as exc:
+            last = exc
+    if invoice is None:
+        log.warning("reconciling %s: invoice could not be read (%s)", attempt.document_id, last)
+        return _Verdict(UNKNOWN if final else WAIT)
+    remaining = invoice.remaining
+    if remaining is None:
+        log.warning("reconciling %s: no remaining amount in the answer", attempt.document_id)
+        return _Verdict(UNKNOWN, invoice=invoice)
+    if abs(remaining - attempt.remaining_before) <= TOLERANCE:
+        return _Verdict(NOT_APPLIED if final else WAIT, remaining, invoice)
+    ours = evidence.ours(attempt)
+    if ours:
+        return _Verdict(APPLIED, remaining, invoice)
+    if not final:
+        return _Verdict(WAIT, remaining, invoice)
+    if ours is None:
+        log.warning(
+            "reconciling %s: the invoice changed (%s -> %s) but the vault cannot tell by whom",
+            attempt.document_id,
+            attempt.remaining_before,
+            remaining,
+        )
+        return _Verdict(UNKNOWN, remaining, invoice)
+    return _Verdict(ELSEWHERE, remaining, invoice)
+
+
+class _Settler:
+    """Settles unclear attempts by the horizon rule (see ``HORIZON_FACTOR``)."""
+
+    def __init__(
+        self,
+        client: CollectClient,
+        evidence: _Evidence,
+        *,
+        waits: Waits,
+        horizon: float,
+        no_wait: bool,
+        clock: Callable[[], float],
+    ) -> None:
+        self.client = client
+        self.evidence = evidence
+        self.waits = waits
+        self.horizon = horizon
+        self.no_wait = no_wait
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.waiting: dict[str, float] = {}  # attempt id -> its horizon (for progress)
+
+    def deadline(self, attempt: Attempt) -> float:
+        sent = attempt.sent_at if attempt.sent_at is not None else _epoch(attempt.at)
+        return (sent if sent is not None else 0.0) + self.horizon
+
+    def judge_now(self, attempt: Attempt, *, answered: bool) -> _Verdict:
+        final = answered or self.clock() >= self.deadline(attempt)
+        return _judge(self.client, self.evidence, attempt, final=final, waits=self.waits)
+
+    def settle(
+        self, attempt: Attempt, *, answered: bool, stop: threading.Event | None = None
+    ) -> _Verdict:
+        """The verdict; without an answer, waits (re-reading every ``poll`` seconds) until
+        "applied" is proven or the horizon has passed — unless told not to wait."""
+        deadline = self.deadline(attempt)
+        try:
+            while True:
+                verdict = self.judge_now(attempt, answered=answered)
+                if verdict.result != WAIT:
+                    return verdict
+                left = deadline - self.clock()
+                if self.no_wait or (stop is not None and stop.is_set()):
+                    # Told not to wait, or the run is stopping (Ctrl+C): pending, and the
+                    # next run settles it by the same rule.
+                    return _Verdict(UNKNOWN, verdict.remaining, pending_until=deadline)
+                with self._lock:
+                    self.waiting[attempt.attempt] = deadline
+                log.info(
+                    "document %s: no answer; waiting up to %.0f s before deciding",
+                    attempt.document_id,
+                    max(0.0, left),
+                )
+                self.waits.sleep(max(0.0, min(self.waits.poll, left)))
+        finally:
+            with self._lock:
+                self.waiting.pop(attempt.attempt, None)
+
+    def longest_wait(self) -> tuple[int, float]:
+        """(how many requests are being waited for, seconds until the last horizon)."""
+        with self._lock:
+            deadlines = list(self.waiting.values())
+        if not deadlines:
+            return 0, 0.0
+        return len(deadlines), max(0.0, max(deadlines) - self.clock())
+
+
+def _epoch(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (TypeError, ValueError):
+        return None

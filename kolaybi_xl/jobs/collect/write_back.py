@@ -1,0 +1,170 @@
+"""Step 4: write outcomes, refreshed amounts and log rows into the workbook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from ...workbook import layout
+from ...workbook.cells import cell_text
+from ...workbook.grid import Grid, is_live, layout_table
+from ..journal import APPLIED, ELSEWHERE, FAILED, NOT_APPLIED, UNKNOWN, Attempt
+from ..table import InvoiceTable, read_invoice_table
+from .reading import _is_marked, _row_doc_id
+from .records import LOG_ROWS_SPARE, UNCHANGED, RowOutcome, _parse_time
+
+_WRITE_COLUMNS = (
+    (layout.C_OUTCOME.header, "outcome"),
+    (layout.C_COLLECTED_AT.header, "collected_at"),
+    (layout.C_PAID.header, "paid"),
+    (layout.C_REMAINING.header, "remaining"),
+    (layout.C_PAYMENT_STATUS.header, "payment_status"),
+)
+_LOG_RESULT = {
+    APPLIED: layout.OUTCOME_DONE,
+    FAILED: layout.OUTCOME_ERROR,
+    NOT_APPLIED: layout.OUTCOME_ERROR,
+    UNKNOWN: layout.OUTCOME_UNKNOWN,
+    ELSEWHERE: layout.OUTCOME_SKIPPED,
+}
+
+
+def _target_rows(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcome) -> list[int]:
+    """Where an outcome goes in the table as it is now (rows may have moved in Excel)."""
+    index = outcome.index
+    if index < len(table.rows):
+        if outcome.document_id is not None and _row_doc_id(table, index) == outcome.document_id:
+            return [index]
+        if outcome.document_id is None and index < len(original.rows):
+            same_id = cell_text(table.get(index, layout.ID_HEADER)) == cell_text(
+                original.get(index, layout.ID_HEADER)
+            )
+            same_mark = cell_text(table.get(index, layout.C_MARK.header)) == cell_text(
+                original.get(index, layout.C_MARK.header)
+            )
+            if same_id and same_mark:
+                return [index]
+    if outcome.document_id is None:
+        return []
+    return [
+        i
+        for i in range(len(table.rows))
+        if _row_doc_id(table, i) == outcome.document_id and _is_marked(table, i)
+    ]
+
+
+def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcome]) -> int:
+    """Write outcome cells.
+
+    A workbook file holds what was read at the start: its outcome cells are written row by
+    row, only in touched rows. On a grid someone may edit meanwhile (Excel: rows may have
+    moved during the run) the table is read again, and each column is written as one block
+    over the affected rows (a constant number of calls into Excel)."""
+    live = is_live(grid)
+    table = (read_invoice_table(grid) or original) if live else original
+    updates: dict[int, RowOutcome] = {}
+    for outcome in outcomes:  # later outcomes win
+        if outcome.status == UNCHANGED:
+            continue
+        for index in _target_rows(table, original, outcome):
+            updates[index] = outcome
+    if not updates:
+        return 0
+    if live:
+        _write_columns(grid, table, updates)
+        return len(updates)
+    columns = [(table.col(header), attribute) for header, attribute in _WRITE_COLUMNS]
+    for index in sorted(updates):
+        outcome = updates[index]
+        cells = {
+            column: value
+            for column, attribute in columns
+            if column is not None and (value := getattr(outcome, attribute)) is not None
+        }
+        # One write per run of adjacent columns (the outcome columns sit side by side).
+        ordered = sorted(cells)
+        for first, column in enumerate(ordered):
+            if first and ordered[first - 1] == column - 1:
+                continue  # written with the run it continues
+            last = column
+            while last + 1 in cells:
+                last += 1
+            block = [[cells[c] for c in range(column, last + 1)]]
+            grid.write(layout.INVOICES, table.sheet_row(index), column, block)
+    return len(updates)
+
+
+def _write_columns(grid: Grid, table: InvoiceTable, updates: dict[int, RowOutcome]) -> None:
+    """Each outcome column as one block from the lowest to the highest touched row."""
+    for header, attribute in _WRITE_COLUMNS:
+        column = table.col(header)
+        if column is None:
+            continue
+        values = {
+            index: getattr(outcome, attribute)
+            for index, outcome in updates.items()
+            if getattr(outcome, attribute) is not None
+        }
+        if not values:
+            continue
+        low, high = min(values), max(values)
+        block = [
+            [values[i] if i in values else table.rows[i][column - 1]] for i in range(low, high + 1)
+        ]
+        grid.write(layout.INVOICES, table.sheet_row(low), column, block)
+
+
+def _log_rows(attempts: Iterable[Attempt], times: dict[str, datetime]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for attempt in attempts:
+        if attempt.result is None:
+            continue
+        at = times.get(attempt.attempt) or _parse_time(attempt.outcome_at or attempt.at)
+        rows.append(
+            [
+                at,
+                attempt.document_id,
+                attempt.serial_no,
+                attempt.party,
+                attempt.vault_id,
+                attempt.vault_name,
+                attempt.amount,
+                attempt.currency,
+                (
+                    layout.OUTCOME_ERROR
+                    if attempt.result == ELSEWHERE
+                    and attempt.detail.startswith(layout.OUTCOME_ERROR)
+                    else _LOG_RESULT.get(attempt.result, attempt.result)
+                ),
+                attempt.detail,
+                attempt.remaining_after,
+            ]
+        )
+    return rows
+
+
+def _append_log(grid: Grid, rows: list[list[Any]]) -> None:
+    if not rows:
+        return
+    created = grid.ensure_sheet(layout.COLLECTION_LOG)
+    block = [] if created else grid.read(layout.COLLECTION_LOG)
+    header = [c.header for c in layout.LOG_COLUMNS]
+    if not block:
+        grid.write(layout.COLLECTION_LOG, layout.LOG_HEADER_ROW, 1, [header])
+        used = layout.LOG_HEADER_ROW
+    else:
+        used = len(block)
+    grid.write(layout.COLLECTION_LOG, used + 1, 1, rows)
+    grid.format_table(
+        layout.COLLECTION_LOG,
+        layout_table(
+            layout.LOG_COLUMNS,
+            layout.LOG_HEADER_ROW,
+            used + len(rows) - layout.LOG_HEADER_ROW,
+            spare_rows=LOG_ROWS_SPARE,
+        ),
+    )
+
+
+# -- the job ----------------------------------------------------------------------------------
