@@ -13,6 +13,8 @@ from pathlib import Path
 
 import platformdirs
 
+from .api.http import Redactor
+
 APP_NAME = "kolaybi-xl"
 LOG_NAME = "kolaybi-xl.log"
 LOG_MAX_BYTES = 1_000_000
@@ -24,35 +26,28 @@ def log_file() -> Path:
 
 
 class SecretFilter(logging.Filter):
-    """Defence in depth: masks the secrets it was told in any record (message and traceback)."""
+    """Defence in depth: masks the secrets it was told in any record (message and traceback),
+    in every form the client's ``Redactor`` knows (also JSON-escaped and URL-encoded)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.secrets: set[str] = set()
+        self._redact = Redactor()
 
     def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 4:
-            self.secrets.add(secret)
+        self._redact.add(secret)
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self._redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         text = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        masked, masked_exc = text, record.exc_text
-        for secret in self.secrets:
-            masked = masked.replace(secret, "***")
-            if masked_exc:
-                masked_exc = masked_exc.replace(secret, "***")
+        masked = self.mask(text)
         if masked != text:
             record.msg, record.args = masked, None
-        record.exc_text = masked_exc
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
         return True
 
 
