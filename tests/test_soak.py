@@ -105,11 +105,12 @@ READ_TIMEOUT = 0.3  # the subprocess's proceed read timeout: its horizon is 3 x 
 CLI = (
     "import sys\n"
     "from kolaybi_xl import cli\n"
+    "from kolaybi_xl.cli import common\n"
     "from kolaybi_xl.api import KolayBiClient\n"
     "import kolaybi_xl.jobs.collect as c\n"
     "c.DEFAULT_WAITS = c.Waits(reconcile_delay=0.05, resend_backoff=0.05, reread_backoff=0.05,"
     " poll=0.05)\n"
-    "cli.client_for = lambda s: KolayBiClient(s.base_url, s.channel, s.api_key,"
+    "common.client_for = lambda s: KolayBiClient(s.base_url, s.channel, s.api_key,"
     f" proceed_timeout=(5.0, {READ_TIMEOUT}))\n"
     "raise SystemExit(cli.main(sys.argv[1:]))\n"
 )

@@ -1,0 +1,45 @@
+"""A user's verdict on collection attempts the tool could not settle (``kolaybi-xl journal``).
+
+Listing what is open and recording "applied" / "not applied" for one attempt, checked in
+KolayBi by the user; the next collect on the attempt's workbook writes that outcome into its row.
+"""
+
+from __future__ import annotations
+
+from .errors import JobError
+from .journal import APPLIED, NOT_APPLIED, Attempt, Journal
+
+# The journal's detail for a user's verdict (Turkish: it ends up in the workbook's row).
+_RESOLVED = "elle çözüldü: KolayBi'de kontrol edildi"
+
+
+def attempts_to_show(journal: Journal, *, everything: bool = False) -> list[Attempt]:
+    """The attempts without a final outcome (``everything``: all of them), oldest first."""
+    attempts = journal.attempts()
+    shown = attempts if everything else [a for a in attempts if not a.final]
+    return sorted(shown, key=lambda a: a.at)
+
+
+def record_verdict(journal: Journal, prefix: str, *, applied: bool) -> Attempt:
+    """Record the user's verdict on the one open attempt whose id starts with ``prefix``."""
+    attempt = _one_open_attempt(journal, prefix)
+    result = APPLIED if applied else NOT_APPLIED
+    detail = _RESOLVED + (" (tahsil edilmiş)" if applied else " (tahsil edilmemiş)")
+    with journal.lock(attempt.key):
+        return journal.outcome(attempt, result, detail)
+
+
+def _one_open_attempt(journal: Journal, prefix: str) -> Attempt:
+    matches = [a for a in journal.attempts() if a.attempt.startswith(prefix)]
+    if len(matches) != 1:
+        raise JobError(
+            "--resolve {id}: {n} attempts match; give more of the id", id=prefix, n=len(matches)
+        )
+    attempt = matches[0]
+    if attempt.final:
+        raise JobError(
+            "attempt {id} is already settled ({result})",
+            id=attempt.attempt[:12],
+            result=attempt.result,
+        )
+    return attempt
