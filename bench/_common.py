@@ -69,7 +69,7 @@ def _serve(sales: int, seed: int, latency: float) -> None:
     books = sale_books(sales, seed)
     with Sandbox(books=books, latency=latency) as sb:
         # Render every invoice once, so the first timed list call does not pay for it.
-        sb.app._items(books.invoice_records("sale_invoice"))
+        sb.app.api.items(books.invoice_records("sale_invoice"))
         info = {"url": sb.url, "root": sb.root_url, "channel": sb.channel, "key": sb.api_key}
         print(json.dumps(info), flush=True)
         sys.stdin.read()  # until the parent closes our stdin
