@@ -281,27 +281,11 @@ class Books:
             raise ValueError(f"unknown invoice type {type!r}")
         if status not in STATUSES:
             raise ValueError(f"unknown invoice status {status!r}")
-        grand = money(grand_total)
-        sub = money(grand / (1 + Decimal(vat_rate) / 100) if subtotal is None else subtotal)
-        paid_amount = money(paid)
-        if not ZERO <= sub <= grand:
-            raise ValueError(f"subtotal {sub} must be between 0 and grand_total {grand}")
-        if not ZERO <= paid_amount <= grand:
-            raise ValueError(f"paid {paid_amount} must be between 0 and grand_total {grand}")
-        if isinstance(issue_date, datetime):
-            issued = issue_date
-        elif isinstance(issue_date, date):
-            issued = datetime.combine(issue_date, time(10, 0))
-        else:
-            issued = REFERENCE_DATE
-        if isinstance(due_date, datetime):
-            due_date = due_date.date()
+        grand, sub, paid_amount = _invoice_amounts(grand_total, subtotal, paid, vat_rate)
+        issued = _issue_time(issue_date)
         tag_records = tuple(t if isinstance(t, Tag) else self.add_tag(t) for t in tags)
-        rate = ONE if exchange_rate is None else Decimal(str(exchange_rate))
         with self.lock:
-            doc_id = commercial_doc_id or max(self._invoices, default=1000) + 1
-            if doc_id in self._invoices:
-                raise ValueError(f"invoice {doc_id} exists")
+            doc_id = self._new_invoice_id(commercial_doc_id)
             self._invoices[doc_id] = InvoiceRecord(
                 id=doc_id,
                 type=type,
@@ -309,7 +293,7 @@ class Books:
                 status=status,
                 serial_no=serial_no or f"KBI{issued.year}{doc_id:09d}",
                 issue_date=issued,
-                due_date=due_date,
+                due_date=due_date.date() if isinstance(due_date, datetime) else due_date,
                 description=description,
                 associate_name=associate_name,
                 identity_no=identity_no,
@@ -317,10 +301,17 @@ class Books:
                 total_vat=grand - sub,
                 grand_total=grand,
                 paid=paid_amount,
-                exchange_rate=rate,
+                exchange_rate=ONE if exchange_rate is None else Decimal(str(exchange_rate)),
                 tags=tag_records,
             )
             return doc_id
+
+    def _new_invoice_id(self, wanted: int | None) -> int:
+        """``wanted`` if it is free, or the next after the highest (the lock is held)."""
+        doc_id = wanted or max(self._invoices, default=1000) + 1
+        if doc_id in self._invoices:
+            raise ValueError(f"invoice {doc_id} exists")
+        return doc_id
 
     def put_invoice(self, record: InvoiceRecord) -> None:
         """Store a fully built record (used by the seed; replaces any record with its id)."""
@@ -430,3 +421,26 @@ class Books:
                 "live_collections": live,
                 "undone_collections": len(self._ledger) - live,
             }
+
+
+def _invoice_amounts(
+    grand_total: Money, subtotal: Money | None, paid: Money, vat_rate: int
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Grand total, subtotal (from the VAT rate unless given) and paid, checked to fit."""
+    grand = money(grand_total)
+    sub = money(grand / (1 + Decimal(vat_rate) / 100) if subtotal is None else subtotal)
+    paid_amount = money(paid)
+    if not ZERO <= sub <= grand:
+        raise ValueError(f"subtotal {sub} must be between 0 and grand_total {grand}")
+    if not ZERO <= paid_amount <= grand:
+        raise ValueError(f"paid {paid_amount} must be between 0 and grand_total {grand}")
+    return grand, sub, paid_amount
+
+
+def _issue_time(issue_date: date | datetime | None) -> datetime:
+    """A date is issued at 10:00; none: the reference date."""
+    if isinstance(issue_date, datetime):
+        return issue_date
+    if isinstance(issue_date, date):
+        return datetime.combine(issue_date, time(10, 0))
+    return REFERENCE_DATE

@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate
@@ -88,6 +89,7 @@ HOSTILE_TEXTS: tuple[tuple[str, str], ...] = (
 _HOSTILE_FIRST = 6
 _HOSTILE_AT = {_HOSTILE_FIRST + i: text for i, text in enumerate(HOSTILE_TEXTS)}
 _LEADING_ZERO_POSITION, _PERSON_POSITION, _USD_POSITION = 5, 18, 19
+_FIXED_POSITIONS = (_LEADING_ZERO_POSITION, _PERSON_POSITION, _USD_POSITION)
 
 _STEMS = (
     "Yıldız", "Şahin", "Güneş", "Doğan", "Aydın", "Kılıç", "Arslan", "Koç", "Çelik", "Kaya",
@@ -199,7 +201,36 @@ class _Generator:
         return f"{prefix}{year}{self.serials[key]:09d}"
 
     def invoice(self, position: int, doc_id: int, age_days: int) -> InvoiceRecord:
-        # Draws use rng.random() directly (not randint/choices): 50,000 invoices stay fast.
+        # The steps draw from the generator in a fixed order: the same seed, the same books.
+        kind = self._fixed(position, self._drawn_kind(position))
+        issued, due = self._dates(age_days)
+        cents, vat_cents = self._amounts(kind.currency)
+        paid_cents = self._paid_cents(kind, cents + vat_cents)
+        tags = self._tags()
+        description = self._description(kind, issued)
+        return InvoiceRecord(
+            id=doc_id,
+            type=kind.type,
+            currency=kind.currency,
+            status=kind.status,
+            serial_no=self.serial(_serial_prefix(kind), issued.year),
+            issue_date=issued,
+            due_date=due,
+            description=description,
+            associate_name=kind.name,
+            identity_no=kind.identity_no,
+            subtotal=Decimal(cents).scaleb(-2),
+            total_vat=Decimal(vat_cents).scaleb(-2),
+            grand_total=Decimal(cents + vat_cents).scaleb(-2),
+            paid=Decimal(paid_cents).scaleb(-2),
+            exchange_rate=_exchange_rate(kind.currency, age_days),
+            tags=tags,
+        )
+
+    # Draws use rng.random() directly (not randint/choices): 50,000 invoices stay fast.
+
+    def _drawn_kind(self, position: int) -> _Kind:
+        """Type, status, currency and party as drawn (the first five positions: one per type)."""
         rnd = self.rng.random
         type_ = _TYPES[position] if position < len(_TYPES) else _pick(rnd, _TYPES, _TYPE_WEIGHTS)
         status = _pick(rnd, _STATUSES, _STATUS_WEIGHTS)
@@ -207,66 +238,87 @@ class _Generator:
         person = rnd() < (0.5 if type_ == "self_employment_receipt" else 0.15)
         pool = self.persons if person and type_ != "purchase_invoice" else self.companies
         name, identity_no = pool[int(rnd() * len(pool))]
-        hostile = _HOSTILE_AT.get(position)
-        if position == _LEADING_ZERO_POSITION:
-            name, identity_no = self.companies[2]
-        elif position == _PERSON_POSITION:
-            name, identity_no = self.persons[0]
-        fixed = hostile or position in (_LEADING_ZERO_POSITION, _PERSON_POSITION, _USD_POSITION)
-        if fixed:  # unpaid approved sale invoices: visible by default and collectable
-            type_, status = "sale_invoice", "approved"
-            currency = "USD" if position == _USD_POSITION else "TRY"
-        if hostile and hostile[0] == "associate_name":
-            name = hostile[1]
+        return _Kind(type_, status, currency, name, identity_no)
 
+    def _fixed(self, position: int, kind: _Kind) -> _Kind:
+        """The fixed positions: unpaid approved sale invoices, visible by default and
+        collectable, with their special party, currency or hostile text."""
+        if position == _LEADING_ZERO_POSITION:
+            kind = replace(kind, name=self.companies[2][0], identity_no=self.companies[2][1])
+        elif position == _PERSON_POSITION:
+            kind = replace(kind, name=self.persons[0][0], identity_no=self.persons[0][1])
+        hostile = _HOSTILE_AT.get(position)
+        if not hostile and position not in _FIXED_POSITIONS:
+            return kind
+        currency = "USD" if position == _USD_POSITION else "TRY"
+        kind = replace(kind, type="sale_invoice", status="approved", currency=currency)
+        kind = replace(kind, fixed=True, hostile=hostile)
+        if hostile and hostile[0] == "associate_name":
+            kind = replace(kind, name=hostile[1])
+        return kind
+
+    def _dates(self, age_days: int) -> tuple[datetime, date | None]:
+        rnd = self.rng.random
         issued = _WORKDAY_START + timedelta(days=-age_days, seconds=int(rnd() * 11 * 3600))
         due = None if rnd() < 0.05 else issued.date() + timedelta(_DUE_DAYS[int(rnd() * 11)])
-        # Integer kuruş keep subtotal + VAT == grand total exact; VAT rounds half up.
+        return issued, due
+
+    def _amounts(self, currency: str) -> tuple[int, int]:
+        """Subtotal and VAT in integer kuruş, so they add up to the grand total exactly; VAT
+        rounds half up."""
+        rnd = self.rng.random
         cents = int(10 ** (4.0 + 3.0 * rnd())) // (1 if currency == "TRY" else 25) + 100
         vat_cents = (cents * _pick(rnd, _VAT_RATES, _VAT_WEIGHTS) + 50) // 100
-        grand_cents = cents + vat_cents
-        roll = rnd()
-        if fixed or status in NOT_COLLECTABLE_STATUSES or roll < 0.5:
-            paid_cents = 0
-        elif roll < 0.7:
-            paid_cents = grand_cents * (10 + int(rnd() * 81)) // 100
-        else:
-            paid_cents = grand_cents
-        tags: tuple[Tag, ...] = ()
-        if rnd() < 0.3:
-            tags = tuple(self.rng.sample(self.tags, 1 if rnd() < 0.7 else 2))
-        rate = Decimal(1)
-        if currency in _RATES:
-            now, per_day = _RATES[currency]
-            rate = now - per_day * age_days
-        descriptions = _DESCRIPTIONS[type_]
-        description = descriptions[int(rnd() * len(descriptions))]
-        if "{" in description:
-            description = description.format(month=_MONTHS[issued.month - 1])
-        if hostile and hostile[0] == "description":
-            description = hostile[1]
-        if type_ in ("purchase_invoice", "sale_return_invoice"):  # the other side issued these
-            prefix = (name.translate(_FOLD).upper() + "XXX")[:3]
-        else:
-            prefix = "SMM" if type_ == "self_employment_receipt" else "KBI"
-        return InvoiceRecord(
-            id=doc_id,
-            type=type_,
-            currency=currency,
-            status=status,
-            serial_no=self.serial(prefix, issued.year),
-            issue_date=issued,
-            due_date=due,
-            description=description,
-            associate_name=name,
-            identity_no=identity_no,
-            subtotal=Decimal(cents).scaleb(-2),
-            total_vat=Decimal(vat_cents).scaleb(-2),
-            grand_total=Decimal(grand_cents).scaleb(-2),
-            paid=Decimal(paid_cents).scaleb(-2),
-            exchange_rate=rate,
-            tags=tags,
-        )
+        return cents, vat_cents
+
+    def _paid_cents(self, kind: _Kind, grand_cents: int) -> int:
+        """Half unpaid, a fifth partly paid, the rest paid; never a fixed or uncollectable one."""
+        roll = self.rng.random()
+        if kind.fixed or kind.status in NOT_COLLECTABLE_STATUSES or roll < 0.5:
+            return 0
+        if roll < 0.7:
+            return grand_cents * (10 + int(self.rng.random() * 81)) // 100
+        return grand_cents
+
+    def _tags(self) -> tuple[Tag, ...]:
+        rnd = self.rng.random
+        if rnd() >= 0.3:
+            return ()
+        return tuple(self.rng.sample(self.tags, 1 if rnd() < 0.7 else 2))
+
+    def _description(self, kind: _Kind, issued: datetime) -> str:
+        descriptions = _DESCRIPTIONS[kind.type]
+        description = descriptions[int(self.rng.random() * len(descriptions))]
+        if kind.hostile and kind.hostile[0] == "description":
+            return kind.hostile[1]
+        return description.format(month=_MONTHS[issued.month - 1])
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What an invoice is and who it is for, before its dates and amounts."""
+
+    type: str
+    status: str
+    currency: str
+    name: str
+    identity_no: str
+    fixed: bool = False  # one of the fixed positions (see the module's docstring)
+    hostile: tuple[str, str] | None = None  # (field, text)
+
+
+def _serial_prefix(kind: _Kind) -> str:
+    if kind.type in ("purchase_invoice", "sale_return_invoice"):  # the other side issued these
+        return (kind.name.translate(_FOLD).upper() + "XXX")[:3]
+    return "SMM" if kind.type == "self_employment_receipt" else "KBI"
+
+
+def _exchange_rate(currency: str, age_days: int) -> Decimal:
+    """TRY per unit on the issue day; 1 for TRY."""
+    if currency not in _RATES:
+        return Decimal(1)
+    now, per_day = _RATES[currency]
+    return now - per_day * age_days
 
 
 def _pick(rnd: Callable[[], float], values: Sequence[T], cum_weights: Sequence[int]) -> T:
