@@ -200,6 +200,24 @@ def _rewrite_dir(
     records: list[_Record], replaced: str, names: list[str], codec: str
 ) -> tuple[list[_Record], list[str], str]:
     """New dir records, the names of the modules that stay, the replaced module's stream."""
+    head, groups, tail = _split_dir(records)
+    template = _module_group(groups, replaced, codec)
+    new_groups: list[list[_Record]] = []
+    for group in groups:
+        if group is template:
+            new_groups += [_rename_group(template, n, codec) for n in names]
+        else:
+            new_groups.append(group)
+    head = [_counted(rec, len(new_groups)) for rec in head]
+    kept = [_group_name(g, codec) for g in groups if g is not template]
+    new_records = head + [r for g in new_groups for r in g] + tail
+    return new_records, kept, _stream_name(template, replaced, codec)
+
+
+def _split_dir(
+    records: list[_Record],
+) -> tuple[list[_Record], list[list[_Record]], list[_Record]]:
+    """The records before the modules, one group per MODULE (name .. terminator), the rest."""
     head: list[_Record] = []
     groups: list[list[_Record]] = []
     tail: list[_Record] = []
@@ -212,37 +230,39 @@ def _rewrite_dir(
             current.append(rec)
             if rec.rid == _MODULE_TERMINATOR:
                 current = None
-        elif groups:
-            tail.append(rec)
         else:
-            head.append(rec)
+            (tail if groups else head).append(rec)
     if current is not None:
         raise ValueError("dir stream: MODULE record without its terminator")
+    return head, groups, tail
 
-    def name_of(group: list[_Record]) -> str:
-        return group[0].data.decode(codec)
 
-    hits = [g for g in groups if name_of(g) == replaced]
+def _group_name(group: list[_Record], codec: str) -> str:
+    return group[0].data.decode(codec)
+
+
+def _module_group(groups: list[list[_Record]], name: str, codec: str) -> list[_Record]:
+    """The one group of standard module ``name``."""
+    hits = [g for g in groups if _group_name(g, codec) == name]
     if len(hits) != 1:
-        raise ValueError(f"the base project has no module named {replaced!r}")
-    template = hits[0]
-    if not any(r.rid == _MODULETYPE_PROCEDURAL for r in template):
-        raise ValueError(f"{replaced!r} is not a standard (procedural) module")
+        raise ValueError(f"the base project has no module named {name!r}")
+    if not any(r.rid == _MODULETYPE_PROCEDURAL for r in hits[0]):
+        raise ValueError(f"{name!r} is not a standard (procedural) module")
+    return hits[0]
 
-    new_groups: list[list[_Record]] = []
-    for group in groups:
-        if group is template:
-            new_groups += [_rename_group(template, n, codec) for n in names]
-        else:
-            new_groups.append(group)
-    for i, rec in enumerate(head):
-        if rec.rid == _PROJECTMODULES:  # 2.3.4.2.3: Count (2 bytes)
-            head[i] = _record(rec.rid, struct.pack("<H", len(new_groups)))
-    kept = [name_of(g) for g in groups if g is not template]
-    streams = [r.data.decode(codec) for r in template if r.rid == _MODULESTREAMNAME]
+
+def _counted(rec: _Record, modules: int) -> _Record:
+    """PROJECTMODULES (2.3.4.2.3: Count, 2 bytes) with the new count; any other record as is."""
+    if rec.rid == _PROJECTMODULES:
+        return _record(rec.rid, struct.pack("<H", modules))
+    return rec
+
+
+def _stream_name(group: list[_Record], name: str, codec: str) -> str:
+    streams = [r.data.decode(codec) for r in group if r.rid == _MODULESTREAMNAME]
     if len(streams) != 1:
-        raise ValueError(f"module {replaced!r} has no MODULESTREAMNAME record")
-    return head + [r for g in new_groups for r in g] + tail, kept, streams[0]
+        raise ValueError(f"module {name!r} has no MODULESTREAMNAME record")
+    return streams[0]
 
 
 def _rewrite_project_stream(text: str, replaced: str, names: list[str]) -> str:
@@ -321,29 +341,11 @@ def build_vba_project(
         raise ValueError("give at least one module")
     _check_identifiers(names)
     tree = _read_tree(base if base is not None else xlwings_base_project())
-    vba = tree.children.get("VBA")
-    project = tree.children.get("PROJECT")
-    name_map = tree.children.get("PROJECTwm")
-    dir_stream = vba.children.get("dir") if isinstance(vba, Storage) else None
-    if not (
-        isinstance(vba, Storage)
-        and isinstance(project, bytes)
-        and isinstance(name_map, bytes)
-        and isinstance(dir_stream, bytes)
-    ):
-        raise ValueError("base project lacks VBA/dir or the PROJECT/PROJECTwm streams")
-
+    vba, project, name_map, dir_stream = _project_streams(tree)
     records = _parse_dir(decompress(dir_stream))
-    codepages = [r for r in records if r.rid == _PROJECTCODEPAGE]
-    codec = f"cp{struct.unpack('<H', codepages[0].data)[0]}" if codepages else "cp1252"
-
-    # Names that a module must not reuse: other modules, the project, references, streams.
+    codec = _codec(records)
     new_records, kept, old_stream = _rewrite_dir(records, replace, names, codec)
-    taken = {n.upper() for n in kept}
-    taken |= {
-        r.data.decode(codec).upper() for r in records if r.rid in (_PROJECTNAME, _REFERENCENAME)
-    }
-    _check_unique(names, taken | {k.upper() for k in vba.children if k != old_stream})
+    _check_unique(names, _taken_names(records, kept, vba, old_stream, codec))
 
     vba.children.pop(old_stream, None)
     for name in names:
@@ -355,6 +357,40 @@ def build_vba_project(
     tree.children["PROJECT"] = text.encode(codec, "surrogateescape")
     tree.children["PROJECTwm"] = _rewrite_name_map(name_map, replace, names, codec)
     return write_cfb(tree)
+
+
+def _project_streams(tree: Storage) -> tuple[Storage, bytes, bytes, bytes]:
+    """The ``VBA`` storage and the ``PROJECT``, ``PROJECTwm`` and ``VBA/dir`` streams."""
+    vba = tree.children.get("VBA")
+    project = tree.children.get("PROJECT")
+    name_map = tree.children.get("PROJECTwm")
+    dir_stream = vba.children.get("dir") if isinstance(vba, Storage) else None
+    if not (
+        isinstance(vba, Storage)
+        and isinstance(project, bytes)
+        and isinstance(name_map, bytes)
+        and isinstance(dir_stream, bytes)
+    ):
+        raise ValueError("base project lacks VBA/dir or the PROJECT/PROJECTwm streams")
+    return vba, project, name_map, dir_stream
+
+
+def _codec(records: list[_Record]) -> str:
+    """The project's code page (PROJECTCODEPAGE) as a Python codec; cp1252 without one."""
+    codepages = [r for r in records if r.rid == _PROJECTCODEPAGE]
+    return f"cp{struct.unpack('<H', codepages[0].data)[0]}" if codepages else "cp1252"
+
+
+def _taken_names(
+    records: list[_Record], kept: list[str], vba: Storage, old_stream: str, codec: str
+) -> set[str]:
+    """Names a new module must not reuse (upper case): the other modules, the project, the
+    references and the streams that stay."""
+    taken = {n.upper() for n in kept}
+    taken |= {
+        r.data.decode(codec).upper() for r in records if r.rid in (_PROJECTNAME, _REFERENCENAME)
+    }
+    return taken | {k.upper() for k in vba.children if k != old_stream}
 
 
 def build_kolaybi_project() -> bytes:
