@@ -23,7 +23,7 @@ from .jobs.collect import account_key, collect_marked
 from .jobs.fetch import refresh_invoices
 from .jobs.journal import Journal
 from .jobs.report import build_report
-from .jobs.table import read_invoice_table
+from .jobs.table import InvoiceTable, read_invoice_table
 from .sandbox import Sandbox
 from .template import template_for
 from .workbook import layout
@@ -35,41 +35,45 @@ def _mark_rows(grid: FileGrid, vault_names: dict[str, str]) -> list[int]:
     """Mark open invoices like a person would: 'x' and a vault of the invoice's currency."""
     table = read_invoice_table(grid)
     assert table is not None
-    mark_col = table.col(layout.C_MARK.header)
-    vault_col = table.col(layout.C_VAULT.header)
-    assert mark_col is not None
-    assert vault_col is not None
+    chosen = _open_invoices(table, vault_names)
+
+    def mark(index: int, vault: str) -> None:
+        row = table.sheet_row(index)
+        for header, value in ((layout.C_MARK.header, "x"), (layout.C_VAULT.header, vault)):
+            column = table.col(header)
+            assert column is not None
+            grid.write(layout.INVOICES, row, column, [[value]])
+
+    for index in chosen:
+        mark(index, vault_names[str(table.get(index, layout.C_CURRENCY.header))])
+    # One deliberate mistake, so the demo shows what a row error looks like.
+    wrong = next((i for i in range(len(table.rows)) if i not in chosen), None)
+    if wrong is not None:
+        mark(wrong, "Olmayan Kasa")
+        chosen.append(wrong)
+    return chosen
+
+
+def _open_invoices(table: InvoiceTable, vault_names: dict[str, str]) -> list[int]:
+    """Up to 7 rows left to collect, at most 3 per currency, in currencies with a vault."""
     chosen: list[int] = []
     per_currency: dict[str, int] = {}
     for index in range(len(table.rows)):
         currency = str(table.get(index, layout.C_CURRENCY.header) or "")
-        remaining = parse_decimal(table.get(index, layout.C_REMAINING.header)) or Decimal(0)
-        status = str(table.get(index, layout.C_DOC_STATUS.header) or "")
-        if (
-            remaining <= 0
-            or status in ("Taslak", "İptal Edildi", "Reddedildi")
-            or currency not in vault_names
-            or per_currency.get(currency, 0) >= 3
-        ):
+        if currency not in vault_names or per_currency.get(currency, 0) >= 3:
             continue
-        per_currency[currency] = per_currency.get(currency, 0) + 1
-        chosen.append(index)
-        if len(chosen) >= 7:
-            break
-    for index in chosen:
-        currency = str(table.get(index, layout.C_CURRENCY.header))
-        row = table.sheet_row(index)
-        grid.write(layout.INVOICES, row, mark_col, [["x"]])
-        grid.write(layout.INVOICES, row, vault_col, [[vault_names[currency]]])
-    # One deliberate mistake, so the demo shows what a row error looks like.
-    for index in range(len(table.rows)):
-        if index not in chosen:
-            row = table.sheet_row(index)
-            grid.write(layout.INVOICES, row, mark_col, [["x"]])
-            grid.write(layout.INVOICES, row, vault_col, [["Olmayan Kasa"]])
+        if _collectable(table, index):
+            per_currency[currency] = per_currency.get(currency, 0) + 1
             chosen.append(index)
-            break
+            if len(chosen) >= 7:
+                break
     return chosen
+
+
+def _collectable(table: InvoiceTable, index: int) -> bool:
+    remaining = parse_decimal(table.get(index, layout.C_REMAINING.header)) or Decimal(0)
+    status = str(table.get(index, layout.C_DOC_STATUS.header) or "")
+    return remaining > 0 and status not in ("Taslak", "İptal Edildi", "Reddedildi")
 
 
 def run_demo(out: Path, *, invoices: int = 120, stream: TextIO, force: bool = False) -> int:

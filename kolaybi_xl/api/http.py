@@ -121,24 +121,35 @@ def server_message(response: requests.Response, redact: Redactor, body: Any = UN
     """What the server said went wrong (``message``, ``error``, ``errors``), secret-free."""
     if body is UNPARSED:
         body = json_or_none(response)
-    message: Any = None
-    if isinstance(body, dict):
-        message = body.get("message")
-        error = body.get("error")
-        if not message and isinstance(error, dict):
-            message = error.get("message")
-        elif not message and isinstance(error, str):
-            message = error
-        errors = body.get("errors")
-        if isinstance(errors, dict) and errors:
-            details = "; ".join(
-                f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                for k, v in errors.items()
-            )
-            message = f"{message} ({details})" if message else details
+    message = _body_message(body) if isinstance(body, dict) else None
     if not message:
         message = excerpt(response, redact) or f"HTTP {response.status_code}"
     return redact(str(message).strip())[:500]
+
+
+def _body_message(body: dict[str, Any]) -> Any:
+    """``message`` (else ``error``'s), with Laravel's validation ``errors`` after it."""
+    message = body.get("message") or _error_message(body.get("error"))
+    details = _validation_details(body.get("errors"))
+    if not details:
+        return message
+    return f"{message} ({details})" if message else details
+
+
+def _error_message(error: Any) -> Any:
+    """``error`` as an object with a ``message``, or as the text itself."""
+    if isinstance(error, dict):
+        return error.get("message")
+    return error if isinstance(error, str) else None
+
+
+def _validation_details(errors: Any) -> str | None:
+    """``{"field": ["what is wrong", ...]}`` as ``field: what is wrong, ...; ...``."""
+    if not isinstance(errors, dict) or not errors:
+        return None
+    return "; ".join(
+        f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errors.items()
+    )
 
 
 # -- waiting -----------------------------------------------------------------------------

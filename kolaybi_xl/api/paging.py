@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlencode, urlsplit
 
 from .errors import InvalidResponse
 
@@ -123,20 +123,40 @@ def _next_page(
     page_no: int,
     received: int,
 ) -> tuple[str, dict[str, str]] | None:
+    """The next request: ``links.next``, else ``meta`` (current/last page), else a
+    ``pagination`` object's total; None on the last page."""
     links = body.get("links")
     if isinstance(links, dict) and links.get("next"):
         return same_api_url(base_url, str(links["next"]), path, params)
+    pages = _meta_pages(body)
+    if pages is not None:
+        current, last = pages
+        following = current + 1 if current < last else None
+    else:
+        following = _pagination_next(body, page_no, received)
+    return None if following is None else (path, {**params, "page": str(following)})
+
+
+def _meta_pages(body: dict[str, Any]) -> tuple[int, int] | None:
+    """(current, last) page from ``meta`` (or a ``data`` object that carries them)."""
     meta = body.get("meta") or (body.get("data") if isinstance(body.get("data"), dict) else None)
-    if isinstance(meta, dict):
-        current, last = meta.get("current_page"), meta.get("last_page")
-        if isinstance(current, int) and isinstance(last, int):
-            return (path, {**params, "page": str(current + 1)}) if current < last else None
+    if not isinstance(meta, dict):
+        return None
+    current, last = meta.get("current_page"), meta.get("last_page")
+    if isinstance(current, int) and isinstance(last, int):
+        return current, last
+    return None
+
+
+def _pagination_next(body: dict[str, Any], page_no: int, received: int) -> int | None:
+    """The page after this one while fewer than ``pagination.total`` items came."""
     pagination = body.get("pagination")
-    if isinstance(pagination, dict):
-        total = pagination.get("total")
-        current = pagination.get("current_page", page_no)
-        if isinstance(total, int) and isinstance(current, int) and received < total:
-            return path, {**params, "page": str(current + 1)}
+    if not isinstance(pagination, dict):
+        return None
+    total = pagination.get("total")
+    current = pagination.get("current_page", page_no)
+    if isinstance(total, int) and isinstance(current, int) and received < total:
+        return current + 1
     return None
 
 
@@ -151,21 +171,30 @@ def same_api_url(
     The first request's filters are kept: Laravel's next links drop them by default.
     """
     base = urlsplit(base_url)
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except ValueError:
-        raise InvalidResponse("the next page link cannot be read") from None
+    parts, host = _link_parts(url)
     if parts.netloc and (host or "") != (base.hostname or ""):
         raise InvalidResponse(f"the next page points to another host ({host or '?'})")
     link_params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     merged = {**params, **link_params}
     if not parts.path:  # "?page=2": the same path
         return path, merged
-    prefix = base.path.rstrip("/")
-    if prefix and parts.path != prefix and not parts.path.startswith(prefix + "/"):
+    return _path_under(base.path, parts.path), merged
+
+
+def _link_parts(url: str) -> tuple[SplitResult, str | None]:
+    try:
+        parts = urlsplit(url.strip())
+        return parts, parts.hostname
+    except ValueError:
+        raise InvalidResponse("the next page link cannot be read") from None
+
+
+def _path_under(base_path: str, link_path: str) -> str:
+    """The link's path relative to the API's base path; refused when outside it."""
+    prefix = base_path.rstrip("/")
+    if prefix and link_path != prefix and not link_path.startswith(prefix + "/"):
         raise InvalidResponse("the next page points outside the API")
-    return parts.path[len(prefix) :] or "/", merged
+    return link_path[len(prefix) :] or "/"
 
 
 def _paging_total(body: dict[str, Any]) -> int | None:

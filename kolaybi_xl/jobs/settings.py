@@ -105,6 +105,22 @@ def load_settings(
 ) -> Settings:
     env = os.environ if env is None else env
     sheet = read_settings_sheet(grid) if grid is not None else {}
+    _refuse_a_key_on_the_sheet(sheet)
+    url = _api_url(_first(base_url, env.get(ENV_URL), sheet, layout.SETTING_ENVIRONMENT))
+    chan = _channel(_first(channel, env.get(ENV_CHANNEL), sheet, layout.SETTING_CHANNEL))
+    key = api_key or env.get(ENV_KEY) or key_from_keyring(url, chan)
+    if not key:
+        raise JobError("no API key: set KOLAYBI_API_KEY or store it with 'kolaybi-xl set-key'")
+    concurrency = _int_setting(sheet.get(layout.SETTING_CONCURRENCY), default=4, low=1, high=8)
+    return Settings(url, chan, key, concurrency, _default_type(sheet))
+
+
+def _first(given: str | None, from_env: str | None, sheet: Mapping[str, Any], label: str) -> str:
+    """The explicit value, else the environment's, else the sheet's ('' when none)."""
+    return given or from_env or cell_text(sheet.get(label))
+
+
+def _refuse_a_key_on_the_sheet(sheet: Mapping[str, Any]) -> None:
     for label, value in sheet.items():
         if label.casefold() in SECRET_LABELS and cell_text(value):
             raise JobError(
@@ -114,41 +130,35 @@ def load_settings(
                 label=label,
             )
 
-    url_text = (
-        base_url
-        or env.get(ENV_URL)
-        or cell_text(sheet.get(layout.SETTING_ENVIRONMENT))
-        or "Sandbox"
-    )
+
+def _api_url(text: str) -> str:
     try:
-        url = check_base_url(resolve_url(url_text))
+        return check_base_url(resolve_url(text or "Sandbox"))
     except ConfigurationError as exc:
         raise JobError(
             "API URL ({setting}): {detail}", setting=layout.SETTING_ENVIRONMENT, detail=exc.message
         ) from None
 
-    chan = channel or env.get(ENV_CHANNEL) or cell_text(sheet.get(layout.SETTING_CHANNEL))
-    if not chan:
+
+def _channel(text: str) -> str:
+    if not text:
         raise JobError(
             "no Channel: set {variable} or fill '{setting}' on '{sheet}'",
             variable=ENV_CHANNEL,
             setting=layout.SETTING_CHANNEL,
             sheet=layout.SETTINGS,
         )
+    return text
 
-    key = api_key or env.get(ENV_KEY) or key_from_keyring(url, chan)
-    if not key:
-        raise JobError("no API key: set KOLAYBI_API_KEY or store it with 'kolaybi-xl set-key'")
 
-    concurrency = _int_setting(sheet.get(layout.SETTING_CONCURRENCY), default=4, low=1, high=8)
-    default_type = InvoiceType.SALE_INVOICE
+def _default_type(sheet: Mapping[str, Any]) -> InvoiceType:
     type_text = cell_text(sheet.get(layout.SETTING_TYPE))
     if type_text:
         try:
-            default_type = InvoiceType.parse(type_text)
+            return InvoiceType.parse(type_text)
         except ValueError:
             log.warning("ignoring unknown default invoice type %r", type_text)
-    return Settings(url, chan, key, concurrency, default_type)
+    return InvoiceType.SALE_INVOICE
 
 
 def _int_setting(value: Any, *, default: int, low: int, high: int) -> int:

@@ -278,30 +278,43 @@ def resolve_vault(value: Any, vaults: Sequence[VaultRef]) -> VaultRef:
     if is_blank(value):
         raise CellError("Kasa/Banka seçilmemiş")
     by_id = {v.id: v for v in vaults}
-    number: int | None = None
-    try:
-        number = parse_int(value, "Kasa ID")
-    except CellError:
-        number = None
-    text = cell_text(value)
-    named = [v for v in vaults if v.name.strip() == text]
-    if not named:
-        folded = text.casefold()
-        named = [v for v in vaults if v.name.strip().casefold() == folded]
+    number = _vault_number(value)
+    named = _vaults_named(cell_text(value), vaults)
     if number is not None and number in by_id:
-        if named and any(v.id != number for v in named):
+        if any(v.id != number for v in named):
             raise CellError(
                 f"Kasa/Banka belirsiz: {show(value)} hem bir kasa ID'si hem bir kasa adı"
             )
         return by_id[number]
-    if len(named) == 1:
-        return named[0]
+    return _the_one_named(value, named)
+
+
+def _the_one_named(value: Any, named: Sequence[VaultRef]) -> VaultRef:
     if len(named) > 1:
         ids = ", ".join(str(v.id) for v in named)
         raise CellError(
             f"Kasa/Banka belirsiz: {show(value)} adında birden çok kasa var (ID: {ids})"
         )
-    raise CellError(f"Kasa/Banka bulunamadı: {show(value)} (Kasalar sayfasını yenileyin)")
+    if not named:
+        raise CellError(f"Kasa/Banka bulunamadı: {show(value)} (Kasalar sayfasını yenileyin)")
+    return named[0]
+
+
+def _vault_number(value: Any) -> int | None:
+    """The cell as a vault id, None when it is not a whole number."""
+    try:
+        return parse_int(value, "Kasa ID")
+    except CellError:
+        return None
+
+
+def _vaults_named(text: str, vaults: Sequence[VaultRef]) -> list[VaultRef]:
+    """The vaults with this name (trimmed): the exact spelling, else ignoring case."""
+    named = [v for v in vaults if v.name.strip() == text]
+    if named:
+        return named
+    folded = text.casefold()
+    return [v for v in vaults if v.name.strip().casefold() == folded]
 
 
 # -- reading tables ---------------------------------------------------------------------------

@@ -165,6 +165,17 @@ def rectangle(values: Any, top: int, left: int) -> list[list[Any]]:
     return [[None] * (left - 1 + right) for _ in range(top - 1)] + [pad + row for row in rows]
 
 
+def sheet_neighbours(name: str, existing: Sequence[str]) -> tuple[str | None, str | None]:
+    """(before, after): where new sheet ``name`` goes among ``existing`` (which lacks it). In
+    ``SHEET_ORDER`` after the nearest earlier one or before the first later one; else last."""
+    order = layout.SHEET_ORDER
+    ranked = [s for s in existing if s in order]
+    if name not in order or not ranked:
+        return None, existing[-1] if existing else None
+    earlier = [s for s in ranked if order.index(s) < order.index(name)]
+    return (None, earlier[-1]) if earlier else (ranked[0], None)
+
+
 class ExcelGrid:
     """``grid.Grid`` over an open ``xlwings.Book``. Use it from the thread that made it."""
 
@@ -235,23 +246,14 @@ class ExcelGrid:
         if name.casefold() in (s.casefold() for s in existing):
             return False  # Excel's sheet names ignore case
         sheets = self.book.sheets
-        before = after = None
-        order = layout.SHEET_ORDER
-        if name in order:
-            rank = order.index(name)
-            earlier = [s for s in existing if s in order and order.index(s) < rank]
-            later = [s for s in existing if s in order and order.index(s) > rank]
-            if earlier:
-                after = sheets[earlier[-1]]
-            elif later:
-                before = sheets[later[0]]
-        if before is None and after is None and existing:
-            after = sheets[existing[-1]]
+        before, after = sheet_neighbours(name, existing)
+        before_sheet = sheets[before] if before is not None else None
+        after_sheet = sheets[after] if after is not None else None
         try:
             active = sheets.active
         except Exception:  # e.g. a chart sheet is active
             active = None
-        sheets.add(name, before=before, after=after)
+        sheets.add(name, before=before_sheet, after=after_sheet)
         # Adding activates the new sheet: give the user back the one they were looking at.
         if active is not None:
             self._best_effort("the active sheet", active.activate)

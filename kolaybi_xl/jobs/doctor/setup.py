@@ -108,24 +108,32 @@ def _key_checks(
     """Where the key comes from (never the key) and whether a keyring exists; key found?"""
     backend = keyring_backend()
     from_env = bool((environ.get(ENV_KEY) or "").strip())
-    from_keyring = False
-    if not from_env and url is not None and chan:
-        from_keyring = bool(key_from_keyring(url, chan))
+    from_keyring = not from_env and _in_keyring(url, chan)
     if from_env or from_keyring:
         source = ENV_KEY if from_env else Message("the keyring")
         key = Check(True, Message("API key: from {source} (not shown)", source=source))
     else:
-        set_key = (
-            Message(" or run kolaybi-xl set-key --channel {channel}", channel=chan or "CHANNEL")
-            if backend
-            else ""
-        )
-        key = Check(
-            False,
-            Message("API key: none found"),
-            Message("set {variable}{set_key}", variable=ENV_KEY, set_key=set_key),
-        )
+        key = _no_key_check(backend, chan)
     return [key, _keyring_check(backend, from_env)], from_env or from_keyring
+
+
+def _in_keyring(url: str | None, chan: str | None) -> bool:
+    if url is None or not chan:
+        return False
+    return bool(key_from_keyring(url, chan))
+
+
+def _no_key_check(backend: str | None, chan: str | None) -> Check:
+    set_key = (
+        Message(" or run kolaybi-xl set-key --channel {channel}", channel=chan or "CHANNEL")
+        if backend
+        else ""
+    )
+    return Check(
+        False,
+        Message("API key: none found"),
+        Message("set {variable}{set_key}", variable=ENV_KEY, set_key=set_key),
+    )
 
 
 def _keyring_check(backend: str | None, from_env: bool) -> Check:

@@ -7,6 +7,7 @@ import ast
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -126,19 +127,7 @@ def _interpreter_checks(facts: SetupFacts, machine: Machine, probe: Probe) -> li
                 remake,
             )
         ]
-    configured = os.path.expandvars(facts.conf.get(key, "")).strip()
-    if configured:
-        interpreter: str | None = configured
-        where: str | Message = f"{key} = {configured}"
-    else:
-        default = "pythonw" if machine.platform.startswith("win") else "python"
-        interpreter = shutil.which(default)
-        where = Message(
-            "{key} is empty: xlwings runs {default} from PATH ({interpreter})",
-            key=key,
-            default=default,
-            interpreter=interpreter or Message("not found"),
-        )
+    interpreter, where = _conf_interpreter(facts.conf, key, machine.platform)
     if not interpreter or not Path(interpreter).is_file():
         return [
             Check(
@@ -147,10 +136,7 @@ def _interpreter_checks(facts: SetupFacts, machine: Machine, probe: Probe) -> li
                 remake,
             )
         ]
-    if Path(interpreter).resolve() == Path(machine.executable).resolve():
-        found: tuple[str | None, str | None] | str = (machine.kolaybi_xl, machine.xlwings)
-    else:
-        found = probe(interpreter)
+    found = _versions_in(interpreter, machine, probe)
     if isinstance(found, str):
         return [
             Check(
@@ -159,20 +145,52 @@ def _interpreter_checks(facts: SetupFacts, machine: Machine, probe: Probe) -> li
                 remake,
             )
         ]
+    return [_versions_check(interpreter, where, found, facts.vba_xlwings)]
+
+
+def _conf_interpreter(
+    conf: Mapping[str, str], key: str, platform: str
+) -> tuple[str | None, str | Message]:
+    """The python xlwings will run (the sheet's path, else PATH's) and how that was found."""
+    configured = os.path.expandvars(conf.get(key, "")).strip()
+    if configured:
+        return configured, f"{key} = {configured}"
+    default = "pythonw" if platform.startswith("win") else "python"
+    interpreter = shutil.which(default)
+    return interpreter, Message(
+        "{key} is empty: xlwings runs {default} from PATH ({interpreter})",
+        key=key,
+        default=default,
+        interpreter=interpreter or Message("not found"),
+    )
+
+
+def _versions_in(
+    interpreter: str, machine: Machine, probe: Probe
+) -> tuple[str | None, str | None] | str:
+    """(kolaybi-xl, xlwings) versions in ``interpreter``, or why they could not be read."""
+    if Path(interpreter).resolve() == Path(machine.executable).resolve():
+        return machine.kolaybi_xl, machine.xlwings
+    return probe(interpreter)
+
+
+def _versions_check(
+    interpreter: str,
+    where: str | Message,
+    found: tuple[str | None, str | None],
+    vba_xlwings: str | None,
+) -> Check:
     kolaybi, xlwings = found
-    good = kolaybi is not None and xlwings == facts.vba_xlwings
-    return [
-        Check(
-            good,
-            Message(
-                "xlwings.conf: {where} (kolaybi-xl {kolaybi}, xlwings {xlwings})",
-                where=where,
-                kolaybi=kolaybi or Message("missing"),
-                xlwings=xlwings or Message("missing"),
-            ),
-            f'"{interpreter}" -m pip install kolaybi-xl xlwings=={facts.vba_xlwings}',
-        )
-    ]
+    return Check(
+        kolaybi is not None and xlwings == vba_xlwings,
+        Message(
+            "xlwings.conf: {where} (kolaybi-xl {kolaybi}, xlwings {xlwings})",
+            where=where,
+            kolaybi=kolaybi or Message("missing"),
+            xlwings=xlwings or Message("missing"),
+        ),
+        f'"{interpreter}" -m pip install kolaybi-xl xlwings=={vba_xlwings}',
+    )
 
 
 def _buttons_check(facts: SetupFacts) -> Check:
@@ -206,12 +224,7 @@ def called_function(command: str) -> str | None:
         tree = ast.parse(command)
     except SyntaxError:
         return None
-    imported = {
-        (alias.asname or alias.name): alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
+    imported = _imported_modules(tree)
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
@@ -221,3 +234,13 @@ def called_function(command: str) -> str | None:
         ):
             return node.func.attr
     return None
+
+
+def _imported_modules(tree: ast.AST) -> dict[str, str]:
+    """The name each ``import`` binds -> the module it is."""
+    return {
+        (alias.asname or alias.name): alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
