@@ -8,28 +8,13 @@ import re
 import string
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from po_locations import PACKAGE, PO, msgid_args, msgid_modules, with_locations
 
-import kolaybi_xl
 from kolaybi_xl import i18n
 from kolaybi_xl.i18n import Message, amount, day, language_from, number
-
-PACKAGE = Path(kolaybi_xl.__file__).parent
-PO = PACKAGE / "locale" / "tr" / "LC_MESSAGES" / "kolaybi_xl.po"
-# Calls whose first argument is a msgid: gettext's own names, Message, and our error classes.
-KEYWORDS = {"_", "N_", "ngettext", "Message"}
-ERRORS = {"UserError", "JobError", "CommandError", "WorkbookError", "OutcomesNotSaved"}
-
-
-def _name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
 
 
 def source_messages() -> tuple[dict[str, str], list[str]]:
@@ -38,24 +23,12 @@ def source_messages() -> tuple[dict[str, str], list[str]]:
     bad: list[str] = []
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call) or not node.args:
-                continue
-            name = _name(node.func)
-            if name not in KEYWORDS | ERRORS:
-                continue
-            where = f"{path.relative_to(PACKAGE)}:{node.lineno}"
-            ids = [node.args[0]]
-            if name == "ngettext" and len(node.args) > 1:
-                ids.append(node.args[1])
-            for kw in node.keywords:
-                if kw.arg == "plural" and isinstance(kw.value, ast.Tuple):
-                    ids.append(kw.value.elts[0])
-            for arg in ids:
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                    found.setdefault(arg.value, where)
-                elif isinstance(arg, ast.JoinedStr):
-                    bad.append(f"{where}: an f-string cannot be a msgid")
+        for lineno, arg in msgid_args(tree):
+            where = f"{path.relative_to(PACKAGE)}:{lineno}"
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                found.setdefault(arg.value, where)
+            elif isinstance(arg, ast.JoinedStr):
+                bad.append(f"{where}: an f-string cannot be a msgid")
     return found, bad
 
 
@@ -201,3 +174,10 @@ def test_the_confirmation_prompt_follows_the_language(monkeypatch, lang, prompt)
     with i18n.use_language(lang):
         assert cli.confirm_on_terminal("?") is True
     assert asked == [f"? {prompt} "]
+
+
+def test_the_po_says_where_each_msgid_is_used():
+    """Its ``#:`` lines name the modules that use each msgid (``python tests/po_locations.py``
+    rewrites them after a message moves)."""
+    text = PO.read_text(encoding="utf-8")
+    assert with_locations(text, msgid_modules()) == text, "run: python tests/po_locations.py"
