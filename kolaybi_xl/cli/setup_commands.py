@@ -8,6 +8,8 @@ import getpass
 import logging
 import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import logfile
 from ..api import KolayBiClient
@@ -15,6 +17,10 @@ from ..errors import ExitCode, UserError
 from ..i18n import N_, Message, _
 from ..jobs.settings import Settings
 from .common import CommandError, open_workbook
+
+if TYPE_CHECKING:
+    from ..workbook.grid import Grid
+    from ..workbook.setup_facts import SetupFacts
 
 log = logging.getLogger("kolaybi_xl")
 
@@ -28,15 +34,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """The setup check: one line per check, the fix under every ✗; 0 only when all holds."""
     from ..jobs.doctor import run_checks, this_machine
     from ..jobs.journal import Journal
-    from ..workbook.setup_facts import read_setup_facts
 
-    facts = grid = None
     with contextlib.ExitStack() as stack:
-        if args.workbook is not None:
-            facts = read_setup_facts(args.workbook)
-            if facts.problem is None:
-                with contextlib.suppress(UserError):
-                    grid = stack.enter_context(open_workbook(args.workbook, for_writing=False))
+        facts, grid = _workbook_to_check(args.workbook, stack)
         report = run_checks(
             machine=this_machine(),
             facts=facts,
@@ -53,6 +53,22 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             reconfigure(errors="replace")
     print(report.text())
     return ExitCode.OK if report.ok else ExitCode.BAD_INPUT
+
+
+def _workbook_to_check(
+    path: Path | None, stack: contextlib.ExitStack
+) -> tuple[SetupFacts | None, Grid | None]:
+    """What doctor reads in the file, and the workbook itself (read-only) when it opens."""
+    from ..workbook.setup_facts import read_setup_facts
+
+    if path is None:
+        return None, None
+    facts = read_setup_facts(path)
+    if facts.problem is not None:
+        return facts, None
+    with contextlib.suppress(UserError):
+        return facts, stack.enter_context(open_workbook(path, for_writing=False))
+    return facts, None
 
 
 def _doctor_client(settings: Settings) -> KolayBiClient:
