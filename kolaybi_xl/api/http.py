@@ -224,18 +224,26 @@ def network_cause(exc: requests.exceptions.RequestException) -> str | None:
     return None
 
 
+# What repr() of a failed request holds -> how the failure is described (first match wins).
+_NETWORK_FAILURES = (
+    (("ConnectionRefusedError", "NewConnectionError"), "connection refused"),
+    (("NameResolutionError", "getaddrinfo"), "host name could not be resolved"),
+    (
+        ("RemoteDisconnected", "ConnectionResetError", "ProtocolError"),
+        "connection closed by the server",
+    ),
+)
+
+
 def describe_network_error(exc: requests.exceptions.RequestException) -> str:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "connection timed out"
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return "no answer in time (read timeout)"
     text = repr(exc)
-    if "ConnectionRefusedError" in text or "NewConnectionError" in text:
-        return "connection refused"
-    if "NameResolutionError" in text or "getaddrinfo" in text:
-        return "host name could not be resolved"
-    if "RemoteDisconnected" in text or "ConnectionResetError" in text or "ProtocolError" in text:
-        return "connection closed by the server"
+    for markers, description in _NETWORK_FAILURES:
+        if any(marker in text for marker in markers):
+            return description
     if isinstance(exc, requests.exceptions.SSLError):
         return "TLS/SSL error"
     return exc.__class__.__name__

@@ -52,7 +52,18 @@ def read_vaults(grid: Grid) -> list[VaultRef]:
     found = find_header_row(block, layout.VAULT_COLUMNS[0].header, 5)
     if found is None:
         return []
-    positions = header_positions(block[found])
+    positions = _vault_positions(block[found])
+    columns = tuple(positions[c.header] for c in layout.VAULT_COLUMNS[:4])
+    width = max(positions.values()) + 1
+    refs = (
+        _vault_ref(list(row) + [None] * (width - len(row)), columns) for row in block[found + 1 :]
+    )
+    return [ref for ref in refs if ref is not None]
+
+
+def _vault_positions(header: Sequence[Any]) -> dict[str, int]:
+    """Header text -> 0-based column; every vault column must be there."""
+    positions = header_positions(header)
     missing = [c.header for c in layout.VAULT_COLUMNS if c.header not in positions]
     if missing:
         raise JobError(
@@ -60,23 +71,20 @@ def read_vaults(grid: Grid) -> list[VaultRef]:
             sheet=layout.VAULTS,
             names=", ".join(missing),
         )
-    id_col, name_col, type_col, cur_col = (positions[c.header] for c in layout.VAULT_COLUMNS[:4])
-    refs = []
-    for row in block[found + 1 :]:
-        cells = list(row) + [None] * (max(positions.values()) + 1 - len(row))
-        try:
-            vault_id = parse_int(cells[id_col], "Kasa ID")
-        except CellError:
-            continue
-        if vault_id is None:
-            continue
-        type_text = cell_text(cells[type_col])
-        api_type = next(
-            (k for k, v in layout.VAULT_TYPE_LABELS.items() if v == type_text), type_text
-        )
-        refs.append(
-            VaultRef(
-                vault_id, cell_text(cells[name_col]), api_type, cell_text(cells[cur_col]).upper()
-            )
-        )
-    return refs
+    return positions
+
+
+def _vault_ref(cells: list[Any], columns: tuple[int, ...]) -> VaultRef | None:
+    """One row as a vault; None for a row without a readable id."""
+    id_col, name_col, type_col, cur_col = columns
+    try:
+        vault_id = parse_int(cells[id_col], "Kasa ID")
+    except CellError:
+        return None
+    if vault_id is None:
+        return None
+    type_text = cell_text(cells[type_col])
+    api_type = next((k for k, v in layout.VAULT_TYPE_LABELS.items() if v == type_text), type_text)
+    return VaultRef(
+        vault_id, cell_text(cells[name_col]), api_type, cell_text(cells[cur_col]).upper()
+    )
