@@ -151,18 +151,27 @@ def _add_quote_prefix(block: list[list[Any]], columns: list[int]) -> None:
 def rectangle(values: Any, top: int, left: int) -> list[list[Any]]:
     """A used-range block as rows from A1, trailing empty rows and columns trimmed."""
     rows = [list(row) for row in (values or [])]
-
-    def empty(v: Any) -> bool:
-        return v is None or v == ""
-
-    while rows and all(empty(v) for v in rows[-1]):
+    while rows and all(_empty(v) for v in rows[-1]):
         rows.pop()
     if not rows:
         return []
-    right = max((i + 1 for row in rows for i, v in enumerate(row) if not empty(v)), default=0)
+    return _placed(rows, top, left, max(_used_width(row) for row in rows))
+
+
+def _placed(rows: list[list[Any]], top: int, left: int, right: int) -> list[list[Any]]:
+    """``rows`` cut or padded to ``right`` columns, moved from (top, left) to A1."""
     rows = [row[:right] + [None] * (right - len(row)) for row in rows]
     pad = [None] * (left - 1)
     return [[None] * (left - 1 + right) for _ in range(top - 1)] + [pad + row for row in rows]
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _used_width(row: list[Any]) -> int:
+    """How many cells of ``row`` reach its last non-empty one."""
+    return max((i + 1 for i, v in enumerate(row) if not _empty(v)), default=0)
 
 
 def sheet_neighbours(name: str, existing: Sequence[str]) -> tuple[str | None, str | None]:
@@ -290,23 +299,10 @@ class ExcelGrid:
         last = first + max(len(columns), 1) - 1
 
         if columns:
-            head = ws.range((header, first), (header, last))
-            head.color = HEADER_FILL
-            font = head.font
-            font.bold = True
-            font.color = HEADER_FONT
+            _header_look(ws.range((header, first), (header, last)))
         for offset, column in enumerate(columns):
             self._format_column(ws, first + offset, column, header, data_bottom, format_bottom)
-
-        for row, col in table.title_cells:
-            font = ws.range((row, col)).font
-            font.bold = True
-            font.size = TITLE_SIZE
-            font.color = TITLE_FONT
-        for row, col in table.label_cells:
-            ws.range((row, col)).font.bold = True
-        for (row, col), number_format in table.cell_formats:
-            ws.range((row, col)).number_format = number_format
+        _cell_looks(ws, table)
 
         if format_bottom >= data_top:
             for validation in table.validations:
@@ -314,9 +310,11 @@ class ExcelGrid:
                     f"the dropdown on column {validation.column}",
                     partial(self._validate, ws, validation, header, data_top, format_bottom),
                 )
-        if self.windows and table.freeze:
+        if not self.windows:
+            return
+        if table.freeze:
             self._best_effort("frozen panes", lambda: self._freeze(ws, header, first))
-        if self.windows and table.autofilter and columns:
+        if table.autofilter and columns:
             self._best_effort(
                 "the autofilter",
                 lambda: self._autofilter(ws, header, first, max(data_bottom, header), last),
@@ -493,3 +491,23 @@ def has_path(fullname: str) -> bool:
     """Does a book's ``fullname`` name a saved file (a path or a OneDrive/SharePoint URL)?"""
     text = fullname or ""
     return text.startswith(("http://", "https://")) or "/" in text or "\\" in text
+
+
+def _header_look(head: Any) -> None:
+    head.color = HEADER_FILL
+    font = head.font
+    font.bold = True
+    font.color = HEADER_FONT
+
+
+def _cell_looks(ws: xlwings.Sheet, table: TableFormat) -> None:
+    """Titles, bold labels and number formats of single cells."""
+    for row, col in table.title_cells:
+        font = ws.range((row, col)).font
+        font.bold = True
+        font.size = TITLE_SIZE
+        font.color = TITLE_FONT
+    for row, col in table.label_cells:
+        ws.range((row, col)).font.bold = True
+    for (row, col), number_format in table.cell_formats:
+        ws.range((row, col)).number_format = number_format
