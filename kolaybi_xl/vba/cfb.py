@@ -172,15 +172,7 @@ def write_cfb(root: Storage) -> bytes:
     if len(root.clsid) != 16:
         raise CfbError("a CLSID is 16 bytes")
     entries = _flatten(root)
-
-    # Mini stream (2.4): small streams back to back, each padded to 64-byte mini sectors.
-    minifat: list[int] = []
-    mini_stream = bytearray()
-    for e in entries:
-        if e.kind == _TYPE_STREAM and 0 < e.size < MINI_CUTOFF:
-            e.start = len(minifat)
-            _chain(minifat, e.start, -(-e.size // MINI_SECTOR))
-            mini_stream += _pad(e.data, MINI_SECTOR)
+    minifat, mini_stream = _mini_stream(entries)
 
     # Regular sectors, in order: big streams, mini stream, MiniFAT, directory, then the FAT.
     fat: list[int] = []
@@ -208,20 +200,43 @@ def write_cfb(root: Storage) -> bytes:
     directory += _dir_entry(unused) * (-len(entries) % (SECTOR // 128))
     dir_start = place(directory)
 
-    # The FAT covers itself too: find the smallest count of FAT sectors that fits.
-    n_fat = 1
-    while n_fat * (SECTOR // 4) < len(fat) + n_fat:
-        n_fat += 1
-    if n_fat > MAX_FAT_SECTORS:
-        raise CfbError(f"compound file too large: needs {n_fat} FAT sectors, at most 109")
+    n_fat = _fat_sectors(len(fat))
     fat_start = len(fat)
     fat += [_FATSECT] * n_fat
     fat += [_FREESECT] * (n_fat * (SECTOR // 4) - len(fat))
     body += struct.pack(f"<{len(fat)}I", *fat)
+    return _header(fat_start, n_fat, dir_start, minifat_start, n_minifat) + bytes(body)
 
+
+def _mini_stream(entries: list[_Entry]) -> tuple[list[int], bytearray]:
+    """The MiniFAT and the mini stream (2.4): small streams back to back, each padded to
+    64-byte mini sectors; sets each small stream's start."""
+    minifat: list[int] = []
+    mini_stream = bytearray()
+    for e in entries:
+        if e.kind == _TYPE_STREAM and 0 < e.size < MINI_CUTOFF:
+            e.start = len(minifat)
+            _chain(minifat, e.start, -(-e.size // MINI_SECTOR))
+            mini_stream += _pad(e.data, MINI_SECTOR)
+    return minifat, mini_stream
+
+
+def _fat_sectors(used: int) -> int:
+    """The FAT covers itself too: the smallest count of FAT sectors that fits."""
+    n_fat = 1
+    while n_fat * (SECTOR // 4) < used + n_fat:
+        n_fat += 1
+    if n_fat > MAX_FAT_SECTORS:
+        raise CfbError(f"compound file too large: needs {n_fat} FAT sectors, at most 109")
+    return n_fat
+
+
+def _header(
+    fat_start: int, n_fat: int, dir_start: int, minifat_start: int, n_minifat: int
+) -> bytes:
     difat = list(range(fat_start, fat_start + n_fat))
     difat += [_FREESECT] * (MAX_FAT_SECTORS - n_fat)
-    header = struct.pack(
+    return struct.pack(
         "<8s16sHHHHH6s9I109I",
         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
         bytes(16),  # header CLSID
@@ -242,4 +257,3 @@ def write_cfb(root: Storage) -> bytes:
         0,  # number of DIFAT sectors
         *difat,
     )
-    return header + bytes(body)

@@ -76,48 +76,66 @@ def decompress(data: bytes | bytearray | memoryview) -> bytes:
         raise OvbaError("CompressedContainer must start with signature byte 0x01")
     out = bytearray()
     pos = 1
-    end = len(buf)
-    while pos < end:
-        if pos + 2 > end:
-            raise OvbaError(f"truncated chunk header at offset {pos}")
-        (header,) = struct.unpack_from("<H", buf, pos)
-        if header & 0x7000 != _CHUNK_SIGNATURE:
-            raise OvbaError(f"bad CompressedChunkSignature at offset {pos}")
-        chunk_end = min(end, pos + (header & 0x0FFF) + 3)
-        pos += 2
-        if not header & _CHUNK_COMPRESSED:
-            # 2.4.1.3.3: a raw chunk is 4096 bytes copied verbatim (fewer if the container
-            # ends early, as oletools tolerates).
-            out += buf[pos : pos + CHUNK_SIZE]
-            pos += CHUNK_SIZE
-            continue
-        chunk_start = len(out)  # DecompressedChunkStart
-        while pos < chunk_end:  # 2.4.1.3.4 Decompressing a TokenSequence
-            flags = buf[pos]
-            pos += 1
-            for bit in range(8):
-                if pos >= chunk_end:
-                    break
-                if not flags >> bit & 1:  # LiteralToken
-                    out.append(buf[pos])
-                    pos += 1
-                    continue
-                if pos + 2 > chunk_end:
-                    raise OvbaError(f"truncated CopyToken at offset {pos}")
-                (token,) = struct.unpack_from("<H", buf, pos)
-                pos += 2
-                bit_count, _ = _copy_token_help(len(out) - chunk_start)  # 2.4.1.3.19.2
-                length = (token & (0xFFFF >> bit_count)) + 3
-                offset = (token >> (16 - bit_count)) + 1
-                src = len(out) - offset
-                if src < chunk_start:
-                    raise OvbaError(f"CopyToken points before its chunk at offset {pos - 2}")
-                if offset >= length:
-                    out += out[src : src + length]
-                else:  # overlapping copy: byte by byte semantics (2.4.1.3.11)
-                    for i in range(length):
-                        out.append(out[src + i])
+    while pos < len(buf):
+        pos = _decompress_chunk(buf, pos, out)
     return bytes(out)
+
+
+def _decompress_chunk(buf: bytes, pos: int, out: bytearray) -> int:
+    """Append the CompressedChunk at ``pos`` to ``out``; return where the next one starts."""
+    end = len(buf)
+    if pos + 2 > end:
+        raise OvbaError(f"truncated chunk header at offset {pos}")
+    (header,) = struct.unpack_from("<H", buf, pos)
+    if header & 0x7000 != _CHUNK_SIGNATURE:
+        raise OvbaError(f"bad CompressedChunkSignature at offset {pos}")
+    chunk_end = min(end, pos + (header & 0x0FFF) + 3)
+    pos += 2
+    if not header & _CHUNK_COMPRESSED:
+        # 2.4.1.3.3: a raw chunk is 4096 bytes copied verbatim (fewer if the container
+        # ends early, as oletools tolerates).
+        out += buf[pos : pos + CHUNK_SIZE]
+        return pos + CHUNK_SIZE
+    chunk_start = len(out)  # DecompressedChunkStart
+    while pos < chunk_end:
+        pos = _decompress_tokens(buf, pos, chunk_end, out, chunk_start)
+    return pos
+
+
+def _decompress_tokens(
+    buf: bytes, pos: int, chunk_end: int, out: bytearray, chunk_start: int
+) -> int:
+    """2.4.1.3.4 Decompressing a TokenSequence: a flag byte, then up to 8 tokens."""
+    flags = buf[pos]
+    pos += 1
+    for bit in range(8):
+        if pos >= chunk_end:
+            break
+        if not flags >> bit & 1:  # LiteralToken
+            out.append(buf[pos])
+            pos += 1
+            continue
+        if pos + 2 > chunk_end:
+            raise OvbaError(f"truncated CopyToken at offset {pos}")
+        (token,) = struct.unpack_from("<H", buf, pos)
+        _copy(out, token, chunk_start, pos)
+        pos += 2
+    return pos
+
+
+def _copy(out: bytearray, token: int, chunk_start: int, at: int) -> None:
+    """Apply the CopyToken ``token`` (found at offset ``at``) to ``out``."""
+    bit_count, _ = _copy_token_help(len(out) - chunk_start)  # 2.4.1.3.19.2
+    length = (token & (0xFFFF >> bit_count)) + 3
+    offset = (token >> (16 - bit_count)) + 1
+    src = len(out) - offset
+    if src < chunk_start:
+        raise OvbaError(f"CopyToken points before its chunk at offset {at}")
+    if offset >= length:
+        out += out[src : src + length]
+    else:  # overlapping copy: byte by byte semantics (2.4.1.3.11)
+        for i in range(length):
+            out.append(out[src + i])
 
 
 # --------------------------------------------------------------------------- compression
