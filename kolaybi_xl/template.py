@@ -245,7 +245,7 @@ def _invoices_sheet(sheet: Any, styles: _Styles, *, buttons: bool) -> None:
             "source": layout.MARK_CHOICES.split(","),
             "show_error": False,
             "input_title": "Tahsil Et",
-            "input_message": "Tahsil etmek için x yazın",
+            "input_message": layout.MARK_PROMPT,
         },
     )  # fmt: skip
     sheet.data_validation(
