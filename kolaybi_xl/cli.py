@@ -248,6 +248,70 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return worst
 
 
+def cmd_undo(args: argparse.Namespace) -> int:
+    """Take back the collections of the rows marked ``geri al`` (one job call per workbook)."""
+    from .jobs.collect import Plan, account_key
+    from .jobs.journal import Journal
+    from .jobs.undo import undo_marked
+    from .workbook.xlsx_patch import open_for_collect
+
+    worst: int = EXIT_OK
+    journal = Journal.default()
+    for path in args.workbooks:
+        with open_for_collect(path, for_writing=not args.dry_run) as grid:
+            settings = settings_for(grid, args)
+
+            def confirm(plan: Plan, path: Path = path) -> bool:
+                print(plan.describe())
+                if args.yes:
+                    return True
+                if not sys.stdin.isatty():
+                    raise CommandError(
+                        "undo needs confirmation but there is no terminal; rerun with --yes "
+                        "(after checking the plan with --dry-run)"
+                    )
+                n = len(plan.rows)
+                question = ngettext(
+                    "Take back the collections of this {n} row in {name}?",
+                    "Take back the collections of these {n} rows in {name}?",
+                    n,
+                )
+                return confirm_on_terminal(question.format(n=n, name=path.name))
+
+            with client_for(settings) as client:
+                result = undo_marked(
+                    grid,
+                    client,
+                    journal,
+                    key=account_key(client),
+                    workbook=str(path.resolve()),
+                    confirm=confirm,
+                    dry_run=args.dry_run,
+                    concurrency=settings.concurrency,
+                    on_wait=_say_waiting,
+                )
+        if args.dry_run:
+            print(result.plan.describe())
+            print(
+                _("{path}: dry run, nothing was sent and the workbook is unchanged").format(
+                    path=path
+                )
+            )
+        elif result.cancelled:
+            raise CommandError("undo cancelled; nothing was sent")
+        else:
+            print(f"{path}: {result.summary()}")
+        worst = max(worst, result.exit_code)
+    if worst == EXIT_ROWS_FAILED:
+        print(
+            _("some rows were not taken back: see 'Tahsilat Durumu' in the workbook"),
+            file=sys.stderr,
+        )
+    elif worst == EXIT_API:
+        print(_("KolayBi could not be reached or refused the credentials mid-run"), file=sys.stderr)
+    return worst
+
+
 def _say_waiting(count: int, seconds: float) -> None:
     text = ngettext(
         "waiting up to {seconds} s for KolayBi: {n} collection request got no answer and may "
@@ -262,6 +326,7 @@ def _say_waiting(count: int, seconds: float) -> None:
 def cmd_journal(args: argparse.Namespace) -> int:
     """List collection attempts whose outcome is not settled; record a user's verdict."""
     from .jobs.journal import APPLIED, NOT_APPLIED, Journal
+    from .workbook import layout
 
     journal = Journal.default()
     attempts = journal.attempts()
@@ -281,13 +346,18 @@ def cmd_journal(args: argparse.Namespace) -> int:
                 result=attempt.result,
             )
         result = APPLIED if args.resolve_as == "applied" else NOT_APPLIED
-        with journal.lock(attempt.key):
-            journal.outcome(
-                attempt,
-                result,
-                "elle çözüldü: KolayBi'de kontrol edildi"
-                + (" (tahsil edilmiş)" if result == APPLIED else " (tahsil edilmemiş)"),
+        detail = "elle çözüldü: KolayBi'de kontrol edildi" + (
+            " (tahsil edilmiş)" if result == APPLIED else " (tahsil edilmemiş)"
+        )
+        if attempt.is_undo:  # the row's text starts with the outcome word
+            detail = (
+                f"{layout.OUTCOME_UNDONE} (elle çözüldü: KolayBi'de kontrol edildi)"
+                if result == APPLIED
+                else f"{layout.OUTCOME_ERROR}: geri alınmamış (elle çözüldü: KolayBi'de kontrol "
+                "edildi)"
             )
+        with journal.lock(attempt.key):
+            journal.outcome(attempt, result, detail)
         print(
             _(
                 "recorded: invoice {invoice} {result}; the next collect on its workbook writes "
@@ -306,6 +376,8 @@ def cmd_journal(args: argparse.Namespace) -> int:
     )
     for a in sorted(shown, key=lambda a: a.at):
         state = a.result or _("no outcome")
+        if a.is_undo:
+            state = _("undo: {state}").format(state=state)
         print(
             f"{a.attempt[:12]:<12} {a.at[:19]:<19} {a.document_id:>8} {a.vault_id:>6} "
             f"{i18n.amount(a.amount):>10} {a.currency:<3}  {state} / {Path(a.workbook).name}"
@@ -561,6 +633,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not wait for collections that got no answer (their rows say pending)",
     )
     p.set_defaults(func=cmd_collect)
+
+    p = command("undo", help="take back the collections of the rows marked 'geri al'")
+    workbooks(p)
+    p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_undo)
 
     p = command("report", help="build the Özet sheet")
     workbooks(p)
