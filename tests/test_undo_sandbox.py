@@ -14,6 +14,7 @@ import pytest
 from kolaybi_xl.api import InvoiceType, KolayBiClient
 from kolaybi_xl.jobs.collect import Waits, account_key, collect_marked
 from kolaybi_xl.jobs.journal import APPLIED, UNDO, Journal
+from kolaybi_xl.jobs.report.log import read_log
 from kolaybi_xl.jobs.undo import UndoPlan, undo_marked
 from kolaybi_xl.sandbox import FAULT_KINDS, Sandbox
 from kolaybi_xl.workbook import layout
@@ -176,6 +177,9 @@ def test_undo_takes_back_refreshes_the_row_and_logs_it(sandbox: Sandbox, journal
         assert Decimal(str(entry[6])) == -totals[entry[1]]  # negative: what was taken back
         assert entry[4] is None  # no vault
     assert all(a.kind == UNDO and a.result == APPLIED for a in journal.attempts() if a.is_undo)
+    summary = read_log(grid.read(layout.COLLECTION_LOG))
+    assert summary.collections == ()  # the report counts nothing collected any more
+    assert summary.undone == len(rows)
     assert journal.pending(account_key(client)) == []
     assert journal.unwritten(account_key(client)) == []
 
