@@ -12,6 +12,7 @@ import pytest
 
 from kolaybi_xl.sandbox import Sandbox
 from kolaybi_xl.workbook import layout
+from kolaybi_xl.workbook.xlsx_patch import PatchGrid, open_for_collect
 from tests.test_cli_collect import (
     edit_rows,
     fetched,
@@ -50,6 +51,8 @@ def test_undo_dry_run_no_terminal_yes_and_twice(
     edit_rows(path, {d: {"Tahsil Et": "x", "Kasa/Banka": vault} for d in docs})
     assert run("collect", path, "--yes") == 0
     edit_rows(path, {d: {"Tahsil Et": "GERİ AL"} for d in docs})
+    with open_for_collect(path, for_writing=False) as grid:
+        assert isinstance(grid, PatchGrid) is (fast == "1")  # the path undo takes
     capsys.readouterr()
 
     before = path.read_bytes()
