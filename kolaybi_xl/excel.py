@@ -2,7 +2,8 @@
 
     RunPython "import kolaybi_xl.excel as k; k.refresh_invoices()"
 
-``refresh_invoices``, ``refresh_vaults``, ``collect_marked``, ``build_report`` and
+``refresh_invoices``, ``refresh_vaults``, ``collect_marked``, ``undo_marked`` (Tahsilatı Geri
+Al), ``build_report`` and
 ``check_setup`` (Kurulum Kontrolü: the ``kolaybi-xl doctor`` checks, in Turkish) each take an
 optional ``xlwings.Book`` (default: ``xlwings.Book.caller()``, the workbook whose button was
 pressed) and run the same job as the command line, on an ``ExcelGrid`` over that book. Settings
@@ -58,10 +59,11 @@ __all__ = [
     "log_file",
     "refresh_invoices",
     "refresh_vaults",
+    "undo_marked",
 ]
 
 
-# -- the four buttons ---------------------------------------------------------------------------
+# -- the buttons ---------------------------------------------------------------------------------
 
 
 def refresh_invoices(book: xlwings.Book | None = None) -> None:
@@ -77,6 +79,11 @@ def refresh_vaults(book: xlwings.Book | None = None) -> None:
 def collect_marked(book: xlwings.Book | None = None) -> None:
     """Tahsil Et: plan the marked rows, ask, collect, write each row's outcome."""
     _run(book, "Tahsilat", _collect_marked)
+
+
+def undo_marked(book: xlwings.Book | None = None) -> None:
+    """Tahsilatı Geri Al: plan the rows marked ``geri al``, ask, take their collections back."""
+    _run(book, "Tahsilatı Geri Al", _undo_marked)
 
 
 def build_report(book: xlwings.Book | None = None) -> None:
@@ -179,6 +186,42 @@ def _confirm(job: Job, plan: Any) -> bool:
     """The collect job's confirmation: a Yes/No box with the plan and its totals."""
     question = f"{plan.describe('tr')}\n\nBu {len(plan.rows)} fatura tahsil edilsin mi?"
     return job.ask(question, "Tahsilat")
+
+
+def _undo_marked(job: Job) -> str:
+    from .jobs.collect import account_key
+    from .jobs.journal import Journal
+    from .jobs.undo import undo_marked as undo
+
+    client = job.client
+    result = undo(
+        job.grid,
+        client,
+        Journal.default(),
+        key=account_key(client),
+        workbook=job.book.fullname,
+        confirm=partial(_confirm_undo, job),
+        concurrency=job.settings.concurrency,
+    )
+    if result.cancelled:
+        return "Geri alma iptal edildi; hiçbir şey gönderilmedi."
+    if not result.plan.rows and not result.plan.marked and not result.outcomes:
+        return (
+            "Geri alınacak satır yok; hiçbir şey gönderilmedi. Tahsilatını geri almak "
+            "istediğiniz satırların 'Tahsil Et' sütununa geri al yazın."
+        )
+    text = result.summary("tr")
+    if not result.plan.rows:
+        text = f"Gönderilecek satır yok; hiçbir şey gönderilmedi.\n{text}"
+    if result.exit_code:
+        text += "\nGeri alınamayan satırlar için 'Tahsilat Durumu' sütununa bakın."
+    return text
+
+
+def _confirm_undo(job: Job, plan: Any) -> bool:
+    """The undo's confirmation: each invoice with what it has collected, and the warning."""
+    question = f"{plan.describe('tr')}\n\nBu {len(plan.rows)} faturanın tahsilatı geri alınsın mı?"
+    return job.ask(question, "Tahsilatı Geri Al")
 
 
 def _check_setup(job: Job) -> str:

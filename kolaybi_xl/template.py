@@ -36,9 +36,12 @@ BUTTONS: tuple[tuple[str, str], ...] = (
     ("Faturaları Getir", "KolayBi_FaturalariGetir"),
     ("Kasaları Getir", "KolayBi_KasalariGetir"),
     ("Tahsil Et", "KolayBi_TahsilEt"),
+    ("Tahsilatı Geri Al", "KolayBi_TahsilatiGeriAl"),
     ("Özet Oluştur", "KolayBi_OzetOlustur"),
     ("Kurulum Kontrolü", "KolayBi_KurulumKontrolu"),
 )
+
+BUTTON_WIDTH = 128  # pixels; the six buttons side by side in the strip
 
 XLWINGS_CONF_KEYS = (
     "Interpreter_Win",
@@ -245,7 +248,7 @@ def _invoices_sheet(sheet: Any, styles: _Styles, *, buttons: bool) -> None:
             "source": layout.MARK_CHOICES.split(","),
             "show_error": False,
             "input_title": "Tahsil Et",
-            "input_message": "Tahsil etmek için x yazın",
+            "input_message": layout.MARK_PROMPT,
         },
     )  # fmt: skip
     sheet.data_validation(
@@ -266,9 +269,9 @@ def _invoices_sheet(sheet: Any, styles: _Styles, *, buttons: bool) -> None:
                 {
                     "macro": macro,
                     "caption": caption,
-                    "width": 128,
+                    "width": BUTTON_WIDTH,
                     "height": 34,
-                    "x_offset": 4 + index * 136,
+                    "x_offset": 4 + index * (BUTTON_WIDTH + 8),
                     "y_offset": 2,
                 },
             )

@@ -70,7 +70,7 @@ def test_with_a_sandbox_and_a_new_workbook_everything_holds(tmp_path, capsys, sa
     assert code == 0, text
     assert failed_lines(text) == []
     assert "VBA module for xlwings 0.37.8, installed xlwings 0.37.8" in text
-    assert "5 buttons, each bound to a macro that exists" in text
+    assert "6 buttons, each bound to a macro that exists" in text
     assert "credentials accepted" in text
     assert "API key: from KOLAYBI_API_KEY (not shown)" in text
     assert "not needed: the key comes from the environment" in text

@@ -328,7 +328,8 @@ def test_format_table_sets_column_blocks_not_cells(xl: Excel) -> None:
     assert data.widths[tax] == layout.C_TAX_ID.width
     assert (h, 1, h, len(layout.INVOICE_COLUMNS), "bold", True) in data.fonts
     assert [k for k in rules if k[2] == mark] == [(layout.INVOICES, h + 1, mark, h + 50_200, mark)]
-    assert rules[(layout.INVOICES, h + 1, mark, h + 50_200, mark)] == ["x", "evet", "hayır"]
+    expected = ["x", "evet", "hayır", "geri al"]
+    assert rules[(layout.INVOICES, h + 1, mark, h + 50_200, mark)] == expected
     assert rules[(layout.INVOICES, h + 1, vault, h + 50_200, vault)].box == (2, 2, 6, 2)
     assert not book.api_mock.mock_calls  # nothing through .api off Windows
 

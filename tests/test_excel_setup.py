@@ -60,7 +60,7 @@ def test_check_setup_says_in_turkish_that_all_is_well(
     text = alert["prompt"]
     assert "Kurulum tamam" in text
     assert "✗" not in text
-    assert "5 düğme, her biri var olan bir makroya bağlı" in text
+    assert "6 düğme, her biri var olan bir makroya bağlı" in text
     assert "kimlik bilgileri kabul edildi" in text
     assert "API anahtarı: KOLAYBI_API_KEY (gösterilmez)" in text
     assert sandbox.api_key not in text

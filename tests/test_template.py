@@ -50,7 +50,7 @@ def test_vba_modules_read_back_with_olevba(modules):
 
 def test_every_runpython_command_imports_and_names_an_existing_function(modules):
     commands = runpython_commands(modules["KolayBi"])
-    assert len(commands) == 5
+    assert len(commands) == 6
     called = set()
     for command in commands:
         tree = ast.parse(command)
@@ -70,6 +70,7 @@ def test_every_runpython_command_imports_and_names_an_existing_function(modules)
         "refresh_invoices",
         "refresh_vaults",
         "collect_marked",
+        "undo_marked",
         "build_report",
         "check_setup",
     }

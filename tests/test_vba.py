@@ -48,6 +48,7 @@ ENTRY_POINTS = {
     "refresh_invoices",
     "refresh_vaults",
     "collect_marked",
+    "undo_marked",
     "build_report",
     "check_setup",
 }
@@ -55,6 +56,7 @@ MACROS = {
     "KolayBi_FaturalariGetir": "refresh_invoices",
     "KolayBi_KasalariGetir": "refresh_vaults",
     "KolayBi_TahsilEt": "collect_marked",
+    "KolayBi_TahsilatiGeriAl": "undo_marked",
     "KolayBi_OzetOlustur": "build_report",
     "KolayBi_KurulumKontrolu": "check_setup",
 }

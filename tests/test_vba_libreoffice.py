@@ -163,6 +163,10 @@ def test_libreoffice_resolves_every_buttons_macro(libreoffice: dict) -> None:
     expected = {caption: MACRO_URL.format(macro) for caption, macro in BUTTONS}
     assert libreoffice["buttons"] == expected
     assert "Kurulum Kontrolü" in libreoffice["buttons"]
+    assert len(libreoffice["buttons"]) == 6
+    assert libreoffice["buttons"]["Tahsilatı Geri Al"] == MACRO_URL.format(
+        "KolayBi_TahsilatiGeriAl"
+    )
     for url in expected.values():
         assert libreoffice["resolved"][url] is True, url
     assert libreoffice["resolved"][MACRO_URL.format("KolayBi_NoSuchMacro")] is False

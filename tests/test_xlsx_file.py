@@ -395,7 +395,7 @@ def test_format_table(tmp_path: Path) -> None:
 
     validations = {str(dv.sqref): dv for dv in sheet.data_validations.dataValidation}
     assert set(validations) == {"D7:D14", "E7:E14", "F7:F14"}
-    assert validations["D7:D14"].formula1 == '"x,evet,hayır"'
+    assert validations["D7:D14"].formula1 == '"x,evet,hayır,geri al"'
     assert validations["D7:D14"].type == "list"
     assert validations["D7:D14"].showErrorMessage is False
     assert validations["D7:D14"].showInputMessage is True

@@ -32,7 +32,13 @@ from .answers import (
     parse_model,
     read_answer,
 )
-from .errors import ConfigurationError, InvalidResponse, KolayBiError, NotFoundError
+from .errors import (
+    ConfigurationError,
+    InvalidResponse,
+    KolayBiError,
+    NotFoundError,
+    OutcomeUnknown,
+)
 from .http import MAX_RETRY_AFTER, USER_AGENT, BearerAuth, Redactor, backoff_delay
 from .inputs import check_base_url, checked_credentials, format_amount, is_loopback
 from .listing import InvoiceListing
@@ -244,6 +250,22 @@ class KolayBiClient:
                 status,
                 form,
             ) from None
+
+    def undo_collection(self, document_id: int) -> None:
+        """Take back the collection(s) of an invoice (``DELETE /invoices/proceed/{id}``).
+
+        Whether KolayBi takes back every collection of the invoice or only the last one is not
+        documented. Not repeatable, like ``proceed``: whenever the request may have been
+        applied without a trustworthy answer it raises ``OutcomeUnknown``; a 4xx is the usual
+        ``KolayBiError`` subclass (e.g. ``RejectedError``: nothing to take back).
+        """
+        document_id = int(document_id)
+        try:
+            self._exchange("DELETE", f"/invoices/proceed/{document_id}", repeatable=False)
+        except OutcomeUnknown as exc:
+            if exc.document_id is None:  # no form to read it from: the id is in the path
+                exc.document_id = document_id
+            raise
 
     def _get_all_pages(
         self, path: str, params: dict[str, str], id_field: str

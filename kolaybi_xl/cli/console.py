@@ -65,9 +65,10 @@ def rate(done: int, seconds: float) -> str:
 YES_ANSWERS = frozenset({"e", "evet", "y", "yes"})
 
 
-def confirm_on_terminal(question: str) -> bool:
+def confirm_on_terminal(question: str, *, no_terminal: CommandError | None = None) -> bool:
+    """Ask ``question`` on the terminal; without one, refuse (``no_terminal``: its own line)."""
     if not sys.stdin.isatty():
-        raise CommandError(
+        raise no_terminal or CommandError(
             "collect needs confirmation but there is no terminal; rerun with --yes "
             "(after checking the plan with --dry-run)"
         )

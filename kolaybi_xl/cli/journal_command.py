@@ -63,6 +63,8 @@ def _print_table(attempts: Sequence[Attempt]) -> None:
     )
     for a in attempts:
         state = a.result or _("no outcome")
+        if a.is_undo:
+            state = _("undo: {state}").format(state=state)
         print(
             f"{a.attempt[:12]:<12} {a.at[:19]:<19} {a.document_id:>8} {a.vault_id:>6} "
             f"{i18n.amount(a.amount):>10} {a.currency:<3}  {state} / {Path(a.workbook).name}"

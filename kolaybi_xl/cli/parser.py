@@ -12,6 +12,7 @@ from . import (
     journal_command,
     sandbox_commands,
     setup_commands,
+    undo_command,
     workbook_commands,
 )
 
@@ -98,6 +99,12 @@ def _workbook_commands(command: _Command) -> None:
         help="do not wait for collections that got no answer (their rows say pending)",
     )
     p.set_defaults(func=collect_command.cmd_collect)
+
+    p = command("undo", help="take back the collections of the rows marked 'geri al'")
+    _workbooks(p)
+    p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=undo_command.cmd_undo)
 
     p = command("report", help="build the Özet sheet")
     _workbooks(p)

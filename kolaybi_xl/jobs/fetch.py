@@ -279,9 +279,7 @@ def invoice_table_format(header: Sequence[Any], header_row: int, data_rows: int)
             )
         )
         if spec is layout.C_MARK:
-            validations.append(
-                Validation(index, layout.MARK_CHOICES, prompt="Tahsil etmek için x yazın")
-            )
+            validations.append(Validation(index, layout.MARK_CHOICES, prompt=layout.MARK_PROMPT))
         elif spec is layout.C_VAULT:
             validations.append(
                 Validation(

@@ -17,6 +17,11 @@ the vault's transactions of this amount seen before sending (``seen``: a new one
 evidence that *this* request was applied). An outcome records whether the server answered.
 - ``written`` — the final outcome has been saved into a workbook.
 
+An intent has a ``kind``: ``collect`` (a proceed; records of older versions have no kind and
+are collections) or ``undo`` (a DELETE of the invoice's collections; ``amount`` is what the
+invoice had collected, ``remaining_before`` its remaining amount, ``vault_id`` 0). Settling an
+undo reads the invoice the other way round: the remaining amount went back up -> applied.
+
 So a run that dies at any point leaves enough behind for the next one: attempts without a final
 outcome are reconciled against KolayBi (``pending``), final outcomes not yet saved to a workbook
 are written there (``unwritten``). The API key and tokens are never part of a record.
@@ -65,6 +70,9 @@ APPLIED, NOT_APPLIED, FAILED, UNKNOWN = "applied", "not_applied", "failed", "unk
 ELSEWHERE = "elsewhere"
 RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, UNKNOWN, ELSEWHERE})
 FINAL_RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, ELSEWHERE})
+# What an attempt sent: a collection (proceed) or an undo of the invoice's collections.
+COLLECT, UNDO = "collect", "undo"
+KINDS = frozenset({COLLECT, UNDO})
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -110,10 +118,15 @@ class Attempt:
     seen: tuple[int, ...] | None = None  # None: the vault's transactions were not read
     seen_at: float | None = None
     answered: bool | None = None  # the latest outcome's: did the server answer the request?
+    kind: str = COLLECT  # collect | undo
 
     @property
     def final(self) -> bool:
         return self.result in FINAL_RESULTS
+
+    @property
+    def is_undo(self) -> bool:
+        return self.kind == UNDO
 
 
 @dataclass
@@ -232,8 +245,12 @@ class Journal:
         workbook_id: str = "",
         seen: Iterable[int] | None = None,
         seen_at: float | None = None,
+        kind: str = COLLECT,
     ) -> Attempt:
-        """Record that a proceed is about to be sent; on disk when this returns."""
+        """Record that a proceed (or, ``kind=UNDO``, an undo) is about to be sent; on disk
+        when this returns."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
         seen_ids = None if seen is None else tuple(sorted(int(i) for i in seen))
         attempt = Attempt(
             attempt=uuid.uuid4().hex,
@@ -255,10 +272,12 @@ class Journal:
             sent_at=self.clock(),
             seen=seen_ids,
             seen_at=seen_at,
+            kind=kind,
         )
         self._append(
             {
                 "event": INTENT,
+                "kind": kind,
                 "t": attempt.sent_at,
                 "workbook_id": workbook_id,
                 "seen": None if seen_ids is None else list(seen_ids),
@@ -509,6 +528,7 @@ def _intent_from(record: dict[str, Any]) -> Attempt | None:
         sent_at=_float(record.get("t")),
         seen=_ids(record.get("seen")),
         seen_at=_float(record.get("seen_at")),
+        kind=str(record.get("kind") or COLLECT),
     )
 
 
@@ -556,11 +576,13 @@ def _with_outcome(
 
 __all__ = [
     "APPLIED",
+    "COLLECT",
     "ELSEWHERE",
     "ENV_JOURNAL",
     "FAILED",
     "FINAL_RESULTS",
     "NOT_APPLIED",
+    "UNDO",
     "UNKNOWN",
     "Attempt",
     "Journal",

@@ -6,6 +6,7 @@ KolayBi by the user; the next collect on the attempt's workbook writes that outc
 
 from __future__ import annotations
 
+from ..workbook import layout
 from .errors import JobError
 from .journal import APPLIED, NOT_APPLIED, Attempt, Journal
 
@@ -24,9 +25,17 @@ def record_verdict(journal: Journal, prefix: str, *, applied: bool) -> Attempt:
     """Record the user's verdict on the one open attempt whose id starts with ``prefix``."""
     attempt = _one_open_attempt(journal, prefix)
     result = APPLIED if applied else NOT_APPLIED
-    detail = _RESOLVED + (" (tahsil edilmiş)" if applied else " (tahsil edilmemiş)")
     with journal.lock(attempt.key):
-        return journal.outcome(attempt, result, detail)
+        return journal.outcome(attempt, result, _verdict_text(attempt, applied=applied))
+
+
+def _verdict_text(attempt: Attempt, *, applied: bool) -> str:
+    """The journal's detail: the row's text (an undo's starts with its outcome word)."""
+    if not attempt.is_undo:
+        return _RESOLVED + (" (tahsil edilmiş)" if applied else " (tahsil edilmemiş)")
+    if applied:
+        return f"{layout.OUTCOME_UNDONE} ({_RESOLVED})"
+    return f"{layout.OUTCOME_ERROR}: geri alınmamış ({_RESOLVED})"
 
 
 def _one_open_attempt(journal: Journal, prefix: str) -> Attempt:

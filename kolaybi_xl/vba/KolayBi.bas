@@ -55,6 +55,11 @@ Sub KolayBi_TahsilEt()
     If KolayBi_PythonVar() Then RunPython "import kolaybi_xl.excel as k; k.collect_marked()"
 End Sub
 
+' Isaretli satirlarin tahsilatini geri al / undo the collections of the rows marked "geri al"
+Sub KolayBi_TahsilatiGeriAl()
+    If KolayBi_PythonVar() Then RunPython "import kolaybi_xl.excel as k; k.undo_marked()"
+End Sub
+
 ' Ozet olustur / build the summary report
 Sub KolayBi_OzetOlustur()
     If KolayBi_PythonVar() Then RunPython "import kolaybi_xl.excel as k; k.build_report()"

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .layout import MARK_NO, MARK_YES
+from .layout import MARK_NO, MARK_UNDO, MARK_YES
 
 EXCEL_MAX_TEXT = 32_767
 # openpyxl refuses these (XML 1.0 forbids them); Excel cannot show them either.
@@ -75,8 +75,23 @@ def is_blank(value: Any) -> bool:
 # -- reading user input -----------------------------------------------------------------------
 
 
+def _mark_words(value: str) -> tuple[str, str]:
+    """A typed mark compared trimmed and case-insensitively: as ``casefold`` reads it, and
+    as Turkish lower case reads it (``casefold`` is not Turkish: "YANLIŞ" becomes "yanliş")."""
+    text = " ".join(value.split())
+    return text.casefold(), text.replace("I", "ı").replace("İ", "i").casefold()
+
+
+def is_undo_mark(value: Any) -> bool:
+    """``Tahsil Et`` says ``geri al``: the row is marked for undo (Tahsilatı Geri Al)."""
+    return isinstance(value, str) and MARK_UNDO in _mark_words(value)
+
+
 def parse_mark(value: Any) -> bool:
-    """``Tahsil Et``: x/✓/evet/e/yes/y/1/TRUE are marked; blank/hayır/h/no/n/0/FALSE are not."""
+    """``Tahsil Et``: x/✓/evet/e/yes/y/1/TRUE are marked; blank/hayır/h/no/n/0/FALSE are not.
+
+    ``geri al`` (an undo mark) is not a collection mark: collecting leaves such rows alone.
+    """
     if value is None:
         return False
     if isinstance(value, bool):
@@ -90,12 +105,10 @@ def parse_mark(value: Any) -> bool:
             return False
         raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
     if isinstance(value, str):
-        text = value.strip().casefold()
-        # casefold() is not Turkish: "YANLIŞ" becomes "yanliş"; try the Turkish lower case too.
-        turkish = value.strip().replace("I", "ı").replace("İ", "i").casefold()
-        if text in MARK_YES or turkish in MARK_YES:
+        words = _mark_words(value)
+        if any(w in MARK_YES for w in words):
             return True
-        if text in MARK_NO or turkish in MARK_NO:
+        if any(w in MARK_NO for w in words) or MARK_UNDO in words:
             return False
     raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
 

@@ -314,6 +314,8 @@ OUTCOME_DONE = "Tamamlandı"
 OUTCOME_ERROR = "Hata"
 OUTCOME_SKIPPED = "Atlandı"
 OUTCOME_UNKNOWN = "Belirsiz"
+# The first words of an undo's outcome (Tahsilatı Geri Al) when the collection was taken back.
+OUTCOME_UNDONE = "Geri alındı"
 
 # Belge Durumu of a kept row whose invoice the latest fetch of its type no longer listed.
 NOT_LISTED = "Listede yok"
@@ -321,4 +323,7 @@ NOT_LISTED = "Listede yok"
 # Accepted marks (Tahsil Et), compared trimmed and case-insensitively.
 MARK_YES = frozenset({"x", "✓", "✔", "evet", "e", "yes", "y", "1", "true", "doğru"})
 MARK_NO = frozenset({"", "hayır", "hayir", "h", "no", "n", "0", "false", "yanlış"})
-MARK_CHOICES = "x,evet,hayır"
+# ``geri al`` marks a row for undo (Tahsilatı Geri Al); collect leaves such rows alone.
+MARK_UNDO = "geri al"
+MARK_CHOICES = "x,evet,hayır,geri al"
+MARK_PROMPT = "Tahsil etmek için x, tahsilatı geri almak için geri al yazın"

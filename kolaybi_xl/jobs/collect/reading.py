@@ -22,7 +22,14 @@ from ...api.errors import (
 from ...api.listing import InvoiceListing
 from ...api.models import Invoice, InvoiceType
 from ...workbook import layout
-from ...workbook.cells import CellError, cell_text, is_blank, parse_document_id, parse_mark
+from ...workbook.cells import (
+    CellError,
+    cell_text,
+    is_blank,
+    is_undo_mark,
+    parse_document_id,
+    parse_mark,
+)
 from ...workbook.grid import Grid, is_live
 from ..errors import JobError
 from ..journal import Journal
@@ -58,6 +65,10 @@ def _is_marked(table: InvoiceTable, index: int) -> bool:
         return parse_mark(table.get(index, layout.C_MARK.header))
     except CellError:
         return False
+
+
+def _is_undo_marked(table: InvoiceTable, index: int) -> bool:
+    return is_undo_mark(table.get(index, layout.C_MARK.header))
 
 
 def _row_doc_id(table: InvoiceTable, index: int) -> int | None:

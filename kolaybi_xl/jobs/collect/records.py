@@ -102,6 +102,33 @@ def error_text(reason: str) -> str:
     return f"{layout.OUTCOME_ERROR}: {reason}"
 
 
+# -- undo's outcome texts (Geri alındı / Hata / Atlandı) ----------------------------------------
+
+T_NOTHING_TO_UNDO = f"{layout.OUTCOME_SKIPPED}: geri alınacak tahsilat yok"
+T_UNDO_NOT_APPLIED = (
+    f"{layout.OUTCOME_ERROR}: geri alma KolayBi'de uygulanmadı; tahsilat yerinde "
+    "(yeniden deneyebilirsiniz)"
+)
+
+
+def undone_text(
+    taken_back: Decimal | None,
+    currency: str,
+    remaining_after: Decimal | None = None,
+    *,
+    verified: bool = False,
+) -> str:
+    """``Geri alındı``: what KolayBi took back (the rise of the remaining amount) and what is
+    left to collect now."""
+    head = layout.OUTCOME_UNDONE + (" (yeniden okunarak doğrulandı)" if verified else "")
+    parts = []
+    if taken_back is not None and taken_back > 0:
+        parts.append(f"{tr_amount(taken_back)} {currency} tahsilat geri alındı")
+    if remaining_after is not None:
+        parts.append(f"kalan {tr_amount(remaining_after)} {currency}")
+    return f"{head}: {'; '.join(parts)}" if parts else head
+
+
 def account_key(client: Any) -> str:
     """The journal's account key: normalised API URL + channel (never the API key)."""
     return client_account_key(client)
@@ -164,6 +191,7 @@ class RowOutcome:
     vault: VaultRef | None = None
     attempts: list[Attempt] = field(default_factory=list)
     recovered: bool = False  # the outcome of an earlier run, written now
+    undo: bool = False  # the outcome of an undo (its row is marked ``geri al``)
 
 
 @dataclass
@@ -268,6 +296,7 @@ class CollectResult:
     # Outcomes of other workbooks (path -> how many) not yet written there: only a collect
     # run on that workbook writes them.
     waiting_elsewhere: dict[str, int] = field(default_factory=dict)
+    undo: bool = False  # the result of an undo run (Tahsilatı Geri Al)
 
     @property
     def counts(self) -> Counter[str]:
@@ -286,9 +315,12 @@ class CollectResult:
     def summary(self, lang: Lang | None = None) -> str:
         """One line: the command line's language, or Turkish for the workbook's status."""
         c = self.counts
-        text = _("Collection: {done} done, {failed} failed, {skipped} skipped", lang).format(
-            done=c[DONE], failed=c[FAILED_ROW], skipped=c[SKIPPED]
+        head = (
+            _("Undo: {done} taken back, {failed} failed, {skipped} skipped", lang)
+            if self.undo
+            else _("Collection: {done} done, {failed} failed, {skipped} skipped", lang)
         )
+        text = head.format(done=c[DONE], failed=c[FAILED_ROW], skipped=c[SKIPPED])
         if c[UNKNOWN_ROW]:
             text += _(", {n} unknown", lang).format(n=c[UNKNOWN_ROW])
         if c[UNCHANGED]:

@@ -6,18 +6,20 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 from ...workbook import layout
 from ..identity import new_workbook_id
 from ..journal import APPLIED, ELSEWHERE, NOT_APPLIED, UNKNOWN, Attempt, Journal
 from ..table import InvoiceTable
-from .reading import _is_marked, _row_doc_id
+from .reading import _is_marked, _is_undo_marked, _row_doc_id
 from .records import (
     DONE,
     FAILED_ROW,
     SKIPPED,
     T_NOT_APPLIED,
+    T_UNDO_NOT_APPLIED,
     T_UNKNOWN,
     RowOutcome,
     _parse_time,
@@ -26,6 +28,7 @@ from .records import (
     elsewhere_text,
     error_text,
     pending_text,
+    undone_text,
 )
 from .settle import WAIT, _Settler, _Verdict
 
@@ -39,13 +42,22 @@ def _record_verdict(journal: Journal, attempt: Attempt, verdict: _Verdict) -> bo
     """Journal a verdict on an earlier attempt; True when it is settled now."""
     label = attempt.vault_name or f"Kasa {attempt.vault_id}"
     if verdict.result == APPLIED:
-        text = done_text(attempt.amount, attempt.currency, label, verdict.remaining, verified=True)
+        if attempt.is_undo:
+            text = undone_text(
+                _taken_back(attempt, verdict.remaining),
+                attempt.currency,
+                verdict.remaining,
+                verified=True,
+            )
+        else:
+            text = done_text(
+                attempt.amount, attempt.currency, label, verdict.remaining, verified=True
+            )
         journal.outcome(attempt, APPLIED, text, verdict.remaining, answered=attempt.answered)
         return True
     if verdict.result == NOT_APPLIED:
-        journal.outcome(
-            attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered=attempt.answered
-        )
+        text = T_UNDO_NOT_APPLIED if attempt.is_undo else T_NOT_APPLIED
+        journal.outcome(attempt, NOT_APPLIED, text, verdict.remaining, answered=attempt.answered)
         return True
     if verdict.result == ELSEWHERE:
         text = elsewhere_text(verdict.remaining, attempt.currency)
@@ -121,6 +133,13 @@ def _recover_pending(
     return settled, unknown
 
 
+def _taken_back(attempt: Attempt, remaining_after: Decimal | None) -> Decimal | None:
+    """What an applied undo took back: how much the invoice's remaining amount rose."""
+    if remaining_after is None:
+        return None
+    return remaining_after - attempt.remaining_before
+
+
 def _same_path(a: str, b: str) -> bool:
     if not a or not b:
         return False
@@ -160,11 +179,17 @@ def _recovered_rows(
     outcomes wait for other workbooks (path -> count)."""
     if not attempts:  # the usual case: no scan of every row
         return [], [], Counter()
-    marked_rows: dict[int, list[int]] = {}
+    # An attempt's outcome goes to the rows marked for its kind: a collection's to rows marked
+    # to collect, an undo's to rows marked ``geri al``.
+    marked_rows: dict[tuple[bool, int], list[int]] = {}
     for index in range(len(table.rows)):
         doc_id = _row_doc_id(table, index)
-        if doc_id is not None and _is_marked(table, index):
-            marked_rows.setdefault(doc_id, []).append(index)
+        if doc_id is None:
+            continue
+        if _is_marked(table, index):
+            marked_rows.setdefault((False, doc_id), []).append(index)
+        elif _is_undo_marked(table, index):
+            marked_rows.setdefault((True, doc_id), []).append(index)
     rows: list[RowOutcome] = []
     taken: list[Attempt] = []
     elsewhere: Counter[str] = Counter()
@@ -173,7 +198,7 @@ def _recovered_rows(
             elsewhere[attempt.workbook] += 1
             continue
         taken.append(attempt)
-        for index in marked_rows.get(attempt.document_id, []):
+        for index in marked_rows.get((attempt.is_undo, attempt.document_id), []):
             rows.append(_outcome_from_attempt(table, index, attempt))
     return rows, taken, elsewhere
 
@@ -184,13 +209,14 @@ def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> 
     paid = None
     if applied and remaining is not None and attempt.grand_total is not None:
         paid = attempt.grand_total - remaining
-    text = attempt.detail or (
-        done_text(
-            attempt.amount, attempt.currency, attempt.vault_name or f"Kasa {attempt.vault_id}"
-        )
-        if applied
-        else error_text("önceki deneme başarısız")
-    )
+    if not applied:
+        done = error_text("önceki deneme başarısız")
+    elif attempt.is_undo:
+        done = undone_text(_taken_back(attempt, remaining), attempt.currency, remaining)
+    else:
+        label = attempt.vault_name or f"Kasa {attempt.vault_id}"
+        done = done_text(attempt.amount, attempt.currency, label)
+    text = attempt.detail or done
     status = DONE if applied else FAILED_ROW
     if attempt.result == ELSEWHERE and text.startswith(layout.OUTCOME_SKIPPED):
         status = SKIPPED
@@ -200,7 +226,7 @@ def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> 
         attempt.document_id,
         text,
         status,
-        collected_at=_parse_time(attempt.outcome_at) if applied else None,
+        collected_at=_parse_time(attempt.outcome_at) if applied and not attempt.is_undo else None,
         paid=paid,
         remaining=remaining if applied else None,
         payment_status=_payment_label(paid, remaining) if applied else None,
@@ -208,6 +234,7 @@ def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> 
         currency=attempt.currency,
         attempts=[attempt],
         recovered=True,
+        undo=attempt.is_undo,
     )
 
 

@@ -18,7 +18,7 @@ from ...api.errors import (
     NotFoundError,
 )
 from ...api.models import Invoice, VaultTransaction
-from ..journal import APPLIED, ELSEWHERE, NOT_APPLIED, UNKNOWN, Attempt, Journal
+from ..journal import APPLIED, COLLECT, ELSEWHERE, NOT_APPLIED, UNDO, UNKNOWN, Attempt, Journal
 from .reading import _read_again, _reread
 from .records import CollectClient
 from .waits import DEFAULT_WAITS, TOLERANCE, Waits
@@ -144,6 +144,8 @@ def _judge(
     if remaining is None:
         log.warning("reconciling %s: no remaining amount in the answer", attempt.document_id)
         return _Verdict(UNKNOWN, invoice=invoice)
+    if attempt.kind != COLLECT:
+        return _judge_undo(attempt, invoice, remaining, final=final)
     if abs(remaining - attempt.remaining_before) <= TOLERANCE:
         return _Verdict(NOT_APPLIED if final else WAIT, remaining, invoice)
     ours = evidence.ours(attempt)
@@ -160,6 +162,28 @@ def _judge(
         )
         return _Verdict(UNKNOWN, remaining, invoice)
     return _Verdict(ELSEWHERE, remaining, invoice)
+
+
+def _judge_undo(attempt: Attempt, invoice: Invoice, remaining: Decimal, *, final: bool) -> _Verdict:
+    """An undo read the other way round: the remaining amount went back up -> applied
+    (taken back; by this request or another, the invoice's state is what was asked for);
+    unchanged -> not applied, once the request is over; anything else (someone collected
+    meanwhile) -> unknown, for a person (``journal --resolve``)."""
+    if attempt.kind != UNDO:  # a kind of a newer version: never guessed at
+        return _Verdict(UNKNOWN, remaining, invoice)
+    if remaining > attempt.remaining_before + TOLERANCE:
+        return _Verdict(APPLIED, remaining, invoice)
+    if not final:
+        return _Verdict(WAIT, remaining, invoice)
+    if abs(remaining - attempt.remaining_before) <= TOLERANCE:
+        return _Verdict(NOT_APPLIED, remaining, invoice)
+    log.warning(
+        "reconciling undo of %s: the remaining amount dropped (%s -> %s)",
+        attempt.document_id,
+        attempt.remaining_before,
+        remaining,
+    )
+    return _Verdict(UNKNOWN, remaining, invoice)
 
 
 class _Settler:

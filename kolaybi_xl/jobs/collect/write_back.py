@@ -11,7 +11,7 @@ from ...workbook.cells import cell_text
 from ...workbook.grid import Grid, is_live, layout_table
 from ..journal import APPLIED, ELSEWHERE, FAILED, NOT_APPLIED, UNKNOWN, Attempt
 from ..table import InvoiceTable, read_invoice_table
-from .reading import _is_marked, _row_doc_id
+from .reading import _is_marked, _is_undo_marked, _row_doc_id
 from .records import LOG_ROWS_SPARE, UNCHANGED, RowOutcome, _parse_time
 
 _WRITE_COLUMNS = (
@@ -47,10 +47,11 @@ def _target_rows(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcom
                 return [index]
     if outcome.document_id is None:
         return []
+    marked = _is_undo_marked if outcome.undo else _is_marked
     return [
         i
         for i in range(len(table.rows))
-        if _row_doc_id(table, i) == outcome.document_id and _is_marked(table, i)
+        if _row_doc_id(table, i) == outcome.document_id and marked(table, i)
     ]
 
 
@@ -121,6 +122,9 @@ def _log_rows(attempts: Iterable[Attempt], times: dict[str, datetime]) -> list[l
         if attempt.result is None:
             continue
         at = times.get(attempt.attempt) or _parse_time(attempt.outcome_at or attempt.at)
+        if attempt.is_undo:
+            rows.append(_undo_log_row(attempt, at))
+            continue
         rows.append(
             [
                 at,
@@ -142,6 +146,33 @@ def _log_rows(attempts: Iterable[Attempt], times: dict[str, datetime]) -> list[l
             ]
         )
     return rows
+
+
+def _undo_log_row(attempt: Attempt, at: datetime | None) -> list[Any]:
+    """An undo's log row: a negative amount (what was taken back: the rise of the remaining
+    amount, else what the invoice had collected) and ``Geri alındı`` when applied; no vault
+    (KolayBi takes back the invoice's collections from whichever vaults they went to)."""
+    amount = attempt.amount
+    if attempt.result == APPLIED and attempt.remaining_after is not None:
+        amount = attempt.remaining_after - attempt.remaining_before
+    result = (
+        layout.OUTCOME_UNDONE
+        if attempt.result == APPLIED
+        else _LOG_RESULT.get(attempt.result or "", attempt.result)
+    )
+    return [
+        at,
+        attempt.document_id,
+        attempt.serial_no,
+        attempt.party,
+        None,
+        None,
+        -amount,
+        attempt.currency,
+        result,
+        attempt.detail,
+        attempt.remaining_after,
+    ]
 
 
 def _append_log(grid: Grid, rows: list[list[Any]]) -> None:

@@ -14,7 +14,14 @@ PINNED_XLWINGS = "0.37.8"
 API_PATH = "/kolaybi/v1"
 # What the buttons may call (kolaybi_xl.excel's entry points).
 ENTRY_POINTS = frozenset(
-    {"refresh_invoices", "refresh_vaults", "collect_marked", "build_report", "check_setup"}
+    {
+        "refresh_invoices",
+        "refresh_vaults",
+        "collect_marked",
+        "undo_marked",
+        "build_report",
+        "check_setup",
+    }
 )
 
 

@@ -196,6 +196,10 @@ class Report:
         return self.log.not_applied
 
     @property
+    def log_undone(self) -> int:
+        return self.log.undone
+
+    @property
     def log_problem(self) -> str | None:
         return self.log.problem
 

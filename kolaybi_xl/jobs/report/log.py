@@ -2,13 +2,17 @@
 
 Only rows whose ``Sonuç`` starts with ``Tamamlandı`` (the collect job's word for an applied
 collection, also after a retry or a reconciliation proved it went through) are counted, per
-day, vault and currency.
+day, vault and currency — less the collections an undo took back: a ``Geri alındı`` row of an
+invoice removes that invoice's collections logged above it, the latest first, until what it
+took back (its negative ``Tutar``) is accounted for (all of them when it cannot be read:
+KolayBi may take back every collection of the invoice). KolayBi deletes an undone collection,
+so it is removed from its own day, not subtracted on the day of the undo.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -29,6 +33,7 @@ from .order import currency_order, fold
 LOG_RESULT_HEADER = "Sonuç"
 LOG_REQUIRED = ("Zaman", "Tutar", "Para Birimi", LOG_RESULT_HEADER)
 APPLIED_PREFIX = layout.OUTCOME_DONE  # "Tamamlandı"
+UNDONE_PREFIX = layout.OUTCOME_UNDONE  # "Geri alındı"
 _CENT = Decimal("0.01")
 
 
@@ -58,13 +63,19 @@ class LogSummary:
     collections: tuple[Collection, ...] = ()
     skipped: tuple[SkippedRow, ...] = ()
     applied: int = 0  # rows counted
-    not_applied: int = 0  # rows whose result is not "Tamamlandı…"
+    not_applied: int = 0  # rows whose result is neither "Tamamlandı…" nor "Geri alındı…"
+    undone: int = 0  # collections left out: taken back by a "Geri alındı" row
     problem: str | None = None  # the log could not be read at all (Turkish)
 
 
 def is_applied(result: Any) -> bool:
     """A ``Tahsilat Günlüğü`` result that means the money was collected."""
     return cell_text(result).startswith(APPLIED_PREFIX)
+
+
+def is_undone(result: Any) -> bool:
+    """A ``Tahsilat Günlüğü`` result that means an invoice's collections were taken back."""
+    return cell_text(result).startswith(UNDONE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -74,10 +85,19 @@ class _Entry:
     vault: str
     currency: str
     amount: Decimal
+    document_id: int | None = None
+    order: int = 0  # the row's place in the log (appended in time order)
 
     @property
     def vault_key(self) -> str:
         return f"id:{self.vault_id}" if self.vault_id is not None else f"ad:{fold(self.vault)}"
+
+
+@dataclass(frozen=True)
+class _Undo:
+    document_id: int
+    taken_back: Decimal | None  # None: unreadable, so every earlier collection
+    order: int
 
 
 def _entry(get: Any) -> _Entry:
@@ -95,6 +115,41 @@ def _entry(get: Any) -> _Entry:
     if vault_id is None and not vault:
         raise CellError("Kasa boş")
     return _Entry(at.date(), vault_id, vault, currency, amount)
+
+
+def _document_id(get: Any) -> int | None:
+    try:
+        return parse_int(get("Belge ID"), "Belge ID")
+    except CellError:
+        return None
+
+
+def _undo(get: Any, order: int) -> _Undo | None:
+    document_id = _document_id(get)
+    if document_id is None:
+        return None
+    try:
+        amount = parse_decimal(get("Tutar"), "Tutar")
+    except CellError:
+        amount = None
+    return _Undo(document_id, None if amount is None else abs(amount), order)
+
+
+def _less_undone(entries: list[_Entry], undos: Sequence[_Undo]) -> tuple[list[_Entry], int]:
+    """The collections no undo took back, and how many were taken back."""
+    live = list(entries)
+    removed = 0
+    for undo in undos:  # log order
+        mine = [e for e in live if e.document_id == undo.document_id and e.order < undo.order]
+        left = undo.taken_back
+        for entry in sorted(mine, key=lambda e: e.order, reverse=True):
+            if left is not None and left <= _CENT / 2:
+                break
+            live.remove(entry)
+            removed += 1
+            if left is not None:
+                left -= entry.amount
+    return live, removed
 
 
 def _missing_columns(positions: dict[str, int]) -> list[str]:
@@ -117,6 +172,7 @@ def read_log(block: Sequence[Sequence[Any]]) -> LogSummary:
         return LogSummary(problem="eksik sütun(lar): " + ", ".join(f"'{m}'" for m in missing))
 
     entries: list[_Entry] = []
+    undos: list[_Undo] = []
     skipped: list[SkippedRow] = []
     not_applied = 0
     for offset, row in enumerate(block[found + 1 :]):
@@ -127,14 +183,25 @@ def read_log(block: Sequence[Sequence[Any]]) -> LogSummary:
             index = positions.get(header)
             return row[index] if index is not None and index < len(row) else None
 
+        if is_undone(get(LOG_RESULT_HEADER)):
+            undo = _undo(get, offset)
+            if undo is None:
+                where = SkippedRow(layout.COLLECTION_LOG, found + 2 + offset, "Belge ID boş")
+                skipped.append(where)
+            else:
+                undos.append(undo)
+            continue
         if not is_applied(get(LOG_RESULT_HEADER)):
             not_applied += 1
             continue
         try:
-            entries.append(_entry(get))
+            entry = _entry(get)
         except CellError as exc:
             skipped.append(SkippedRow(layout.COLLECTION_LOG, found + 2 + offset, exc.message))
-    return LogSummary(_per_day(entries), tuple(skipped), len(entries), not_applied)
+            continue
+        entries.append(replace(entry, document_id=_document_id(get), order=offset))
+    live, undone = _less_undone(entries, undos)
+    return LogSummary(_per_day(live), tuple(skipped), len(entries), not_applied, undone=undone)
 
 
 def _per_day(entries: Sequence[_Entry]) -> tuple[Collection, ...]:

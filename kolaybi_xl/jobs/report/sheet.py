@@ -297,6 +297,11 @@ def report_notes(report: Report) -> list[str]:
         f"'{APPLIED_PREFIX}' ile başlayan satırlar sayılır ({report.log_applied} satır); "
         f"diğer {report.log_not_applied} satır (Hata, Atlandı, Belirsiz…) sayılmadı.",
     ]
+    if report.log_undone:
+        notes.append(
+            f"'{layout.OUTCOME_UNDONE}' satırlarının geri aldığı {report.log_undone} tahsilat "
+            "sayılmadı (KolayBi geri alınan tahsilatı siler; kendi gününden düşülür)."
+        )
     if report.log_problem:
         notes.append(f"'{layout.COLLECTION_LOG}' okunamadı: {report.log_problem}.")
     if report.unlisted:

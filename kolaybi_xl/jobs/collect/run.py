@@ -1,0 +1,225 @@
+"""The run skeleton shared by collect and undo: lock, recover, plan, confirm, send, write back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ...workbook.grid import Grid
+from ..identity import read_workbook_id, write_workbook_id
+from ..journal import FINAL_RESULTS, Attempt, Journal
+from ..table import InvoiceTable, write_status
+from .plan import _build_plan
+from .reading import _prefetch_sales, _read_table
+from .records import (
+    SKIPPED,
+    T_NOTHING_LEFT,
+    UNCHANGED,
+    CollectClient,
+    CollectResult,
+    OutcomesNotSaved,
+    Plan,
+    RowOutcome,
+)
+from .recover import _adopted_id, _recover_pending, _recovered_rows
+from .send import _report_wait, _send_all, _Sender
+from .settle import _Evidence, _Settler
+from .waits import Waits, _clamp, proceed_horizon
+from .write_back import _append_log, _log_rows, _write_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """What differs between collecting and undoing (the rest of a run is the same).
+
+    ``plan(grid, table, client, *, blocked, overlay, concurrency, waits, prefetched)`` builds
+    the plan from the rows marked for this kind; ``sender`` sends one planned row exactly once
+    (a ``_Sender``); ``prefetch``: a big workbook's sales list may be read while its table is.
+    """
+
+    plan: Callable[..., Plan]
+    sender: type[_Sender]
+    prefetch: bool = True
+    undo: bool = False
+
+
+COLLECT_STEPS = Steps(plan=_build_plan, sender=_Sender)
+
+
+def run_marked(
+    grid: Grid,
+    client: CollectClient,
+    journal: Journal,
+    steps: Steps,
+    *,
+    key: str,
+    workbook: str,
+    confirm: Callable[[Plan], bool] | None = None,
+    dry_run: bool = False,
+    concurrency: int = 4,
+    on_progress: Callable[[int, int], None] | None = None,
+    now: Callable[[], datetime] = datetime.now,
+    waits: Waits | None = None,
+    no_wait: bool = False,
+    on_wait: Callable[[int, float], None] | None = None,
+) -> CollectResult:
+    """One run over the marked rows of ``Faturalar`` (the arguments: see ``collect_marked``)."""
+    concurrency = _clamp(concurrency)
+    if waits is None:
+        # Looked up on the package at call time: a caller may replace ``collect.DEFAULT_WAITS``.
+        from . import DEFAULT_WAITS as default_waits
+
+        waits = default_waits
+    with journal.lock(key):
+        prefetched = (
+            _prefetch_sales(grid, client, journal, key, workbook, waits) if steps.prefetch else None
+        )
+        table = _read_table(grid)  # a bad workbook fails before any other API call
+        horizon = proceed_horizon(client, waits)
+        evidence = _Evidence(client, journal, key, waits)
+        settler = _Settler(
+            client, evidence, waits=waits, horizon=horizon, no_wait=no_wait, clock=journal.clock
+        )
+
+        # This workbook's id (kept on Ayarlar): outcomes are written only where they belong.
+        # (Written into the workbook with this run's outcomes; a run killed before that
+        # recorded it in the journal, and the next run on this path adopts it from there.)
+        workbook_id = read_workbook_id(grid)
+        id_to_write = not workbook_id
+        if id_to_write:
+            workbook_id = _adopted_id(journal.attempts(key), workbook)
+
+        # 0. recover
+        grid.progress("Önceki tahsilat denemeleri denetleniyor…")
+
+        def waiting(count: int, seconds: float) -> None:
+            _report_wait(grid, on_wait, count, seconds)
+
+        if dry_run:
+            settled = 0
+            still_open: dict[int, float | None] = {
+                a.document_id: None for a in journal.pending(key)
+            }
+        else:
+            settled, still_open = _recover_pending(journal, key, settler, progress=waiting)
+        earlier, taken, elsewhere = _recovered_rows(
+            table, journal.unwritten(key), workbook, workbook_id
+        )
+        overlay = {o.index: o.outcome for o in earlier}
+        if settled or still_open:  # the invoices may have changed since the early read
+            prefetched = None
+
+        # 1. plan
+        grid.progress("Tahsilat planı hazırlanıyor…")
+        plan = steps.plan(
+            grid,
+            table,
+            client,
+            blocked=still_open,
+            overlay=overlay,
+            concurrency=concurrency,
+            waits=waits,
+            prefetched=prefetched,
+        )
+        plan.recovered = earlier
+        result = CollectResult(
+            plan,
+            [],
+            recovered=len(taken),
+            unresolved=len(still_open),
+            dry_run=dry_run,
+            waiting_elsewhere=dict(elsewhere),
+            undo=steps.undo,
+        )
+        log.info("recovery: %d earlier attempt(s) settled, %d to write", settled, len(taken))
+
+        # 2. confirm
+        if dry_run:
+            return result
+        if plan.rows and confirm is not None and not confirm(plan):
+            result.cancelled = True
+            return result
+
+        # 3. send
+        sender = steps.sender(
+            client,
+            journal,
+            key=key,
+            workbook=workbook,
+            workbook_id=workbook_id,
+            now=now,
+            waits=waits,
+            settler=settler,
+        )
+        sent = (
+            _send_all(
+                sender,
+                plan,
+                grid=grid,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                on_wait=on_wait,
+            )
+            if plan.rows
+            else []
+        )
+        result.stopped = sender.stop_reason if sender.stop.is_set() else None
+        result.unreachable = sender.unreachable
+
+        # 4. write back: earlier outcomes first, this run's override them row by row
+        result.outcomes = _merged(earlier, [*plan.issues, *sent])
+        to_log = [*taken, *(a for o in sent for a in o.attempts)]
+        if not result.outcomes and not to_log:
+            return result
+        new_id = workbook_id if id_to_write else ""
+        _write_back(grid, table, result, to_log, sender.times, new_id, now)
+        written = [a for a in to_log if a.result in FINAL_RESULTS]
+        try:
+            journal.mark_written(written, workbook=workbook)
+        except OSError as exc:  # saved anyway; the next run only writes them once more
+            log.warning("journal: could not mark %d outcome(s) written: %s", len(written), exc)
+        return result
+
+
+def _merged(earlier: list[RowOutcome], this_run: list[RowOutcome]) -> list[RowOutcome]:
+    """Row by row: an earlier run's outcome, unless this run says more."""
+    final: dict[int, RowOutcome] = {o.index: o for o in earlier}
+    for outcome in this_run:
+        earlier_one = final.get(outcome.index)
+        if earlier_one is not None and (
+            outcome.status == UNCHANGED
+            # "nothing left" says less than an earlier "closed by another collection"
+            or (outcome.outcome == T_NOTHING_LEFT and earlier_one.status == SKIPPED)
+        ):
+            continue
+        final[outcome.index] = outcome
+    return [final[i] for i in sorted(final)]
+
+
+def _write_back(
+    grid: Grid,
+    table: InvoiceTable,
+    result: CollectResult,
+    to_log: list[Attempt],
+    times: dict[str, datetime],
+    new_workbook_id: str,
+    now: Callable[[], datetime],
+) -> None:
+    """Outcomes, log rows, the status line, saved; ``OutcomesNotSaved`` when that failed."""
+    grid.progress("Sonuçlar yazılıyor…")
+    try:
+        if new_workbook_id:
+            write_workbook_id(grid, new_workbook_id)
+        _write_rows(grid, table, result.outcomes)
+        _append_log(grid, _log_rows(to_log, times))
+        stamp = now().strftime("%d.%m.%Y %H:%M")
+        write_status(grid, f"{result.summary('tr')} ({stamp})")
+        grid.save()  # under the workbook's writer lock: the saved file holds them now
+    except Exception as exc:
+        log.error("writing the outcomes failed: %s", exc)
+        raise OutcomesNotSaved(result, exc) from exc
+    result.saved = True

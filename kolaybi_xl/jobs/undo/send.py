@@ -1,0 +1,146 @@
+"""Undo step 3: one DELETE per planned row, journaled like a collection, never sent twice."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from decimal import Decimal
+from typing import Protocol, cast
+
+from ..collect.reading import _read_again, _reread
+from ..collect.records import (
+    DONE,
+    FAILED_ROW,
+    T_UNDO_NOT_APPLIED,
+    T_UNKNOWN,
+    UNKNOWN_ROW,
+    CollectClient,
+    PlannedRow,
+    RowOutcome,
+    pending_text,
+    undone_text,
+)
+from ..collect.send import _Sender
+from ..journal import APPLIED, FAILED, NOT_APPLIED, UNDO, UNKNOWN, Attempt
+
+log = logging.getLogger(__name__)
+
+
+class UndoClient(CollectClient, Protocol):
+    """What undoing needs from ``KolayBiClient``: collect's reads and the DELETE."""
+
+    def undo_collection(self, document_id: int) -> None: ...
+
+
+class UndoSender(_Sender):
+    """Collect's sender (bounded, one document in flight once, journal before sending),
+    sending ``undo_collection`` instead of ``proceed``. Sent once: an undo proven not applied
+    is reported (the next run may send it again after re-reading), not repeated here."""
+
+    def _outcome(
+        self,
+        row: PlannedRow,
+        text: str,
+        status: str,
+        attempts: list[Attempt],
+        remaining: Decimal | None = None,
+    ) -> RowOutcome:
+        outcome = super()._outcome(row, text, status, attempts, remaining)
+        outcome.undo = True
+        outcome.collected_at = None  # 'Tahsilat Zamanı' is a collection's, not an undo's
+        if status != DONE and remaining is not None:
+            outcome.remaining = remaining
+        return outcome
+
+    def _intent(
+        self, row: PlannedRow, amount: Decimal, remaining_before: Decimal
+    ) -> Attempt | None:
+        """The journal's intent (kind undo: what the invoice had collected and its remaining
+        amount), on disk before the DELETE; None (and halt) if it could not be written."""
+        try:
+            return self.journal.intent(
+                key=self.key,
+                document_id=row.document_id,
+                vault_id=0,
+                amount=amount,
+                currency=row.currency,
+                remaining_before=remaining_before,
+                workbook=self.workbook,
+                row=row.sheet_row,
+                serial_no=row.serial_no,
+                party=row.party,
+                invoice_type=row.invoice_type,
+                grand_total=row.grand_total,
+                workbook_id=self.workbook_id,
+                kind=UNDO,
+            )
+        except Exception as exc:
+            log.exception("journal: could not record the intent; nothing sent")
+            self.halt(f"tahsilat günlüğü yazılamadı ({type(exc).__name__})")
+            return None
+
+    def _send(self, row: PlannedRow) -> RowOutcome:
+        attempts: list[Attempt] = []
+        remaining_before = row.remaining_before if row.remaining_before is not None else row.amount
+        if self.stop.is_set():
+            return self._not_sent(row, attempts)
+        attempt = self._intent(row, row.amount, remaining_before)
+        if attempt is None:
+            return self._not_sent(row, attempts)
+        try:
+            cast(UndoClient, self.client).undo_collection(row.document_id)
+        except Exception as exc:
+            refused = self._refusal(exc)
+            if refused is not None:
+                self._record(attempts, attempt, FAILED, refused, None)
+                return self._outcome(row, refused, FAILED_ROW, attempts)
+            return self._unclear_undo(row, attempt, attempts, exc)
+        remaining = self._remaining_now(row)
+        taken = None if remaining is None else remaining - remaining_before
+        text = undone_text(taken, row.currency, remaining)
+        self._record(attempts, attempt, APPLIED, text, remaining, True)
+        return self._outcome(row, text, DONE, attempts, remaining)
+
+    def _remaining_now(self, row: PlannedRow) -> Decimal | None:
+        """The invoice's remaining amount after an undo KolayBi confirmed (its answer has no
+        amounts): read again, for the row's Kalan and Ödenen; None if it cannot be read."""
+        try:
+            invoice = _read_again(
+                lambda doc: _reread(self.client, doc, row.invoice_type), row.document_id, self.waits
+            )
+        except Exception as exc:
+            log.warning("document %s: undone, but not read again (%s)", row.document_id, exc)
+            return None
+        return invoice.remaining
+
+    def _unclear_undo(
+        self, row: PlannedRow, attempt: Attempt, attempts: list[Attempt], exc: Exception
+    ) -> RowOutcome:
+        """Settled by the same horizon rule as a collection, read the other way round: the
+        remaining amount went back up -> undone; unchanged -> not applied (only once the
+        request is over); anything else -> unknown, for ``journal --resolve``."""
+        answered = bool(getattr(exc, "answered", False))
+        log.warning(
+            "document %s: unclear undo (%s, %s); reconciling",
+            row.document_id,
+            exc,
+            "answered" if answered else "no answer",
+        )
+        if answered:
+            self.waits.sleep(self.waits.reconcile_delay)
+        attempt = replace(attempt, answered=answered)
+        verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
+        if verdict.halt is not None:
+            self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
+        if verdict.result == APPLIED and verdict.remaining is not None:
+            taken = verdict.remaining - attempt.remaining_before
+            text = undone_text(taken, row.currency, verdict.remaining, verified=True)
+            self._record(attempts, attempt, APPLIED, text, verdict.remaining, answered)
+            return self._outcome(row, text, DONE, attempts, verdict.remaining)
+        if verdict.result == NOT_APPLIED:
+            text = T_UNDO_NOT_APPLIED
+            self._record(attempts, attempt, NOT_APPLIED, text, verdict.remaining, answered)
+            return self._outcome(row, text, FAILED_ROW, attempts, verdict.remaining)
+        text = T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
+        self._record(attempts, attempt, UNKNOWN, text, verdict.remaining, answered)
+        return self._outcome(row, text, UNKNOWN_ROW, attempts)
