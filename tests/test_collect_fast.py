@@ -62,6 +62,9 @@ def _prepared(tmp_path: Path, sb: Sandbox, suffix: str, earlier_log: bool = True
     }
     edits[docs[7]] = {"Tahsil Et": "x", "Kasa/Banka": "yok böyle kasa"}
     edits[docs[8]] = {"Tahsil Et": "evet", "Kasa/Banka": usd_vault}
+    # Partial amounts (issue 14): a number and Turkish text in Tahsil Tutarı.
+    edits[docs[1]]["Tahsil Tutarı"] = 1
+    edits[docs[2]]["Tahsil Tutarı"] = "2,50"
     edit_rows(path, edits)
     return path
 
