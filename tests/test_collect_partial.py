@@ -28,6 +28,7 @@ from test_collect_unit import (
 
 from kolaybi_xl.jobs.collect import account_key, plan_collection
 from kolaybi_xl.jobs.journal import Journal
+from kolaybi_xl.jobs.report import build_report
 from kolaybi_xl.sandbox import Sandbox
 from kolaybi_xl.workbook import layout
 
@@ -334,3 +335,23 @@ def test_a_detail_without_payment_fields_is_reconciled_from_the_list(
         )
         assert client.count("list_invoices") >= 2  # the plan's read and the reconciling
         assert [(e.document_id, e.amount) for e in books.ledger] == [(doc, Decimal("25.00"))]
+
+
+# -- the report: collections per vault and day ------------------------------------------------
+
+
+def test_the_report_counts_a_partial_collection_with_its_amount(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    books = sandbox.books
+    part, whole = add(books, "500.00"), add(books, "80.00")
+    grid = make_grid(
+        books, [partial_row(part, "120,25"), {"id": whole, "mark": "x", "vault": "Merkez Kasa"}]
+    )
+    run(grid, client_for(sandbox), journal)
+
+    result = build_report(grid)
+
+    (day,) = result.report.collections
+    assert (day.vault, day.currency, day.count) == ("Merkez Kasa", "TRY", 2)
+    assert day.amount == Decimal("200.25")  # the part, not the invoice's total
