@@ -51,8 +51,9 @@ def _prepared(
     tmp_path: Path, sb: Sandbox, suffix: str, earlier_log: bool = True, partial: bool = True
 ) -> Path:
     """A fetched workbook (from the template) with rows marked: some to collect (with
-    ``partial`` two of them a part, from Tahsil Tutarı), one with a vault that does not exist, one of another currency's vault; with ``earlier_log`` its log
-    holds rows of an earlier run, else only the template's header."""
+    ``partial`` two of them a part, from Tahsil Tutarı), one with a vault that does not exist,
+    one of another currency's vault; with ``earlier_log`` its log holds rows of an earlier run,
+    else only the template's header."""
     path = tmp_path / f"fetched{suffix}"
     assert main(["fetch", str(path)]) == 0
     if earlier_log:

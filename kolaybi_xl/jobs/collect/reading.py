@@ -243,8 +243,8 @@ class _Reader:
             if isinstance(answer, Invoice) and answer.remaining is not None:
                 found[doc_id] = answer
                 continue
-            # The detail has no remaining amount (no payment plan), could not be read or says "not found" (which a
-            # missing route would say too): look in its type's list before deciding.
+            # The detail has no remaining amount (no payment plan), could not be read or says
+            # "not found" (which a missing route would say too): look in its type's list.
             invoice_type = _invoice_type(answer) if isinstance(answer, Invoice) else None
             invoice_type = invoice_type or hints.get(doc_id) or SALE
             try:
