@@ -164,11 +164,14 @@ def make_book(
     *,
     duplicates: bool = True,
     avoid: Book | None = None,
+    shared: Book | None = None,
 ) -> Book:
     """Fetch the sandbox's sales invoices into a new workbook and mark rows at random.
 
     ``avoid``: another person's workbook: mark what it marked too, with another vault of the
     currency where there is one (EUR has one vault: those rows are left to the other).
+    ``shared``: another workbook of the same account: an invoice it collects a part of is not
+    marked here, and one it marks gets no part here (two workbooks' parts would both go).
     """
     with KolayBiClient(sb.url, sb.channel, sb.api_key) as client:
         grid = FileGrid.open(path, create=True)
@@ -180,6 +183,8 @@ def make_book(
     book = Book(path, journal)
     candidates: list[tuple[int, int]] = []  # (sheet row, id) of rows with an accepted mark
     rows = block[top:]
+    theirs = set(shared.valid.values()) if shared else set()
+    their_parts = {shared.valid[r] for r in shared.part_of} if shared else set()
     for offset, row in enumerate(rows):
         sheet_row = top + 1 + offset
         doc_id = int(row[col["Belge ID"] - 1])
@@ -199,7 +204,7 @@ def make_book(
             book.vault_of[sheet_row] = chosen
             continue
         roll = rng.random()
-        if roll < 0.45:
+        if roll < 0.45 or doc_id in their_parts:
             continue  # untouched
         if roll < 0.55:
             grid.write(layout.INVOICES, sheet_row, col["Tahsil Et"], [[rng.choice(NO)]])
@@ -231,7 +236,9 @@ def make_book(
             amount_ok = False
             wrong = rng.choice([*WRONG_AMOUNTS, record.remaining + Decimal("0.01")])
             grid.write(layout.INVOICES, sheet_row, col["Tahsil Tutarı"], [[wrong]])
-        elif share < 0.03 + PARTIAL and record.remaining >= Decimal("0.02"):
+        elif (
+            share < 0.03 + PARTIAL and record.remaining >= Decimal("0.02") and doc_id not in theirs
+        ):
             cents = int(record.remaining * 100)
             part = Decimal(rng.randint(1, cents - 1)) / 100
             grid.write(layout.INVOICES, sheet_row, col["Tahsil Tutarı"], [[part_cell(part, rng)]])
@@ -501,7 +508,7 @@ def test_soak(seed: int, tmp_path: Path) -> None:
         )
         books = [first]
         if scenario == "two_books":
-            books.append(make_book(sb, tmp_path / "ikinci.xlsx", journal, rng))
+            books.append(make_book(sb, tmp_path / "ikinci.xlsx", journal, rng, shared=first))
         elif scenario == "two_users":
             other = tmp_path / "user2" / "journal.jsonl"
             books.append(make_book(sb, tmp_path / "user2.xlsx", other, rng, avoid=first))
