@@ -158,7 +158,8 @@ def parse_decimal(value: Any, what: str = "Tutar") -> Decimal | None:
 
 # Excel's error values, as both file backends and ``ExcelGrid`` (``err_to_str``) read them.
 _ERROR_VALUE = re.compile(
-    r"#(?:N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!)"
+    r"#(?:N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA"
+    r"|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!)"
 )
 # Excel keeps 15 significant digits: a formula result such as 15.000000000000002 is 15.
 _EXCEL_DIGITS = 15
