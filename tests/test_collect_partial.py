@@ -261,8 +261,13 @@ def test_an_unchanged_invoice_after_an_answered_error_is_sent_again(
     assert client.count("proceed") == 2
     assert [(e.document_id, e.amount) for e in books.ledger] == [(doc, Decimal("25.00"))]
     assert outcome_of(grid, FIRST).startswith("Tamamlandı")
-    results = [a.result for a in journal.attempts(account_key(client))]
-    assert results == ["not_applied", "applied"]
+    attempts = journal.attempts(account_key(client))
+    assert [a.result for a in attempts] == ["not_applied", "applied"]
+    # each intent: the part, and the remaining amount read just before sending it
+    assert [(a.amount, a.remaining_before) for a in attempts] == [
+        (Decimal("25.00"), Decimal("90.00")),
+        (Decimal("25.00"), Decimal("90.00")),
+    ]
 
 
 def test_someone_else_collecting_another_amount_meanwhile_leaves_it_unknown(
