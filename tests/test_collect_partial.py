@@ -360,3 +360,30 @@ def test_the_report_counts_a_partial_collection_with_its_amount(
     (day,) = result.report.collections
     assert (day.vault, day.currency, day.count) == ("Merkez Kasa", "TRY", 2)
     assert day.amount == Decimal("200.25")  # the part, not the invoice's total
+
+
+class NoRemainingInDetail(Recorder):
+    """The sandbox's detail answer with a payment plan but no ``total_remaining`` (the other
+    way a detail may lack the payment fields); everything else is the sandbox's own."""
+
+    def get_invoice(self, document_id: int) -> Any:
+        invoice = super().get_invoice(document_id)
+        plan = invoice.payment_plan.model_copy(update={"total_remaining": None})
+        return invoice.model_copy(update={"payment_plan": plan})
+
+
+def test_a_detail_without_the_remaining_amount_is_never_taken_for_not_applied(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    books = sandbox.books
+    doc = add(books, "90.00")
+    grid = make_grid(books, [partial_row(doc, "25")])
+    sandbox.faults.inject("error_after")
+    client = NoRemainingInDetail(client_for(sandbox))
+
+    result = run(grid, client, journal)
+
+    assert result.counts == {"done": 1}
+    assert outcome_of(grid, FIRST).startswith("Tamamlandı (yeniden okunarak doğrulandı)")
+    assert client.count("list_invoices") == 2  # the plan's read and the reconciling one
+    assert [(e.document_id, e.amount) for e in books.ledger] == [(doc, Decimal("25.00"))]
