@@ -408,3 +408,27 @@ def test_dates_read_back_from_serials_and_texts(day: date) -> None:
     assert cells.parse_date(day.strftime("%d.%m.%Y")) == day
     assert cells.parse_date(day.isoformat()) == day
     assert cells.parse_date(datetime.combine(day, time(13, 5))) == day
+
+
+# -- Tahsil Tutarı (issue 14) -----------------------------------------------------------------
+
+collect_amounts = st.decimals(
+    min_value=Decimal("0.01"), max_value=Decimal("999999999999.99"), places=2
+)
+
+
+@given(collect_amounts, st.sampled_from(["number", "turkish", "plain"]))
+def test_collect_amounts_read_back_in_every_form(amount: Decimal, form: str) -> None:
+    value = {"number": float(amount), "turkish": turkish(amount), "plain": f"{amount:.2f}"}[form]
+    assert cells.parse_collect_amount(value) == amount
+
+
+@given(st.one_of(st.integers(), st.floats(), st.text(), st.decimals(), st.booleans(), st.none()))
+def test_collect_amount_is_a_positive_two_decimal_amount_or_a_row_error(value: object) -> None:
+    message = ""
+    try:
+        amount = cells.parse_collect_amount(value)
+    except cells.CellError as exc:
+        message, amount = exc.message, None
+    assert message.startswith("Tahsil Tutarı") or message == ""
+    assert amount is None or (amount > 0 and amount == amount.quantize(Decimal("0.01")))

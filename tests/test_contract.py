@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from test_collect_unit import FIRST, make_grid, outcome_of
 
 from kolaybi_xl.api import (
     AuthenticationError,
@@ -19,12 +21,16 @@ from kolaybi_xl.api import (
     RejectedError,
     ServerError,
 )
+from kolaybi_xl.jobs.collect import Waits, account_key, collect_marked
+from kolaybi_xl.jobs.journal import Journal
 from kolaybi_xl.sandbox import Sandbox
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(invoices=60, seed=5) as sb:
+# KolayBi's invoice detail may lack the payment fields its list carries (issue 14): every
+# contract test runs against both answers.
+@pytest.fixture(params=[True, False], ids=["detail-with-payment", "detail-without-payment"])
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    with Sandbox(invoices=60, seed=5, detail_has_payment_plan=request.param) as sb:
         yield sb
 
 
@@ -208,3 +214,35 @@ def test_unreachable_host_is_connection_failed():
     client = KolayBiClient(url, "c", "k", max_retries=1, backoff=0.01)
     with client, pytest.raises(ConnectionFailed):
         client.list_vaults()
+
+
+# -- reconciling an unclear proceed from what KolayBi certainly shows (issue 14) ----------------
+
+
+@pytest.mark.parametrize("kind", ["error_after", "drop_after", "bad_json", "error_before"])
+@pytest.mark.parametrize("part", [None, Decimal("1.00")], ids=["whole", "partial"])
+def test_an_unclear_proceed_is_reconciled_whatever_the_detail_shows(
+    sandbox: Sandbox, tmp_path: Path, kind: str, part: Decimal | None
+) -> None:
+    """The collect job over this client: an unclear answer is settled by re-reading the
+    invoice (from its list when the detail lacks the payment fields), never sent twice."""
+    doc = open_sale_invoice(sandbox)
+    before = sandbox.books.invoices[doc].remaining
+    vault = next(v for v in sandbox.books.vault_records() if v.id == vault_for(sandbox))
+    row = {"id": doc, "mark": "x", "vault": vault.name}
+    if part is not None:
+        row["Tahsil Tutarı"] = float(part)
+    grid = make_grid(sandbox.books, [row])
+    sandbox.faults.inject(kind, 1)
+    journal = Journal(tmp_path / "journal.jsonl")
+    waits = Waits(reconcile_delay=0.0, resend_backoff=0.01, reread_backoff=0.0, horizon=0.0)
+    with make_client(sandbox) as client:
+        result = collect_marked(
+            grid, client, journal, key=account_key(client), workbook="t.xlsx", waits=waits
+        )
+        assert journal.pending(account_key(client)) == []
+    amount = part if part is not None else before
+    assert [(e.document_id, e.amount) for e in sandbox.books.ledger] == [(doc, amount)]
+    assert result.counts == {"done": 1}
+    assert outcome_of(grid, FIRST).startswith("Tamamlandı")
+    assert sandbox.books.invoices[doc].remaining == before - amount

@@ -257,8 +257,8 @@ def test_table_has_a_defined_name_for_pivots(sandbox, client):
     result = fetch(grid, client)
     width = len(layout.INVOICE_COLUMNS)
     last = layout.INVOICE_HEADER_ROW + result.invoices
-    assert grid.names[layout.INVOICE_TABLE_NAME] == f"Faturalar!$A$6:$V${last}"
-    assert width == 22
+    assert grid.names[layout.INVOICE_TABLE_NAME] == f"Faturalar!$A$6:$W${last}"
+    assert width == 23  # Tahsil Tutarı (issue 14)
 
 
 def test_a_table_starting_inside_the_strip_is_not_written_over(client):

@@ -72,8 +72,8 @@ def check_paper(path: Path) -> None:
     assert invoices.print_title_rows.replace("$", "") == f"{header}:{header}"
     assert invoices.print_title_cols.replace("$", "") == "A:A"
     # Etiketler, the last column, stays off paper
-    assert invoices.print_area.replace("$", "").endswith("!A1:U1048575") or (
-        invoices.print_area.replace("$", "").endswith("!A1:U1048576")
+    assert invoices.print_area.replace("$", "").endswith("!A1:V1048575") or (
+        invoices.print_area.replace("$", "").endswith("!A1:V1048576")
     )
 
 

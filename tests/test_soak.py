@@ -2,7 +2,8 @@
 
 Every run gets a fresh sandbox (30-120 invoices, 20-60 ms latency) in this process and one or
 two workbooks fetched from it with random marks, among them invalid marks, wrong or unknown
-vaults, duplicate rows, drafts, paid invoices. Then the real command line, ``kolaybi-xl
+vaults, duplicate rows, drafts, paid invoices, partial amounts in ``Tahsil Tutarı`` (as numbers
+and as Turkish or plain text) and wrong ones. Then the real command line, ``kolaybi-xl
 collect BOOK --yes`` in subprocesses, is run while the sandbox injects random faults (seeded)
 on the collections and on reads — among them a server that applies a collection only after
 the client gave up waiting (``apply_late``, ``gateway_timeout``; the subprocess's read timeout
@@ -23,6 +24,8 @@ picks a scenario:
 At the end:
 
 - no invoice is in the sandbox ledger more than once, and only valid marked rows' invoices are;
+- each collection is exactly the marked amount: the row's part, or all that remained;
+- a row saying ``Tamamlandı`` shows in ``Kalan`` what KolayBi shows, and its log row the part;
 - every collected invoice has exactly one row saying ``Tamamlandı`` (across workbooks), and it
   names the vault KolayBi shows (or the row says the outcome is unclear and it was collected
   not more than once); every other valid marked row does not say ``Tamamlandı``;
@@ -52,6 +55,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +103,15 @@ PROCEED_FAULTS = (
 READ_FAULTS = ("error_before", "rate_limit", "bad_json", "drop_after", "expire_token")
 READ_ENDPOINTS = ("invoices", "vaults", "token")
 READ_TIMEOUT = 0.3  # the subprocess's proceed read timeout: its horizon is 3 x this
+PARTIAL = 0.4  # the share of valid rows that collect a part (Tahsil Tutarı, issue 14)
+WRONG_AMOUNTS = [0, "-5", "abc", "#DIV/0!", 1.005, "1,234"]  # each a row error, never sent
+
+
+def part_cell(part: Decimal, rng: random.Random) -> Any:
+    """A partial amount as people type it: a number, Turkish text or plain text."""
+    turkish = f"{part:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return rng.choice([float(part), turkish, f"{part:.2f}"])
+
 
 # ``python -m kolaybi_xl`` with the collect job's waits and read timeout shortened (see the
 # module docstring).
@@ -139,6 +152,8 @@ class Book:
     marked: dict[int, int | None] = field(default_factory=dict)  # sheet row -> Belge ID
     valid: dict[int, int] = field(default_factory=dict)  # sheet row -> Belge ID
     vault_of: dict[int, int] = field(default_factory=dict)  # sheet row -> chosen vault id
+    # sheet row -> the part typed into Tahsil Tutarı (valid rows only; others: the whole)
+    part_of: dict[int, Decimal] = field(default_factory=dict)
     done: bool = False  # a run completed since the faults went off
 
 
@@ -150,11 +165,14 @@ def make_book(
     *,
     duplicates: bool = True,
     avoid: Book | None = None,
+    shared: Book | None = None,
 ) -> Book:
     """Fetch the sandbox's sales invoices into a new workbook and mark rows at random.
 
     ``avoid``: another person's workbook: mark what it marked too, with another vault of the
     currency where there is one (EUR has one vault: those rows are left to the other).
+    ``shared``: another workbook of the same account: an invoice it collects a part of is not
+    marked here, and one it marks gets no part here (two workbooks' parts would both go).
     """
     with KolayBiClient(sb.url, sb.channel, sb.api_key) as client:
         grid = FileGrid.open(path, create=True)
@@ -166,6 +184,8 @@ def make_book(
     book = Book(path, journal)
     candidates: list[tuple[int, int]] = []  # (sheet row, id) of rows with an accepted mark
     rows = block[top:]
+    theirs = set(shared.valid.values()) if shared else set()
+    their_parts = {shared.valid[r] for r in shared.part_of} if shared else set()
     for offset, row in enumerate(rows):
         sheet_row = top + 1 + offset
         doc_id = int(row[col["Belge ID"] - 1])
@@ -173,8 +193,8 @@ def make_book(
         right = [i for i, (_, cur) in VAULTS.items() if cur == record.currency]
         wrong = [i for i, (_, cur) in VAULTS.items() if cur != record.currency]
         if avoid is not None:
-            if sheet_row not in avoid.valid:
-                continue
+            if sheet_row not in avoid.valid or sheet_row in avoid.part_of:
+                continue  # a part stays one person's (two people's parts could both go)
             others = [v for v in right if v != avoid.vault_of[sheet_row]]
             if not others:
                 continue
@@ -185,7 +205,7 @@ def make_book(
             book.vault_of[sheet_row] = chosen
             continue
         roll = rng.random()
-        if roll < 0.45:
+        if roll < 0.45 or doc_id in their_parts:
             continue  # untouched
         if roll < 0.55:
             grid.write(layout.INVOICES, sheet_row, col["Tahsil Et"], [[rng.choice(NO)]])
@@ -211,9 +231,23 @@ def make_book(
         grid.write(layout.INVOICES, sheet_row, col["Tahsil Et"], [[mark, vault]])
         book.marked[sheet_row] = doc_id
         collectable = record.status not in ("draft", "cancelled", "rejected")
-        if accepted and vault_ok and collectable and record.remaining > 0:
+        amount_ok, part = True, None
+        share = rng.random()
+        if share < 0.03:
+            amount_ok = False
+            wrong = rng.choice([*WRONG_AMOUNTS, record.remaining + Decimal("0.01")])
+            grid.write(layout.INVOICES, sheet_row, col["Tahsil Tutarı"], [[wrong]])
+        elif (
+            share < 0.03 + PARTIAL and record.remaining >= Decimal("0.02") and doc_id not in theirs
+        ):
+            cents = int(record.remaining * 100)
+            part = Decimal(rng.randint(1, cents - 1)) / 100
+            grid.write(layout.INVOICES, sheet_row, col["Tahsil Tutarı"], [[part_cell(part, rng)]])
+        if accepted and vault_ok and collectable and amount_ok and record.remaining > 0:
             book.valid[sheet_row] = doc_id
             book.vault_of[sheet_row] = chosen
+            if part is not None:
+                book.part_of[sheet_row] = part
         if accepted:
             candidates.append((sheet_row, doc_id))
     # Now and then an invoice marked on two rows: neither is sent.
@@ -224,6 +258,7 @@ def make_book(
         grid.write(layout.INVOICES, extra, col["Tahsil Et"], [["x", VAULTS[1][0]]])
         book.marked[extra] = doc_id
         book.valid.pop(source_row, None)
+        book.part_of.pop(source_row, None)
     grid.save()
     grid.close()
     return book
@@ -352,26 +387,30 @@ def run_round(
     return codes
 
 
-def read_back(path: Path) -> tuple[dict[int, tuple[Any, str]], list[tuple[Any, str]]]:
-    """(sheet row -> (mark, outcome)) of Faturalar and (Belge ID, result) of the log, via
-    openpyxl: an independent reader."""
+def read_back(
+    path: Path,
+) -> tuple[dict[int, tuple[Any, str, Any]], list[tuple[Any, str, Any]]]:
+    """(sheet row -> (mark, outcome, Kalan)) of Faturalar and (Belge ID, result, Tutar) of the
+    log, via openpyxl: an independent reader."""
     workbook = openpyxl.load_workbook(path)
     sheet = workbook[layout.INVOICES]
     top = layout.INVOICE_HEADER_ROW
     header = [c.value for c in sheet[top]]
     mark, outcome = header.index("Tahsil Et"), header.index("Tahsilat Durumu")
-    rows: dict[int, tuple[Any, str]] = {}
+    left = header.index("Kalan")
+    rows: dict[int, tuple[Any, str, Any]] = {}
     for index, row in enumerate(sheet.iter_rows(min_row=top + 1, values_only=True)):
-        rows[top + 1 + index] = (row[mark], str(row[outcome] or ""))
-    entries: list[tuple[Any, str]] = []
+        rows[top + 1 + index] = (row[mark], str(row[outcome] or ""), row[left])
+    entries: list[tuple[Any, str, Any]] = []
     if layout.COLLECTION_LOG in workbook.sheetnames:
         log = workbook[layout.COLLECTION_LOG]
         log_header = [c.value for c in log[layout.LOG_HEADER_ROW]]
     if layout.COLLECTION_LOG in workbook.sheetnames and "Belge ID" in log_header:
         doc, result = log_header.index("Belge ID"), log_header.index("Sonuç")
+        amount = log_header.index("Tutar")
         for row in log.iter_rows(min_row=layout.LOG_HEADER_ROW + 1, values_only=True):
             if row[doc] is not None:
-                entries.append((row[doc], str(row[result] or "")))
+                entries.append((row[doc], str(row[result] or ""), row[amount]))
     workbook.close()
     return rows, entries
 
@@ -383,19 +422,39 @@ def is_marked(value: Any) -> bool:
         return True  # an unreadable mark is a marked row that gets "Hata"
 
 
-def check(sb: Sandbox, books: list[Book], key: str, log: list[str]) -> None:
+def check(
+    sb: Sandbox,
+    books: list[Book],
+    key: str,
+    log: list[str],
+    before: dict[int, Decimal] | None = None,
+) -> None:
+    """``before``: each invoice's remaining amount before the first run (the whole amount a
+    row without Tahsil Tutarı collects)."""
     where = "\n".join(log)
     counts = sb.books.collected_documents()
     assert all(n == 1 for n in counts.values()), f"collected twice: {counts}\n{where}"
     valid_docs = {d for b in books for d in b.valid.values()}
     assert set(counts) <= valid_docs, f"collected unexpectedly: {set(counts) - valid_docs}"
+    # Each invoice collected exactly the marked amount: its part, or all that remained.
+    parts = {b.valid[row]: part for b in books for row, part in b.part_of.items()}
+    for entry in sb.books.ledger:
+        if entry.undone:
+            continue
+        if entry.document_id in parts:
+            want = parts[entry.document_id]
+        elif before is not None:
+            want = before[entry.document_id]
+        else:
+            continue
+        assert entry.amount == want, (entry.document_id, entry.amount, want, where)
     ledger_vault = {e.document_id: e.vault_id for e in sb.books.ledger if not e.undone}
     claims: Counter[int] = Counter()  # Tamamlandı rows per invoice, over all workbooks
     logged: Counter[int] = Counter()
     unclear: set[int] = set()
     for book in books:
         rows, entries = read_back(book.path)
-        for sheet_row, (mark, outcome) in rows.items():
+        for sheet_row, (mark, outcome, _) in rows.items():
             if sheet_row in book.marked:
                 assert is_marked(mark), (sheet_row, mark, where)
                 assert outcome.startswith(OUTCOME_WORDS), (sheet_row, mark, outcome, where)
@@ -408,6 +467,10 @@ def check(sb: Sandbox, books: list[Book], key: str, log: list[str]) -> None:
                 unclear.add(doc_id)
             elif outcome.startswith(layout.OUTCOME_DONE):
                 claims[doc_id] += 1
+                # Kalan says what KolayBi says (a part leaves the rest open)
+                left = rows[sheet_row][2]
+                server = sb.books.invoices[doc_id].remaining
+                assert Decimal(str(left)) == server, (sheet_row, doc_id, left, server, where)
                 assert doc_id in counts, (sheet_row, doc_id, outcome, where)
                 name = VAULTS[ledger_vault[doc_id]][0]
                 assert f"→ {name}" in outcome, (sheet_row, doc_id, outcome, name, where)
@@ -416,7 +479,10 @@ def check(sb: Sandbox, books: list[Book], key: str, log: list[str]) -> None:
         for sheet_row in book.marked.keys() - book.valid.keys():
             outcome = rows[sheet_row][1]
             assert not outcome.startswith(layout.OUTCOME_DONE), (sheet_row, outcome, where)
-        logged.update(doc for doc, result in entries if result == layout.OUTCOME_DONE)
+        logged.update(doc for doc, result, _ in entries if result == layout.OUTCOME_DONE)
+        for doc, result, amount in entries:
+            if result == layout.OUTCOME_DONE and doc in parts:
+                assert Decimal(str(amount)) == parts[doc], (doc, amount, parts[doc], where)
         journal = Journal(book.journal)
         assert journal.pending(key) == [], where
         assert journal.unwritten(key) == [], where
@@ -443,15 +509,18 @@ def test_soak(seed: int, tmp_path: Path) -> None:
         )
         books = [first]
         if scenario == "two_books":
-            books.append(make_book(sb, tmp_path / "ikinci.xlsx", journal, rng))
+            books.append(make_book(sb, tmp_path / "ikinci.xlsx", journal, rng, shared=first))
         elif scenario == "two_users":
             other = tmp_path / "user2" / "journal.jsonl"
             books.append(make_book(sb, tmp_path / "user2.xlsx", other, rng, avoid=first))
         sb.faults.latency = latency
+        before = {i: r.remaining for i, r in sb.books.invoices.items()}
         log.append(
             f"  {invoices} invoices, latency {latency * 1000:.0f} ms, "
             + "; ".join(
-                f"{b.path.name}: {len(b.marked)} marked, {len(b.valid)} valid" for b in books
+                f"{b.path.name}: {len(b.marked)} marked, {len(b.valid)} valid "
+                f"({len(b.part_of)} partial)"
+                for b in books
             )
         )
         log.append("  faults: " + ", ".join(inject_faults(sb, rng, seed)))
@@ -488,5 +557,5 @@ def test_soak(seed: int, tmp_path: Path) -> None:
         if not all(b.done for b in books):
             pytest.fail("no clean run completed\n" + "\n".join(log))
         client = KolayBiClient(sb.url, sb.channel, sb.api_key)
-        check(sb, books, account_key(client), log)
+        check(sb, books, account_key(client), log, before)
     print("\n".join(log))  # shown with -s or -rA

@@ -33,6 +33,8 @@ def test_soak_on_the_fast_path(seed: int, tmp_path: Path) -> None:
         grid.close()
         assert isinstance(grid, PatchGrid)  # qualifies: every run below takes the fast path
         untouched = raw_members(book.path)["xl/worksheets/sheet2.xml"]  # Kasalar
+        before = {i: r.remaining for i, r in sb.books.invoices.items()}
+        log.append(f"  {len(book.valid)} valid rows, {len(book.part_of)} partial")
         sb.faults.latency = rng.uniform(0.02, 0.06)
         log.append("  faults: " + ", ".join(inject_faults(sb, rng, seed)))
         env = {
@@ -55,6 +57,6 @@ def test_soak_on_the_fast_path(seed: int, tmp_path: Path) -> None:
         else:
             pytest.fail("no clean run completed\n" + "\n".join(log))
         client = KolayBiClient(sb.url, sb.channel, sb.api_key)
-        check(sb, [book], account_key(client), log)
+        check(sb, [book], account_key(client), log, before)
         # openpyxl would have rewritten every member: the fast path copied this one.
         assert raw_members(book.path)["xl/worksheets/sheet2.xml"] == untouched

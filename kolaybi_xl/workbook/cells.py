@@ -169,6 +169,51 @@ def parse_decimal(value: Any, what: str = "Tutar") -> Decimal | None:
     return result
 
 
+# Excel's error values, as both file backends and ``ExcelGrid`` (``err_to_str``) read them.
+_ERROR_VALUE = re.compile(
+    r"#(?:N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA"
+    r"|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!)"
+)
+# Excel keeps 15 significant digits: a formula result such as 15.000000000000002 is 15.
+_EXCEL_DIGITS = 15
+
+
+def parse_collect_amount(value: Any) -> Decimal | None:
+    """``Tahsil Tutarı``: None when blank (the whole remaining amount); else a positive amount
+    with at most 2 decimals. Whether it fits the invoice's remaining amount is the plan's."""
+    what = "Tahsil Tutarı"
+    if is_blank(value):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if _ERROR_VALUE.fullmatch(text.upper()):
+            raise CellError(
+                f"{what} bir hata değeri: {show(value)}; bir tutar yazın ya da boş bırakın"
+            )
+        if text.startswith("="):
+            raise CellError(
+                f"{what} bir formül: {show(value)}; formülün sonucu dosyadan okunamaz — "
+                "tutarı sayı olarak yazın"
+            )
+    if isinstance(value, float) and math.isfinite(value):
+        value = Decimal(format(value, f".{_EXCEL_DIGITS}g"))
+    amount = parse_decimal(value, what)
+    if amount is None:
+        return None
+    if amount == 0:
+        raise CellError(
+            f"{what} sıfır olamaz; kalanın tamamı için boş bırakın, tahsil etmemek için "
+            "işareti kaldırın"
+        )
+    if amount < 0:
+        raise CellError(f"{what} negatif olamaz: {show(value)}")
+    if amount.adjusted() >= _EXCEL_DIGITS:  # also keeps quantize() below within precision
+        raise CellError(f"{what} çok büyük: {show(value)}")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise CellError(f"{what} en çok 2 ondalık basamaklı olmalı: {show(value)}")
+    return amount.quantize(Decimal("0.01"))
+
+
 def _parse_amount_text(value: str, what: str) -> Decimal:
     """Accept ``1234.56``, ``1.234,56`` and ``1234,56`` (Turkish decimal comma)."""
     text = value.strip().replace(" ", "").replace("\u00a0", "")

@@ -8,9 +8,10 @@ seconds where a block takes well under one).
 
 How the grid's rules are kept in Excel:
 
-- ``read`` is one ``Sheet.used_range`` and one ``.options(ndim=2).value``; the used range may
-  start below or right of A1 (Excel counts only used cells), so the block is padded back to A1,
-  and trailing empty rows/columns (formatted but empty cells) are trimmed, like ``MemoryGrid``.
+- ``read`` is one ``Sheet.used_range`` and one ``.options(ndim=2, err_to_str=True).value``
+  (error values as their text, like a file's); the used range may start below or right of A1
+  (Excel counts only used cells), so the block is padded back to A1, and trailing empty
+  rows/columns (formatted but empty cells) are trimmed, like ``MemoryGrid``.
 - ``write`` is one ``Range.value = rows`` of what ``cell_values.cell_value`` makes of each value
   (so ``Decimal`` arrives as a ``float``: xlwings would turn a Decimal into a 2-decimal Currency
   value); only ``grid.Formula`` values are written as formulas.
@@ -271,7 +272,9 @@ class ExcelGrid:
     def read(self, sheet: str) -> list[list[Any]]:
         used = self._sheet(sheet).used_range
         top, left = used.row, used.column
-        return rectangle(used.options(ndim=2).value, top, left)
+        # err_to_str: an error value reads as its text ("#DIV/0!"), as from a file; by default
+        # xlwings reads it as None — an empty cell, which a Tahsil Tutarı must never become.
+        return rectangle(used.options(ndim=2, err_to_str=True).value, top, left)
 
     def write(self, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]) -> None:
         block, text_columns = prepare_block(rows)

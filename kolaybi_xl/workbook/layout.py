@@ -89,7 +89,7 @@ class Paper:
 PAPER: dict[str, Paper] = {
     # Two pages across keep the text at ~8 pt: Belge ID repeats on the second; Etiketler,
     # the last column, is left off paper.
-    "Faturalar": Paper(2, 0, repeat_columns=1, print_columns=21),
+    "Faturalar": Paper(2, 0, repeat_columns=1, print_columns=22),
     "Kasalar": Paper(1, 1),
     # One page per side: the report sets its own scale (``TableFormat.print_scale``), since
     # a fit-to-pages setting would ignore the page break between the sides.
@@ -164,6 +164,8 @@ C_REMAINING = Column("Kalan", "remaining", Kind.MONEY, required=True)
 C_PAYMENT_STATUS = Column("Ödeme Durumu", "payment_status", Kind.TEXT, width=16, required=True)
 C_MARK = Column("Tahsil Et", "mark", Kind.TEXT, Role.INPUT, width=9, required=True)
 C_VAULT = Column("Kasa/Banka", "vault", Kind.TEXT, Role.INPUT, width=22, required=True)
+# Optional: a partial amount; empty collects the whole remaining amount.
+C_AMOUNT = Column("Tahsil Tutarı", "collect_amount", Kind.MONEY, Role.INPUT, width=14)
 C_OUTCOME = Column(
     "Tahsilat Durumu", "outcome", Kind.TEXT, Role.OUTCOME, width=37, required=True, wrap=True
 )
@@ -190,6 +192,7 @@ INVOICE_COLUMNS: tuple[Column, ...] = (
     C_PAYMENT_STATUS,
     C_MARK,
     C_VAULT,
+    C_AMOUNT,
     C_OUTCOME,
     C_COLLECTED_AT,
     C_TYPE,

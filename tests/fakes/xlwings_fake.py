@@ -465,7 +465,7 @@ class FakeRange(Fake):
     @xlmethod
     def options(self, convert: Any = None, **options: Any) -> FakeRange:
         assert convert is None
-        assert set(options) <= {"ndim", "numbers", "dates", "empty"}
+        assert set(options) <= {"ndim", "numbers", "dates", "empty", "err_to_str"}
         return FakeRange(self.sheet, *self.box, **options)
 
     @xlproperty
@@ -473,6 +473,8 @@ class FakeRange(Fake):
         r1, c1, r2, c2 = self.box
         cells = self.data.cells
         rows = [[cells.get((r, c)) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
+        if not self._options.get("err_to_str"):  # like xlwings: error values read as None
+            rows = [[None if isinstance(v, ExcelErrorValue) else v for v in row] for row in rows]
         if self._options.get("ndim") == 2:
             return rows
         if r1 == r2 and c1 == c2:

@@ -12,9 +12,11 @@ from ...workbook.cells import (
     CellError,
     VaultRef,
     cell_text,
+    parse_collect_amount,
     parse_document_id,
     parse_mark,
     resolve_vault,
+    tr_amount,
 )
 from ...workbook.grid import Grid
 from ..errors import JobError
@@ -47,6 +49,8 @@ from .records import (
     pending_text,
 )
 from .waits import CENT, DEFAULT_WAITS, SALE, ZERO, Waits, _clamp
+
+_Resolved = tuple[int, int, VaultRef, Decimal | None]  # index, document, vault, partial amount
 
 # -- planning ---------------------------------------------------------------------------------
 
@@ -158,6 +162,42 @@ def _resolve_vaults(
     return resolved
 
 
+def _amounts(
+    table: InvoiceTable, resolved: list[tuple[int, int, VaultRef]], issues: list[RowOutcome]
+) -> list[_Resolved]:
+    """Step 3b: each row's ``Tahsil Tutarı`` (None: the whole remaining amount). Whether it
+    fits the invoice is decided once its current remaining amount is read."""
+    if table.col(layout.C_AMOUNT.header) is None:
+        return [(index, doc_id, vault, None) for index, doc_id, vault in resolved]
+    amounts: list[_Resolved] = []
+    for index, doc_id, vault in resolved:
+        try:
+            wanted = parse_collect_amount(table.get(index, layout.C_AMOUNT.header))
+        except CellError as exc:
+            _issue(issues, table, index, doc_id, error_text(exc.message))
+            continue
+        amounts.append((index, doc_id, vault, wanted))
+    return amounts
+
+
+def _too_much(wanted: Decimal, remaining: Decimal, currency: str) -> str:
+    return (
+        f"Tahsil Tutarı ({tr_amount(wanted)} {currency}) faturanın KolayBi'deki kalan "
+        f"tutarından ({tr_amount(remaining)} {currency}) fazla; tahsilat yapılmadı"
+    )
+
+
+def _partial_done(
+    table: InvoiceTable, index: int, doc_id: int, overlay: dict[int, str]
+) -> RowOutcome | None:
+    """A partial row that already says ``Tamamlandı`` is not sent again: its amount was
+    collected. (Another instalment: clear the row's ``Tahsilat Durumu`` first.)"""
+    current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
+    if current.startswith(layout.OUTCOME_DONE):
+        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED)
+    return None
+
+
 def _strip_type(grid: Grid) -> InvoiceType | None:
     try:
         types = chosen_types(grid, SALE)
@@ -240,19 +280,22 @@ def _build_plan(
     if not singles:
         return Plan([], issues, {}, marked)
     api_vaults = _api_vaults(client, waits)  # one call
-    resolved = _resolve_vaults(grid, table, singles, api_vaults, issues)
+    resolved = _amounts(table, _resolve_vaults(grid, table, singles, api_vaults, issues), issues)
+    resolved, done = _split_done(table, resolved, overlay)
+    issues.extend(done)
     if not resolved:
+        issues.sort(key=lambda o: o.index)
         return Plan([], issues, {}, marked)
 
     # 4. the invoices' current state
     grid.progress(f"{len(resolved)} faturanın güncel kalan tutarı okunuyor…")
     reader = _Reader(client, concurrency, waits, prefetched)
-    wanted = {d: _row_type(table, i) for i, d, _ in resolved}
+    wanted = {d: _row_type(table, i) for i, d, _, _ in resolved}
     found, read_errors = reader.read(wanted, lambda: _strip_type(grid))
 
     rows: list[PlannedRow] = []
     totals: dict[tuple[str, str], Decimal] = {}
-    for index, doc_id, vault in resolved:
+    for index, doc_id, vault, partial in resolved:
         invoice = found.get(doc_id)
         if invoice is None:
             reason = read_errors.get(doc_id, "fatura KolayBi'de bulunamadı")
@@ -266,12 +309,33 @@ def _build_plan(
         if amount <= 0:
             issues.append(_nothing_left(table, index, doc_id, invoice, overlay))
             continue
+        if partial is not None and partial > amount:
+            _issue(issues, table, index, doc_id, error_text(_too_much(partial, amount, currency)))
+            continue
+        if partial is not None:
+            amount = partial
         row = _planned_row(table, index, doc_id, vault, invoice, amount, currency, api_vaults)
         rows.append(row)
         key = (row.vault_label, currency)
         totals[key] = totals.get(key, ZERO) + amount
     issues.sort(key=lambda o: o.index)
     return Plan(rows, issues, totals, marked)
+
+
+def _split_done(
+    table: InvoiceTable, resolved: list[_Resolved], overlay: dict[int, str]
+) -> tuple[list[_Resolved], list[RowOutcome]]:
+    """Partial rows already collected (see ``_partial_done``) apart from the rest."""
+    rest: list[_Resolved] = []
+    done: list[RowOutcome] = []
+    for item in resolved:
+        index, doc_id, _, partial = item
+        outcome = _partial_done(table, index, doc_id, overlay) if partial is not None else None
+        if outcome is None:
+            rest.append(item)
+        else:
+            done.append(outcome)
+    return rest, done
 
 
 def _planned_row(
@@ -298,6 +362,7 @@ def _planned_row(
         remaining_before=invoice.remaining,
         grand_total=invoice.total.grand_total,
         invoice_type=SALE.value,
+        partial=invoice.remaining is not None and amount < invoice.remaining,
     )
 
 

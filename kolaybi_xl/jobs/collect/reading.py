@@ -251,11 +251,11 @@ class _Reader:
             answers = dict(zip(ids, pool.map(one, ids), strict=True))
         for doc_id in ids:
             answer = answers[doc_id]
-            if isinstance(answer, Invoice) and answer.payment_plan is not None:
+            if isinstance(answer, Invoice) and answer.remaining is not None:
                 found[doc_id] = answer
                 continue
-            # The detail has no payment plan, could not be read or says "not found" (which a
-            # missing route would say too): look in its type's list before deciding.
+            # The detail has no remaining amount (no payment plan), could not be read or says
+            # "not found" (which a missing route would say too): look in its type's list.
             invoice_type = _invoice_type(answer) if isinstance(answer, Invoice) else None
             invoice_type = invoice_type or hints.get(doc_id) or SALE
             try:
@@ -306,9 +306,10 @@ def _invoice_type(invoice: Invoice) -> InvoiceType | None:
 
 
 def _reread(client: CollectClient, document_id: int, type_hint: str | None) -> Invoice:
-    """The invoice's state right now: the detail, or its type's list if the detail has no plan."""
+    """The invoice's state right now: the detail, or — when the detail lacks the payment
+    fields (KolayBi's detail may hide what its list carries) — its type's list, read afresh."""
     invoice = client.get_invoice(document_id)
-    if invoice.payment_plan is not None:
+    if invoice.remaining is not None:
         return invoice
     invoice_type = _invoice_type(invoice)
     if invoice_type is None:
@@ -316,7 +317,14 @@ def _reread(client: CollectClient, document_id: int, type_hint: str | None) -> I
             invoice_type = InvoiceType.parse(type_hint) if type_hint else SALE
         except ValueError:
             invoice_type = SALE
-    for item in client.list_invoices(invoice_type):
-        if item.commercial_doc_id == document_id:
-            return item
+    log.info("invoice %s: the detail has no remaining amount; reading its list", document_id)
+    lazy = getattr(client, "invoice_listing", None)
+    if lazy is not None:
+        listed = lazy(invoice_type).get(document_id)
+        if listed is not None:
+            return listed
+    else:
+        for item in client.list_invoices(invoice_type):
+            if item.commercial_doc_id == document_id:
+                return item
     raise NotFoundError(f"invoice {document_id} is not in the {invoice_type.value} list")

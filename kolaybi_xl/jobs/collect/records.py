@@ -167,6 +167,7 @@ class PlannedRow:
     remaining_before: Decimal | None = None  # as KolayBi reported it (amount is it in kuruş)
     grand_total: Decimal | None = None
     invoice_type: str = SALE.value
+    partial: bool = False  # ``amount`` is the row's Tahsil Tutarı, less than what remains
 
     def __post_init__(self) -> None:
         if self.remaining_before is None:
@@ -230,14 +231,20 @@ class Plan:
             ).format(n=number(n, lang))
         ]
         row_text = _("  row {row}: document {doc} {serial} {party} — {amount} → {vault}", lang)
+        partial_text = _(
+            "  row {row}: document {doc} {serial} {party} — {amount} partial (of {remaining} "
+            "open) → {vault}",
+            lang,
+        )
         for row in self.rows[:limit]:
             lines.append(
-                row_text.format(
+                (partial_text if row.partial else row_text).format(
                     row=row.sheet_row,
                     doc=row.document_id,
                     serial=row.serial_no,
                     party=row.party,
                     amount=i18n.amount(row.amount, row.currency, lang),
+                    remaining=i18n.amount(row.remaining_before or row.amount, row.currency, lang),
                     vault=row.vault_label,
                 )
             )
@@ -250,6 +257,16 @@ class Plan:
                 k = counts[(label, currency)]
                 invoices = ngettext("{n} invoice", "{n} invoices", k, lang).format(n=k)
                 lines.append(f"  {label}: {i18n.amount(total, currency, lang)} ({invoices})")
+        partials = sum(1 for r in self.rows if r.partial)
+        if partials:
+            lines.append(
+                ngettext(
+                    "{n} of them is a partial collection (its amount from Tahsil Tutarı).",
+                    "{n} of them are partial collections (their amounts from Tahsil Tutarı).",
+                    partials,
+                    lang,
+                ).format(n=number(partials, lang))
+            )
         parts = [
             ngettext("{n} row with an error", "{n} rows with an error", self.errors, lang),
             ngettext(

@@ -142,26 +142,50 @@ def _judge(
         return _Verdict(UNKNOWN if final else WAIT)
     remaining = invoice.remaining
     if remaining is None:
+        # Never "not applied" from a missing field (``_reread`` already tried the list).
         log.warning("reconciling %s: no remaining amount in the answer", attempt.document_id)
         return _Verdict(UNKNOWN, invoice=invoice)
     if attempt.kind != COLLECT:
         return _judge_undo(attempt, invoice, remaining, final=final)
-    if abs(remaining - attempt.remaining_before) <= TOLERANCE:
+    return _by_amount(evidence, attempt, remaining, invoice, final=final)
+
+
+def _is_partial(attempt: Attempt) -> bool:
+    """Less than the whole remaining amount was asked for (``Tahsil Tutarı``)."""
+    return attempt.amount < attempt.remaining_before - TOLERANCE
+
+
+def _by_amount(
+    evidence: _Evidence, attempt: Attempt, remaining: Decimal, invoice: Invoice, *, final: bool
+) -> _Verdict:
+    """The verdict from how much the remaining amount dropped since just before sending.
+
+    Unchanged: not applied (once final). Dropped by exactly the attempt's amount, with our
+    transaction in the vault: applied. Any other change is someone else's or unclear: for a
+    whole-remaining collection a vault proving it was not ours says "elsewhere" (sending the
+    rest again cannot collect too much); a partial one is never judged so — it stays unknown
+    for the accountant (``journal --resolve``), as does anything the vault cannot tell.
+    """
+    drop = attempt.remaining_before - remaining
+    if abs(drop) <= TOLERANCE:
         return _Verdict(NOT_APPLIED if final else WAIT, remaining, invoice)
+    exact = abs(drop - attempt.amount) <= TOLERANCE
     ours = evidence.ours(attempt)
-    if ours:
+    if ours and exact:
         return _Verdict(APPLIED, remaining, invoice)
     if not final:
         return _Verdict(WAIT, remaining, invoice)
-    if ours is None:
-        log.warning(
-            "reconciling %s: the invoice changed (%s -> %s) but the vault cannot tell by whom",
-            attempt.document_id,
-            attempt.remaining_before,
-            remaining,
-        )
-        return _Verdict(UNKNOWN, remaining, invoice)
-    return _Verdict(ELSEWHERE, remaining, invoice)
+    if ours is False and not _is_partial(attempt):
+        return _Verdict(ELSEWHERE, remaining, invoice)
+    log.warning(
+        "reconciling %s: the invoice changed (%s -> %s) for an attempt of %s; %s",
+        attempt.document_id,
+        attempt.remaining_before,
+        remaining,
+        attempt.amount,
+        "the vault cannot tell by whom" if ours is None else "not by exactly this attempt",
+    )
+    return _Verdict(UNKNOWN, remaining, invoice)
 
 
 def _judge_undo(attempt: Attempt, invoice: Invoice, remaining: Decimal, *, final: bool) -> _Verdict:
