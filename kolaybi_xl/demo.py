@@ -1,8 +1,9 @@
 """``kolaybi-xl demo``: the whole flow offline, against an in-process sandbox.
 
 Creates a workbook, fetches invoices and vaults, marks a few rows as an accountant would
-(one of them deliberately wrong, to show a row error), collects them, builds the summary
-and prints where everything is. Nothing leaves this machine.
+(one for part of its amount, one deliberately wrong, to show a row error), collects them,
+takes one collection back (undo), builds the summary and prints where everything is.
+Nothing leaves this machine.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from typing import Any, TextIO
 from .api import InvoiceType, KolayBiClient
 from .errors import UserError
 from .i18n import _
-from .jobs.collect import account_key, collect_marked
+from .jobs.collect import CollectResult, account_key, collect_marked
 from .jobs.fetch import refresh_invoices
 from .jobs.journal import Journal
 from .jobs.report import build_report
 from .jobs.table import InvoiceTable, read_invoice_table
+from .jobs.undo import undo_marked
 from .sandbox import Sandbox
 from .template import template_for
 from .workbook import layout
@@ -38,20 +40,44 @@ def _mark_rows(grid: FileGrid, vault_names: dict[str, str]) -> list[int]:
     chosen = _open_invoices(table, vault_names)
 
     def mark(index: int, vault: str) -> None:
-        row = table.sheet_row(index)
-        for header, value in ((layout.C_MARK.header, "x"), (layout.C_VAULT.header, vault)):
-            column = table.col(header)
-            assert column is not None
-            grid.write(layout.INVOICES, row, column, [[value]])
+        _write(grid, table, index, layout.C_MARK.header, "x")
+        _write(grid, table, index, layout.C_VAULT.header, vault)
 
     for index in chosen:
         mark(index, vault_names[str(table.get(index, layout.C_CURRENCY.header))])
+    if len(chosen) > 1:  # one instalment: half of what is left, in Tahsil Tutarı
+        _write(grid, table, chosen[1], layout.C_AMOUNT.header, _half_left(table, chosen[1]))
     # One deliberate mistake, so the demo shows what a row error looks like.
     wrong = next((i for i in range(len(table.rows)) if i not in chosen), None)
     if wrong is not None:
         mark(wrong, "Olmayan Kasa")
         chosen.append(wrong)
     return chosen
+
+
+def _write(grid: FileGrid, table: InvoiceTable, index: int, header: str, value: Any) -> None:
+    column = table.col(header)
+    assert column is not None
+    grid.write(layout.INVOICES, table.sheet_row(index), column, [[value]])
+
+
+def _half_left(table: InvoiceTable, index: int) -> Decimal:
+    remaining = parse_decimal(table.get(index, layout.C_REMAINING.header)) or Decimal(0)
+    return (remaining / 2).quantize(Decimal("0.01"))
+
+
+def _undo_one(grid: FileGrid, collected: CollectResult) -> int | None:
+    """Mark the first wholly collected row ``geri al`` (as an accountant taking back a mistake)."""
+    table = read_invoice_table(grid)
+    assert table is not None
+    for outcome in collected.outcomes:
+        text = str(outcome.outcome or "")
+        if text.startswith(layout.OUTCOME_DONE):
+            index = outcome.sheet_row - table.sheet_row(0)
+            if table.get(index, layout.C_AMOUNT.header) in (None, ""):
+                _write(grid, table, index, layout.C_MARK.header, layout.MARK_UNDO)
+                return outcome.sheet_row
+    return None
 
 
 def _open_invoices(table: InvoiceTable, vault_names: dict[str, str]) -> list[int]:
@@ -134,8 +160,8 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
         grid.save()
         say(
             _(
-                "3. {n} rows marked (Tahsil Et = x, a Kasa/Banka chosen; one of them wrong on "
-                "purpose)"
+                "3. {n} rows marked (Tahsil Et = x, a Kasa/Banka chosen; one of them for half "
+                "its remaining amount in Tahsil Tutarı, one wrong on purpose)"
             ).format(n=len(marked))
         )
 
@@ -160,9 +186,29 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
             row = _("row {row}").format(row=outcome.sheet_row)
             say(f"     {row}: {outcome.outcome}")
 
+        grid.save()
+        undo_row = _undo_one(grid, collected)
+        if undo_row is not None:
+            grid.save()
+            undone = undo_marked(
+                grid,
+                client,
+                journal,
+                key=account_key(client),
+                workbook=str(out.resolve()),
+                confirm=lambda plan: True,
+            )
+            say(
+                _("6. Row {row} marked 'geri al' and taken back: {summary}").format(
+                    row=undo_row, summary=undone.summary()
+                )
+            )
+            for outcome in undone.outcomes:
+                say(f"     {_('row {row}').format(row=outcome.sheet_row)}: {outcome.outcome}")
+
         report = build_report(grid)
         grid.save()
-        say(f"6. {report.summary()}")
+        say(f"7. {report.summary()}")
         ledger = sandbox.books.collected_documents()
         twice = [doc for doc, count in ledger.items() if count > 1]
         say(
