@@ -57,6 +57,7 @@ from ..atomic import fsync_folder
 from ..oslock import Busy, exclusive, lock_wait, open_private, unlock
 from .account import normalise_key
 from .errors import ExitCode, JobError
+from .status import RESULTS, RowStatus, result_status
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,14 @@ APP_NAME = "kolaybi-xl"
 
 INTENT, OUTCOME, WRITTEN = "intent", "outcome", "written"
 EVENTS = frozenset({INTENT, OUTCOME, WRITTEN})
-APPLIED, NOT_APPLIED, FAILED, UNKNOWN = "applied", "not_applied", "failed", "unknown"
-# Not applied by us, and the invoice was closed (or changed) by another collection meanwhile.
-ELSEWHERE = "elsewhere"
-RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, UNKNOWN, ELSEWHERE})
-FINAL_RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, ELSEWHERE})
+# The results are ``RowStatus`` members (their values are the strings on disk); these names
+# stay for the modules and tests that import them from here.
+APPLIED = RowStatus.APPLIED
+NOT_APPLIED = RowStatus.NOT_APPLIED
+FAILED = RowStatus.FAILED
+UNKNOWN = RowStatus.UNKNOWN
+ELSEWHERE = RowStatus.ELSEWHERE
+FINAL_RESULTS = frozenset(r for r in RESULTS if r.final)
 # What an attempt sent: a collection (proceed) or an undo of the invoice's collections.
 COLLECT, UNDO = "collect", "undo"
 KINDS = frozenset({COLLECT, UNDO})
@@ -108,7 +112,7 @@ class Attempt:
     party: str = ""
     invoice_type: str = ""
     grand_total: Decimal | None = None
-    result: str | None = None  # latest outcome, None when none was recorded
+    result: RowStatus | None = None  # latest outcome, None when none was recorded
     detail: str = ""
     remaining_after: Decimal | None = None
     outcome_at: str | None = None
@@ -122,7 +126,7 @@ class Attempt:
 
     @property
     def final(self) -> bool:
-        return self.result in FINAL_RESULTS
+        return self.result is not None and self.result.final
 
     @property
     def is_undo(self) -> bool:
@@ -304,7 +308,7 @@ class Journal:
     def outcome(
         self,
         attempt: Attempt,
-        result: str,
+        result: RowStatus | str,
         detail: str,
         remaining_after: Decimal | None = None,
         *,
@@ -314,7 +318,8 @@ class Journal:
 
         ``answered``: whether the server answered the request (None: not known/not relevant).
         """
-        if result not in RESULTS:
+        status = result_status(result)
+        if status is None:
             raise ValueError(f"unknown result {result!r}")
         at = _now_iso()
         self._append(
@@ -330,13 +335,13 @@ class Journal:
                 "workbook": attempt.workbook,
                 "row": attempt.row,
                 "at": at,
-                "result": result,
+                "result": status.value,
                 "detail": detail,
                 "remaining_after": None if remaining_after is None else str(remaining_after),
                 "answered": answered,
             }
         )
-        return _with_outcome(attempt, result, detail, remaining_after, at, answered)
+        return _with_outcome(attempt, status, detail, remaining_after, at, answered)
 
     def mark_written(self, attempts: Iterable[Attempt], *, workbook: str | None = None) -> None:
         """Record that these attempts' final outcomes are saved in a workbook."""
@@ -395,12 +400,12 @@ class Journal:
                 log.warning("journal %s: %s record without intent (%s)", self.path, event, ident)
                 continue
             if event == OUTCOME:
-                outcome = record.get("result")
-                if outcome not in RESULTS:
+                outcome = result_status(record.get("result"))
+                if outcome is None:
                     continue
                 state.attempt = _with_outcome(
                     state.attempt,
-                    str(outcome),
+                    outcome,
                     str(record.get("detail") or ""),
                     _dec(record.get("remaining_after")),
                     str(record.get("at") or ""),
@@ -557,7 +562,7 @@ def _replace(attempt: Attempt, **changes: Any) -> Attempt:
 
 def _with_outcome(
     attempt: Attempt,
-    result: str,
+    result: RowStatus,
     detail: str,
     remaining_after: Decimal | None,
     at: str,
@@ -582,8 +587,10 @@ __all__ = [
     "FAILED",
     "FINAL_RESULTS",
     "NOT_APPLIED",
+    "RESULTS",
     "UNDO",
     "UNKNOWN",
     "Attempt",
     "Journal",
+    "RowStatus",
 ]

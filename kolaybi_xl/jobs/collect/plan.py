@@ -21,6 +21,7 @@ from ...workbook.cells import (
 from ...workbook.grid import Grid
 from ..errors import JobError
 from ..journal import Journal
+from ..status import RowStatus
 from ..table import InvoiceTable, chosen_types
 from ..vaults import read_vaults, vault_ref
 from .reading import (
@@ -33,13 +34,9 @@ from .reading import (
     _row_type,
 )
 from .records import (
-    FAILED_ROW,
-    SKIPPED,
     T_BLOCKED,
     T_NOTHING_LEFT,
-    UNCHANGED,
     UNCOLLECTABLE_STATUSES,
-    UNKNOWN_ROW,
     CollectClient,
     Plan,
     PlannedRow,
@@ -67,7 +64,7 @@ def _issue(
     index: int,
     doc_id: int | None,
     text: str,
-    status: str = FAILED_ROW,
+    status: RowStatus = RowStatus.FAILED,
 ) -> None:
     issues.append(RowOutcome(index, table.sheet_row(index), doc_id, text, status))
 
@@ -120,7 +117,7 @@ def _singles(
         elif doc_id in blocked:
             until = blocked[doc_id]
             text = T_BLOCKED if until is None else pending_text(until)
-            _issue(issues, table, index, doc_id, text, UNKNOWN_ROW)
+            _issue(issues, table, index, doc_id, text, RowStatus.UNKNOWN)
         else:
             singles.append((index, doc_id))
     return singles
@@ -194,7 +191,7 @@ def _partial_done(
     collected. (Another instalment: clear the row's ``Tahsilat Durumu`` first.)"""
     current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
     if current.startswith(layout.OUTCOME_DONE):
-        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED)
+        return RowOutcome(index, table.sheet_row(index), doc_id, current, RowStatus.UNCHANGED)
     return None
 
 
@@ -243,7 +240,7 @@ def _nothing_left(
     """A row whose invoice has nothing left: unchanged if it already says done, else skipped."""
     current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
     if current.startswith(layout.OUTCOME_DONE):
-        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED)
+        return RowOutcome(index, table.sheet_row(index), doc_id, current, RowStatus.UNCHANGED)
     remaining = invoice.remaining
     grand_total = invoice.total.grand_total
     paid = invoice.payment_plan.total_paid if invoice.payment_plan else None
@@ -254,7 +251,7 @@ def _nothing_left(
         table.sheet_row(index),
         doc_id,
         T_NOTHING_LEFT,
-        SKIPPED,
+        RowStatus.SKIPPED,
         paid=paid,
         remaining=remaining,
         payment_status=_payment_label(paid, remaining),

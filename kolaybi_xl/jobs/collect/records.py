@@ -20,6 +20,7 @@ from ...workbook.grid import Grid
 from ..account import client_account_key
 from ..errors import ExitCode, JobError
 from ..journal import Attempt
+from ..status import RowStatus
 from .waits import SALE, TOLERANCE
 
 log = logging.getLogger(__name__)
@@ -36,14 +37,12 @@ REQUIRED_COLUMNS = (
     layout.C_CURRENCY,
 )
 
-# Row statuses.
-DONE, FAILED_ROW, SKIPPED, UNKNOWN_ROW, UNCHANGED = (
-    "done",
-    "failed",
-    "skipped",
-    "unknown",
-    "unchanged",
-)
+# Row statuses are ``RowStatus`` members (jobs/status.py); these names stay for older imports.
+DONE = RowStatus.DONE
+FAILED_ROW = RowStatus.FAILED
+SKIPPED = RowStatus.SKIPPED
+UNKNOWN_ROW = RowStatus.UNKNOWN
+UNCHANGED = RowStatus.UNCHANGED
 
 # -- outcome texts (the first word is the contract: Tamamlandı / Hata / Atlandı) -------------
 
@@ -182,7 +181,7 @@ class RowOutcome:
     sheet_row: int
     document_id: int | None
     outcome: str  # the full 'Tahsilat Durumu' text
-    status: str  # done | failed | skipped | unknown | unchanged
+    status: RowStatus  # done | failed | skipped | unknown | unchanged
     collected_at: datetime | None = None
     paid: Decimal | None = None
     remaining: Decimal | None = None
@@ -205,15 +204,15 @@ class Plan:
 
     @property
     def errors(self) -> int:
-        return sum(1 for i in self.issues if i.status in (FAILED_ROW, UNKNOWN_ROW))
+        return sum(1 for i in self.issues if i.status.is_error)
 
     @property
     def skipped(self) -> int:
-        return sum(1 for i in self.issues if i.status == SKIPPED)
+        return sum(1 for i in self.issues if i.status == RowStatus.SKIPPED)
 
     @property
     def unchanged(self) -> int:
-        return sum(1 for i in self.issues if i.status == UNCHANGED)
+        return sum(1 for i in self.issues if i.status == RowStatus.UNCHANGED)
 
     def _count_by_total(self) -> Counter[tuple[str, str]]:
         return Counter((r.vault_label, r.currency) for r in self.rows)
@@ -283,7 +282,7 @@ class Plan:
         lines.append(", ".join(p.format(n=k) for p, k in zip(parts, counted, strict=True)) + ".")
         row_issue = _("  row {row}: {outcome}", lang)
         for issue in self.issues:
-            if issue.status in (FAILED_ROW, UNKNOWN_ROW):
+            if issue.status.is_error:
                 # the outcome is the row's 'Tahsilat Durumu' text: the workbook's, Turkish
                 lines.append(row_issue.format(row=issue.sheet_row, outcome=issue.outcome))
         if self.recovered:
@@ -327,7 +326,8 @@ class CollectResult:
         if self.unreachable:
             return ExitCode.API
         counts = self.counts
-        return ExitCode.ROWS_FAILED if counts[FAILED_ROW] or counts[UNKNOWN_ROW] else ExitCode.OK
+        failed = any(counts[s] for s in RowStatus if s.is_error)
+        return ExitCode.ROWS_FAILED if failed else ExitCode.OK
 
     def summary(self, lang: Lang | None = None) -> str:
         """One line: the command line's language, or Turkish for the workbook's status."""
@@ -337,11 +337,13 @@ class CollectResult:
             if self.undo
             else _("Collection: {done} done, {failed} failed, {skipped} skipped", lang)
         )
-        text = head.format(done=c[DONE], failed=c[FAILED_ROW], skipped=c[SKIPPED])
-        if c[UNKNOWN_ROW]:
-            text += _(", {n} unknown", lang).format(n=c[UNKNOWN_ROW])
-        if c[UNCHANGED]:
-            text += _(", {n} already done", lang).format(n=c[UNCHANGED])
+        text = head.format(
+            done=c[RowStatus.DONE], failed=c[RowStatus.FAILED], skipped=c[RowStatus.SKIPPED]
+        )
+        if c[RowStatus.UNKNOWN]:
+            text += _(", {n} unknown", lang).format(n=c[RowStatus.UNKNOWN])
+        if c[RowStatus.UNCHANGED]:
+            text += _(", {n} already done", lang).format(n=c[RowStatus.UNCHANGED])
         if self.recovered:
             text += "; " + ngettext(
                 "{n} outcome of an earlier run recovered",

@@ -11,13 +11,11 @@ from pathlib import Path
 
 from ...workbook import layout
 from ..identity import new_workbook_id
-from ..journal import APPLIED, ELSEWHERE, NOT_APPLIED, UNKNOWN, Attempt, Journal
+from ..journal import Attempt, Journal
+from ..status import RowStatus
 from ..table import InvoiceTable
 from .reading import _is_marked, _is_undo_marked, _row_doc_id
 from .records import (
-    DONE,
-    FAILED_ROW,
-    SKIPPED,
     T_NOT_APPLIED,
     T_UNDO_NOT_APPLIED,
     T_UNKNOWN,
@@ -41,7 +39,7 @@ log = logging.getLogger(__name__)
 def _record_verdict(journal: Journal, attempt: Attempt, verdict: _Verdict) -> bool:
     """Journal a verdict on an earlier attempt; True when it is settled now."""
     label = attempt.vault_name or f"Kasa {attempt.vault_id}"
-    if verdict.result == APPLIED:
+    if verdict.result == RowStatus.APPLIED:
         if attempt.is_undo:
             text = undone_text(
                 _taken_back(attempt, verdict.remaining),
@@ -53,19 +51,25 @@ def _record_verdict(journal: Journal, attempt: Attempt, verdict: _Verdict) -> bo
             text = done_text(
                 attempt.amount, attempt.currency, label, verdict.remaining, verified=True
             )
-        journal.outcome(attempt, APPLIED, text, verdict.remaining, answered=attempt.answered)
+        journal.outcome(
+            attempt, RowStatus.APPLIED, text, verdict.remaining, answered=attempt.answered
+        )
         return True
-    if verdict.result == NOT_APPLIED:
+    if verdict.result == RowStatus.NOT_APPLIED:
         text = T_UNDO_NOT_APPLIED if attempt.is_undo else T_NOT_APPLIED
-        journal.outcome(attempt, NOT_APPLIED, text, verdict.remaining, answered=attempt.answered)
+        journal.outcome(
+            attempt, RowStatus.NOT_APPLIED, text, verdict.remaining, answered=attempt.answered
+        )
         return True
-    if verdict.result == ELSEWHERE:
+    if verdict.result == RowStatus.ELSEWHERE:
         text = elsewhere_text(verdict.remaining, attempt.currency)
-        journal.outcome(attempt, ELSEWHERE, text, verdict.remaining, answered=attempt.answered)
+        journal.outcome(
+            attempt, RowStatus.ELSEWHERE, text, verdict.remaining, answered=attempt.answered
+        )
         return True
     if attempt.result is None:
         text = T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
-        journal.outcome(attempt, UNKNOWN, text, verdict.remaining, answered=False)
+        journal.outcome(attempt, RowStatus.UNKNOWN, text, verdict.remaining, answered=False)
     return False
 
 
@@ -122,7 +126,7 @@ def _recover_pending(
         deadlines = [settler.deadline(a) for a in later]
         if settler.no_wait:
             for attempt, deadline in zip(later, deadlines, strict=True):
-                pending_verdict = _Verdict(UNKNOWN, pending_until=deadline)
+                pending_verdict = _Verdict(RowStatus.UNKNOWN, pending_until=deadline)
                 _record_verdict(journal, attempt, pending_verdict)
                 unknown[attempt.document_id] = deadline
             break
@@ -204,7 +208,7 @@ def _recovered_rows(
 
 
 def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> RowOutcome:
-    applied = attempt.result == APPLIED
+    applied = attempt.result == RowStatus.APPLIED
     remaining = attempt.remaining_after
     paid = None
     if applied and remaining is not None and attempt.grand_total is not None:
@@ -217,9 +221,9 @@ def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> 
         label = attempt.vault_name or f"Kasa {attempt.vault_id}"
         done = done_text(attempt.amount, attempt.currency, label)
     text = attempt.detail or done
-    status = DONE if applied else FAILED_ROW
-    if attempt.result == ELSEWHERE and text.startswith(layout.OUTCOME_SKIPPED):
-        status = SKIPPED
+    status = RowStatus.DONE if applied else RowStatus.FAILED
+    if attempt.result == RowStatus.ELSEWHERE and text.startswith(layout.OUTCOME_SKIPPED):
+        status = RowStatus.SKIPPED
     return RowOutcome(
         index,
         table.sheet_row(index),

@@ -9,14 +9,13 @@ from datetime import datetime
 
 from ...workbook.grid import Grid
 from ..identity import read_workbook_id, write_workbook_id
-from ..journal import FINAL_RESULTS, Attempt, Journal
+from ..journal import Attempt, Journal
+from ..status import RowStatus
 from ..table import InvoiceTable, write_status
 from .plan import _build_plan
 from .reading import _prefetch_sales, _read_table
 from .records import (
-    SKIPPED,
     T_NOTHING_LEFT,
-    UNCHANGED,
     CollectClient,
     CollectResult,
     OutcomesNotSaved,
@@ -177,7 +176,7 @@ def run_marked(
             return result
         new_id = workbook_id if id_to_write else ""
         _write_back(grid, table, result, to_log, sender.times, new_id, now)
-        written = [a for a in to_log if a.result in FINAL_RESULTS]
+        written = [a for a in to_log if a.final]
         try:
             journal.mark_written(written, workbook=workbook)
         except OSError as exc:  # saved anyway; the next run only writes them once more
@@ -191,9 +190,9 @@ def _merged(earlier: list[RowOutcome], this_run: list[RowOutcome]) -> list[RowOu
     for outcome in this_run:
         earlier_one = final.get(outcome.index)
         if earlier_one is not None and (
-            outcome.status == UNCHANGED
+            outcome.status == RowStatus.UNCHANGED
             # "nothing left" says less than an earlier "closed by another collection"
-            or (outcome.outcome == T_NOTHING_LEFT and earlier_one.status == SKIPPED)
+            or (outcome.outcome == T_NOTHING_LEFT and earlier_one.status == RowStatus.SKIPPED)
         ):
             continue
         final[outcome.index] = outcome

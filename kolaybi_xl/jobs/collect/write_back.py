@@ -9,10 +9,11 @@ from typing import Any
 from ...workbook import layout
 from ...workbook.cells import cell_text
 from ...workbook.grid import Grid, is_live, layout_table
-from ..journal import APPLIED, ELSEWHERE, FAILED, NOT_APPLIED, UNKNOWN, Attempt
+from ..journal import Attempt
+from ..status import RowStatus
 from ..table import InvoiceTable, read_invoice_table
 from .reading import _is_marked, _is_undo_marked, _row_doc_id
-from .records import LOG_ROWS_SPARE, UNCHANGED, RowOutcome, _parse_time
+from .records import LOG_ROWS_SPARE, RowOutcome, _parse_time
 
 _WRITE_COLUMNS = (
     (layout.C_OUTCOME.header, "outcome"),
@@ -21,13 +22,6 @@ _WRITE_COLUMNS = (
     (layout.C_REMAINING.header, "remaining"),
     (layout.C_PAYMENT_STATUS.header, "payment_status"),
 )
-_LOG_RESULT = {
-    APPLIED: layout.OUTCOME_DONE,
-    FAILED: layout.OUTCOME_ERROR,
-    NOT_APPLIED: layout.OUTCOME_ERROR,
-    UNKNOWN: layout.OUTCOME_UNKNOWN,
-    ELSEWHERE: layout.OUTCOME_SKIPPED,
-}
 
 
 def _target_rows(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcome) -> list[int]:
@@ -66,7 +60,7 @@ def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcom
     table = (read_invoice_table(grid) or original) if live else original
     updates: dict[int, RowOutcome] = {}
     for outcome in outcomes:  # later outcomes win
-        if outcome.status == UNCHANGED:
+        if outcome.status == RowStatus.UNCHANGED:
             continue
         for index in _target_rows(table, original, outcome):
             updates[index] = outcome
@@ -135,12 +129,7 @@ def _log_rows(attempts: Iterable[Attempt], times: dict[str, datetime]) -> list[l
                 attempt.vault_name,
                 attempt.amount,
                 attempt.currency,
-                (
-                    layout.OUTCOME_ERROR
-                    if attempt.result == ELSEWHERE
-                    and attempt.detail.startswith(layout.OUTCOME_ERROR)
-                    else _LOG_RESULT.get(attempt.result, attempt.result)
-                ),
+                _log_word(attempt, attempt.result),
                 attempt.detail,
                 attempt.remaining_after,
             ]
@@ -153,13 +142,8 @@ def _undo_log_row(attempt: Attempt, at: datetime | None) -> list[Any]:
     amount, else what the invoice had collected) and ``Geri alındı`` when applied; no vault
     (KolayBi takes back the invoice's collections from whichever vaults they went to)."""
     amount = attempt.amount
-    if attempt.result == APPLIED and attempt.remaining_after is not None:
+    if attempt.result == RowStatus.APPLIED and attempt.remaining_after is not None:
         amount = attempt.remaining_after - attempt.remaining_before
-    result = (
-        layout.OUTCOME_UNDONE
-        if attempt.result == APPLIED
-        else _LOG_RESULT.get(attempt.result or "", attempt.result)
-    )
     return [
         at,
         attempt.document_id,
@@ -169,10 +153,22 @@ def _undo_log_row(attempt: Attempt, at: datetime | None) -> list[Any]:
         None,
         -amount,
         attempt.currency,
-        result,
+        _log_word(attempt, attempt.result) if attempt.result is not None else None,
         attempt.detail,
         attempt.remaining_after,
     ]
+
+
+def _log_word(attempt: Attempt, result: RowStatus) -> str:
+    """The log row's result word: the status's own (``Geri alındı`` for an applied undo),
+    except a collection's ``elsewhere`` that left the invoice open: its row says ``Hata``."""
+    if (
+        not attempt.is_undo
+        and result == RowStatus.ELSEWHERE
+        and attempt.detail.startswith(layout.OUTCOME_ERROR)
+    ):
+        return layout.OUTCOME_ERROR
+    return result.word(undo=attempt.is_undo)
 
 
 def _append_log(grid: Grid, rows: list[list[Any]]) -> None:

@@ -13,11 +13,7 @@ from ...workbook.grid import Grid
 from ..collect.plan import _issue, _singles, _strip_type, _type_label
 from ..collect.reading import _invoice_type, _is_undo_marked, _Prefetch, _Reader, _row_type
 from ..collect.records import (
-    FAILED_ROW,
-    SKIPPED,
     T_NOTHING_TO_UNDO,
-    UNCHANGED,
-    UNKNOWN_ROW,
     CollectClient,
     Plan,
     PlannedRow,
@@ -26,6 +22,7 @@ from ..collect.records import (
     error_text,
 )
 from ..collect.waits import DEFAULT_WAITS, SALE, TOLERANCE, ZERO, Waits
+from ..status import RowStatus
 from ..table import InvoiceTable
 
 # An undo goes to no vault: KolayBi takes the invoice's collections back from wherever they went.
@@ -90,7 +87,7 @@ class UndoPlan(Plan):
         lines.append(", ".join(p.format(n=k) for p, k in zip(parts, counted, strict=True)) + ".")
         row_issue = _("  row {row}: {outcome}", lang)
         for issue in self.issues:
-            if issue.status in (FAILED_ROW, UNKNOWN_ROW):
+            if issue.status.is_error:
                 lines.append(row_issue.format(row=issue.sheet_row, outcome=issue.outcome))
         return "\n".join(lines)
 
@@ -145,17 +142,21 @@ def _skip(
     paid = collected(invoice)
     current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
     if _already_undone(table, index, current, invoice):
-        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED, undo=True)
+        return RowOutcome(
+            index, table.sheet_row(index), doc_id, current, RowStatus.UNCHANGED, undo=True
+        )
     if paid is None or paid > TOLERANCE:
         return None  # something to take back (or unreadable: reported by the caller)
     if current.startswith(layout.OUTCOME_UNDONE):
-        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED, undo=True)
+        return RowOutcome(
+            index, table.sheet_row(index), doc_id, current, RowStatus.UNCHANGED, undo=True
+        )
     return RowOutcome(
         index,
         table.sheet_row(index),
         doc_id,
         T_NOTHING_TO_UNDO,
-        SKIPPED,
+        RowStatus.SKIPPED,
         paid=paid,
         remaining=invoice.remaining,
         payment_status=_payment_label(paid, invoice.remaining),
@@ -220,7 +221,7 @@ def _unfit(invoice: Invoice | None, read_error: str | None, doc_id: int) -> str 
 
 def _unreadable(table: InvoiceTable, index: int, doc_id: int) -> RowOutcome:
     text = error_text("faturanın kalan/ödenen tutarı KolayBi'den okunamadı")
-    return RowOutcome(index, table.sheet_row(index), doc_id, text, FAILED_ROW)
+    return RowOutcome(index, table.sheet_row(index), doc_id, text, RowStatus.FAILED)
 
 
 def _planned(
