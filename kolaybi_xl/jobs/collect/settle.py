@@ -93,21 +93,30 @@ class _Evidence:
         except KolayBiError as exc:
             log.warning("vault %s: transactions not readable (%s)", attempt.vault_id, exc)
             return None
-        before = set(attempt.seen)
-        new = [t for t in items if t.id not in before and _same_amount(t.amount, attempt.amount)]
+        new = _new_of_its_amount(items, attempt)
         if not new:
             return False
         since = attempt.seen_at if attempt.seen_at is not None else attempt.sent_at or 0.0
-        others = [
-            a
-            for a in self.journal.attempts(self.key)
-            if a.attempt != attempt.attempt
-            and a.result == RowStatus.APPLIED
-            and a.vault_id == attempt.vault_id
-            and _same_amount(a.amount, attempt.amount)
-            and (a.sent_at or 0.0) >= since
-        ]
+        others = [a for a in self.journal.attempts(self.key) if _explains(a, attempt, since)]
         return len(new) > len(others)
+
+
+def _new_of_its_amount(items: list[VaultTransaction], attempt: Attempt) -> list[VaultTransaction]:
+    """The vault's transactions of the attempt's amount that were not there before sending."""
+    before = set(attempt.seen or ())
+    return [t for t in items if t.id not in before and _same_amount(t.amount, attempt.amount)]
+
+
+def _explains(other: Attempt, attempt: Attempt, since: float) -> bool:
+    """Whether ``other``, one of our applied collections of the same amount into the same
+    vault sent since ``attempt``'s snapshot, accounts for one of the new transactions."""
+    return (
+        other.attempt != attempt.attempt
+        and other.result == RowStatus.APPLIED
+        and other.vault_id == attempt.vault_id
+        and _same_amount(other.amount, attempt.amount)
+        and (other.sent_at or 0.0) >= since
+    )
 
 
 def _judge(
@@ -124,24 +133,9 @@ def _judge(
     unchanged invoice proves "not applied" and a changed one without our transaction proves
     "someone else". Before that only "applied" can be proven; anything else is ``WAIT``.
     """
-    last: KolayBiError | None = None
-    invoice: Invoice | None = None
-    for n in range(max(1, waits.reread_tries)):
-        if n:
-            waits.sleep(waits.reread_backoff * n)
-        try:
-            invoice = _reread(client, attempt.document_id, attempt.invoice_type or None)
-            break
-        except NotFoundError as exc:
-            log.warning("reconciling %s: invoice not found (%s)", attempt.document_id, exc)
-            return _Verdict(RowStatus.UNKNOWN)
-        except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
-            return _Verdict(RowStatus.UNKNOWN, halt=exc)
-        except KolayBiError as exc:
-            last = exc
-    if invoice is None:
-        log.warning("reconciling %s: invoice could not be read (%s)", attempt.document_id, last)
-        return _Verdict(RowStatus.UNKNOWN if final else WAIT)
+    invoice = _read_invoice(client, attempt, final=final, waits=waits)
+    if isinstance(invoice, _Verdict):
+        return invoice
     remaining = invoice.remaining
     if remaining is None:
         # Never "not applied" from a missing field (``_reread`` already tried the list).
@@ -150,6 +144,29 @@ def _judge(
     if attempt.kind != COLLECT:
         return _judge_undo(attempt, invoice, remaining, final=final)
     return _by_amount(evidence, attempt, remaining, invoice, final=final)
+
+
+def _read_invoice(
+    client: CollectClient, attempt: Attempt, *, final: bool, waits: Waits
+) -> Invoice | _Verdict:
+    """The invoice as it is now (read again a few times when reading fails), or the verdict
+    when it cannot be read: unknown (and a halt when KolayBi cannot be reached or refuses us),
+    or ``WAIT`` before the horizon."""
+    last: KolayBiError | None = None
+    for n in range(max(1, waits.reread_tries)):
+        if n:
+            waits.sleep(waits.reread_backoff * n)
+        try:
+            return _reread(client, attempt.document_id, attempt.invoice_type or None)
+        except NotFoundError as exc:
+            log.warning("reconciling %s: invoice not found (%s)", attempt.document_id, exc)
+            return _Verdict(RowStatus.UNKNOWN)
+        except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
+            return _Verdict(RowStatus.UNKNOWN, halt=exc)
+        except KolayBiError as exc:
+            last = exc
+    log.warning("reconciling %s: invoice could not be read (%s)", attempt.document_id, last)
+    return _Verdict(RowStatus.UNKNOWN if final else WAIT)
 
 
 def _is_partial(attempt: Attempt) -> bool:
