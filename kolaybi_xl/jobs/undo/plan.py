@@ -181,31 +181,49 @@ def build_undo_plan(
     candidates, marked = _undo_marked_ids(table, issues)
     singles = _singles(table, candidates, blocked, issues) if candidates else []
     rows: list[PlannedRow] = []
-    totals: dict[tuple[str, str], Decimal] = {}
     if singles:
         grid.progress(f"{len(singles)} faturanın güncel durumu okunuyor…")
         reader = _Reader(client, concurrency, waits)
         wanted = {d: _row_type(table, i) for i, d in singles}
         found, read_errors = reader.read(wanted, lambda: _strip_type(grid))
         for index, doc_id in singles:
-            invoice = found.get(doc_id)
-            why = _unfit(invoice, read_errors.get(doc_id), doc_id)
-            if why is not None or invoice is None:
-                _issue(issues, table, index, doc_id, error_text(why or ""))
-                continue
-            skipped = _skip(table, index, doc_id, invoice, overlay)
-            paid, remaining = collected(invoice), invoice.remaining
-            if skipped is not None or paid is None or remaining is None:
-                issues.append(skipped or _unreadable(table, index, doc_id))
-                continue
-            row = _planned(table, index, doc_id, invoice, paid, remaining)
-            rows.append(row)
-            key = ("", row.currency)
-            totals[key] = totals.get(key, ZERO) + row.amount
+            planned = _plan_row(table, index, doc_id, found.get(doc_id), read_errors, overlay)
+            if isinstance(planned, PlannedRow):
+                rows.append(planned)
+            else:
+                issues.append(planned)
+    totals: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        key = ("", row.currency)
+        totals[key] = totals.get(key, ZERO) + row.amount
     for issue in issues:
         issue.undo = True  # its row is marked `geri al`
     issues.sort(key=lambda o: o.index)
     return UndoPlan(rows, issues, totals, marked)
+
+
+def _plan_row(
+    table: InvoiceTable,
+    index: int,
+    doc_id: int,
+    invoice: Invoice | None,
+    read_errors: dict[int, str],
+    overlay: dict[int, str],
+) -> PlannedRow | RowOutcome:
+    """One marked row: planned (what the invoice has collected is taken back), or the outcome
+    that says why not (unreadable, not a sale, nothing collected, already undone)."""
+    why = _unfit(invoice, read_errors.get(doc_id), doc_id)
+    if why is not None or invoice is None:
+        return RowOutcome(
+            index, table.sheet_row(index), doc_id, error_text(why or ""), RowStatus.FAILED
+        )
+    skipped = _skip(table, index, doc_id, invoice, overlay)
+    if skipped is not None:
+        return skipped
+    paid, remaining = collected(invoice), invoice.remaining
+    if paid is None or remaining is None:
+        return _unreadable(table, index, doc_id)
+    return _planned(table, index, doc_id, invoice, paid, remaining)
 
 
 def _unfit(invoice: Invoice | None, read_error: str | None, doc_id: int) -> str | None:
