@@ -227,28 +227,55 @@ class Plan:
                 "Collection plan: {n} invoices to collect.",
                 n,
                 lang,
-            ).format(n=number(n, lang))
+            ).format(n=number(n, lang)),
+            *self._row_lines(lang, limit),
+            *self._total_lines(lang),
+            *self._count_lines(lang),
         ]
+        row_issue = _("  row {row}: {outcome}", lang)
+        for issue in self.issues:
+            if issue.status.is_error:
+                # the outcome is the row's 'Tahsilat Durumu' text: the workbook's, Turkish
+                lines.append(row_issue.format(row=issue.sheet_row, outcome=issue.outcome))
+        if self.recovered:
+            k = len(self.recovered)
+            lines.append(
+                ngettext(
+                    "{n} outcome of an earlier run will be written.",
+                    "{n} outcomes of earlier runs will be written.",
+                    k,
+                    lang,
+                ).format(n=k)
+            )
+        return "\n".join(lines)
+
+    def _row_lines(self, lang: Lang | None, limit: int) -> list[str]:
+        """The first ``limit`` planned rows (partial ones say so), then how many more."""
         row_text = _("  row {row}: document {doc} {serial} {party} — {amount} → {vault}", lang)
         partial_text = _(
             "  row {row}: document {doc} {serial} {party} — {amount} partial (of {remaining} "
             "open) → {vault}",
             lang,
         )
-        for row in self.rows[:limit]:
-            lines.append(
-                (partial_text if row.partial else row_text).format(
-                    row=row.sheet_row,
-                    doc=row.document_id,
-                    serial=row.serial_no,
-                    party=row.party,
-                    amount=i18n.amount(row.amount, row.currency, lang),
-                    remaining=i18n.amount(row.remaining_before or row.amount, row.currency, lang),
-                    vault=row.vault_label,
-                )
+        lines = [
+            (partial_text if row.partial else row_text).format(
+                row=row.sheet_row,
+                doc=row.document_id,
+                serial=row.serial_no,
+                party=row.party,
+                amount=i18n.amount(row.amount, row.currency, lang),
+                remaining=i18n.amount(row.remaining_before or row.amount, row.currency, lang),
+                vault=row.vault_label,
             )
-        if n > limit:
-            lines.append(_("  … and {n} more", lang).format(n=n - limit))
+            for row in self.rows[:limit]
+        ]
+        if len(self.rows) > limit:
+            lines.append(_("  … and {n} more", lang).format(n=len(self.rows) - limit))
+        return lines
+
+    def _total_lines(self, lang: Lang | None) -> list[str]:
+        """Totals per vault and currency, and how many rows are partial collections."""
+        lines: list[str] = []
         counts = self._count_by_total()
         if self.totals:
             lines.append(_("Totals per vault and currency:", lang))
@@ -266,6 +293,10 @@ class Plan:
                     lang,
                 ).format(n=number(partials, lang))
             )
+        return lines
+
+    def _count_lines(self, lang: Lang | None) -> list[str]:
+        """One line: rows with an error, skipped, already collected."""
         parts = [
             ngettext("{n} row with an error", "{n} rows with an error", self.errors, lang),
             ngettext(
@@ -279,23 +310,7 @@ class Plan:
             ),
         ]
         counted = (self.errors, self.skipped, self.unchanged)
-        lines.append(", ".join(p.format(n=k) for p, k in zip(parts, counted, strict=True)) + ".")
-        row_issue = _("  row {row}: {outcome}", lang)
-        for issue in self.issues:
-            if issue.status.is_error:
-                # the outcome is the row's 'Tahsilat Durumu' text: the workbook's, Turkish
-                lines.append(row_issue.format(row=issue.sheet_row, outcome=issue.outcome))
-        if self.recovered:
-            k = len(self.recovered)
-            lines.append(
-                ngettext(
-                    "{n} outcome of an earlier run will be written.",
-                    "{n} outcomes of earlier runs will be written.",
-                    k,
-                    lang,
-                ).format(n=k)
-            )
-        return "\n".join(lines)
+        return [", ".join(p.format(n=k) for p, k in zip(parts, counted, strict=True)) + "."]
 
 
 @dataclass

@@ -38,7 +38,7 @@ from .records import (
     error_text,
     pending_text,
 )
-from .settle import _Settler
+from .settle import _Settler, _Verdict
 from .waits import MAX_SENDS, Waits
 
 log = logging.getLogger(__name__)
@@ -258,27 +258,8 @@ class _Sender:
         verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
         if verdict.halt is not None:
             self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
-        if verdict.result == RowStatus.APPLIED:
-            text = done_text(
-                row.amount, row.currency, row.vault_label, verdict.remaining, verified=True
-            )
-            self._record(attempts, attempt, RowStatus.APPLIED, text, verdict.remaining, answered)
-            return self._outcome(row, text, RowStatus.DONE, attempts, verdict.remaining), None
-        if verdict.result == RowStatus.ELSEWHERE:
-            text = elsewhere_text(verdict.remaining, row.currency)
-            self._record(attempts, attempt, RowStatus.ELSEWHERE, text, verdict.remaining, answered)
-            status = (
-                RowStatus.SKIPPED if text.startswith(layout.OUTCOME_SKIPPED) else RowStatus.FAILED
-            )
-            outcome = self._outcome(row, text, status, attempts)
-            outcome.remaining = verdict.remaining
-            return outcome, None
         if verdict.result != RowStatus.NOT_APPLIED:
-            text = (
-                T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
-            )
-            self._record(attempts, attempt, RowStatus.UNKNOWN, text, verdict.remaining, answered)
-            return self._outcome(row, text, RowStatus.UNKNOWN, attempts), None
+            return self._judged(row, attempt, attempts, verdict, answered), None
         # Provably not applied: it may be sent again.
         self._record(
             attempts, attempt, RowStatus.NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered
@@ -292,6 +273,35 @@ class _Sender:
         if self.stop.wait(self.waits.resend_backoff * sends):
             return self._not_sent(row, attempts), None
         return None, verdict.remaining
+
+    def _judged(
+        self,
+        row: PlannedRow,
+        attempt: Attempt,
+        attempts: list[Attempt],
+        verdict: _Verdict,
+        answered: bool,
+    ) -> RowOutcome:
+        """The row's outcome for a verdict other than "not applied": applied (verified),
+        closed by another collection, or unknown (perhaps pending until the horizon)."""
+        if verdict.result == RowStatus.APPLIED:
+            text = done_text(
+                row.amount, row.currency, row.vault_label, verdict.remaining, verified=True
+            )
+            self._record(attempts, attempt, RowStatus.APPLIED, text, verdict.remaining, answered)
+            return self._outcome(row, text, RowStatus.DONE, attempts, verdict.remaining)
+        if verdict.result == RowStatus.ELSEWHERE:
+            text = elsewhere_text(verdict.remaining, row.currency)
+            self._record(attempts, attempt, RowStatus.ELSEWHERE, text, verdict.remaining, answered)
+            status = (
+                RowStatus.SKIPPED if text.startswith(layout.OUTCOME_SKIPPED) else RowStatus.FAILED
+            )
+            outcome = self._outcome(row, text, status, attempts)
+            outcome.remaining = verdict.remaining
+            return outcome
+        text = T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
+        self._record(attempts, attempt, RowStatus.UNKNOWN, text, verdict.remaining, answered)
+        return self._outcome(row, text, RowStatus.UNKNOWN, attempts)
 
 
 def _replace_answered(attempt: Attempt, answered: bool) -> Attempt:
