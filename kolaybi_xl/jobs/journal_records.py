@@ -84,15 +84,7 @@ def intent_record(attempt: Attempt) -> dict[str, Any]:
         "workbook_id": attempt.workbook_id,
         "seen": None if attempt.seen is None else list(attempt.seen),
         "seen_at": attempt.seen_at,
-        "attempt": attempt.attempt,
-        "key": attempt.key,
-        "document_id": attempt.document_id,
-        "vault_id": attempt.vault_id,
-        "amount": str(attempt.amount),
-        "currency": attempt.currency,
-        "remaining_before": str(attempt.remaining_before),
-        "workbook": attempt.workbook,
-        "row": attempt.row,
+        **_what_was_sent(attempt),
         "at": attempt.at,
         "vault_name": attempt.vault_name,
         "serial_no": attempt.serial_no,
@@ -107,6 +99,18 @@ def outcome_record(attempt: Attempt) -> dict[str, Any]:
     result, after = attempt.result, attempt.remaining_after
     return {
         "event": OUTCOME,
+        **_what_was_sent(attempt),
+        "at": attempt.outcome_at,
+        "result": None if result is None else result.value,
+        "detail": attempt.detail,
+        "remaining_after": None if after is None else str(after),
+        "answered": attempt.answered,
+    }
+
+
+def _what_was_sent(attempt: Attempt) -> dict[str, Any]:
+    """The fields an intent and its outcomes both carry (an outcome line reads on its own)."""
+    return {
         "attempt": attempt.attempt,
         "key": attempt.key,
         "document_id": attempt.document_id,
@@ -116,11 +120,6 @@ def outcome_record(attempt: Attempt) -> dict[str, Any]:
         "remaining_before": str(attempt.remaining_before),
         "workbook": attempt.workbook,
         "row": attempt.row,
-        "at": attempt.outcome_at,
-        "result": None if result is None else result.value,
-        "detail": attempt.detail,
-        "remaining_after": None if after is None else str(after),
-        "answered": attempt.answered,
     }
 
 

@@ -133,7 +133,14 @@ def run_marked(
             waits=waits,
             settler=settler,
         )
-        sent = _send_planned(sender, plan, grid, concurrency, on_progress, on_wait)
+        sent = _send_all(
+            sender,
+            plan,
+            grid=grid,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            on_wait=on_wait,
+        )
         _note_stop(result, sender)
 
         # 4. write back: earlier outcomes first, this run's override them row by row
@@ -200,26 +207,6 @@ def _recover(
         _report_wait(grid, on_wait, count, seconds)
 
     return _recover_pending(journal, key, settler, progress=waiting)
-
-
-def _send_planned(
-    sender: _Sender,
-    plan: Plan,
-    grid: Grid,
-    concurrency: int,
-    on_progress: Callable[[int, int], None] | None,
-    on_wait: Callable[[int, float], None] | None,
-) -> list[RowOutcome]:
-    if not plan.rows:
-        return []
-    return _send_all(
-        sender,
-        plan,
-        grid=grid,
-        concurrency=concurrency,
-        on_progress=on_progress,
-        on_wait=on_wait,
-    )
 
 
 def _mark_written(journal: Journal, to_log: list[Attempt], workbook: str) -> None:

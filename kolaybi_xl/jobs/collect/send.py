@@ -317,6 +317,8 @@ def _send_all(
     on_progress: Callable[[int, int], None] | None,
     on_wait: Callable[[int, float], None] | None,
 ) -> list[RowOutcome]:
+    if not plan.rows:  # nothing to send: no progress, no threads
+        return []
     total = len(plan.rows)
     outcomes: list[RowOutcome] = []
     step = max(1, total // 20)
