@@ -143,37 +143,41 @@ _CONNECTION_HINTS = {
 }
 
 
+# The line for a failed KolayBi call, by the error's class: the first that matches.
+# ``{detail}`` is the client's English text, ``{said}`` the server's message.
+_API_TEMPLATES: tuple[tuple[type[KolayBiError] | tuple[type[KolayBiError], ...], str], ...] = (
+    (
+        AuthenticationError,
+        N_(
+            "KolayBi refused the credentials: {detail}; check the API key (KOLAYBI_API_KEY or "
+            "the keyring: kolaybi-xl set-key) and the Channel"
+        ),
+    ),
+    (ConnectionFailed, N_("{detail}; check the internet or VPN connection and try again")),
+    (ConfigurationError, N_("KolayBi connection settings are not valid: {said}")),
+    (
+        OutcomeUnknown,
+        N_(
+            "the outcome of a collection is unknown ({said}); run collect again: it checks "
+            "KolayBi first and never sends anything twice"
+        ),
+    ),
+    (RateLimitedError, N_("KolayBi API error: {detail}; try again in a few minutes")),
+    ((ServerError, InvalidResponse), N_("KolayBi API error: {detail}; try again later")),
+    (NotFoundError, N_("KolayBi did not find the record: {said}")),
+    (RejectedError, N_("KolayBi rejected the request: {said}")),
+)
+_API_OTHER = N_("KolayBi API error: {detail}")
+
+
 def _api_text(exc: KolayBiError, lang: Lang | None) -> str:
     """The line for a failed KolayBi call (free of secrets: the client redacts its messages).
     ``detail`` is the client's English text; a translation may leave it out."""
     said, detail = _short(exc.message), str(exc)
-    if isinstance(exc, AuthenticationError):
-        template = _(
-            "KolayBi refused the credentials: {detail}; check the API key (KOLAYBI_API_KEY or "
-            "the keyring: kolaybi-xl set-key) and the Channel",
-            lang,
-        )
-    elif isinstance(exc, ConnectionFailed):
+    msgid = next((t for kind, t in _API_TEMPLATES if isinstance(exc, kind)), _API_OTHER)
+    template = _(msgid, lang)
+    if isinstance(exc, ConnectionFailed):
         hint = _CONNECTION_HINTS.get(getattr(exc, "cause", None) or "")
-        template = _("{detail}; check the internet or VPN connection and try again", lang)
         if hint:
             template += " " + _(hint, lang)
-    elif isinstance(exc, ConfigurationError):
-        template = _("KolayBi connection settings are not valid: {said}", lang)
-    elif isinstance(exc, OutcomeUnknown):
-        template = _(
-            "the outcome of a collection is unknown ({said}); run collect again: it checks "
-            "KolayBi first and never sends anything twice",
-            lang,
-        )
-    elif isinstance(exc, RateLimitedError):
-        template = _("KolayBi API error: {detail}; try again in a few minutes", lang)
-    elif isinstance(exc, (ServerError, InvalidResponse)):
-        template = _("KolayBi API error: {detail}; try again later", lang)
-    elif isinstance(exc, NotFoundError):
-        template = _("KolayBi did not find the record: {said}", lang)
-    elif isinstance(exc, RejectedError):
-        template = _("KolayBi rejected the request: {said}", lang)
-    else:
-        template = _("KolayBi API error: {detail}", lang)
     return template.format(detail=detail, said=said)

@@ -34,6 +34,9 @@ per record; each record is still fsync'd before it returns).
 
 While a collection runs it holds an exclusive, non-blocking lock for its account (a lock file
 beside the journal): a second collection for the same account fails at once with ``JobError``.
+
+This module is the file and its locks; ``journal_records`` is what a line holds and how the
+lines of an attempt fold into an ``Attempt``; ``status.RowStatus`` spells the results.
 """
 
 from __future__ import annotations
@@ -47,9 +50,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,83 +59,38 @@ from ..atomic import fsync_folder
 from ..oslock import Busy, exclusive, lock_wait, open_private, unlock
 from .account import normalise_key
 from .errors import ExitCode, JobError
+from .journal_records import (
+    COLLECT,
+    EVENTS,
+    INTENT,
+    KINDS,
+    OUTCOME,
+    UNDO,
+    WRITTEN,
+    Attempt,
+    fold_attempts,
+    intent_record,
+    now_iso,
+    outcome_record,
+    valid,
+    with_outcome,
+    written_record,
+)
+from .status import RESULTS, RowStatus, result_status
 
 log = logging.getLogger(__name__)
 
 ENV_JOURNAL = "KOLAYBI_XL_JOURNAL"
 APP_NAME = "kolaybi-xl"
 
-INTENT, OUTCOME, WRITTEN = "intent", "outcome", "written"
-EVENTS = frozenset({INTENT, OUTCOME, WRITTEN})
-APPLIED, NOT_APPLIED, FAILED, UNKNOWN = "applied", "not_applied", "failed", "unknown"
-# Not applied by us, and the invoice was closed (or changed) by another collection meanwhile.
-ELSEWHERE = "elsewhere"
-RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, UNKNOWN, ELSEWHERE})
-FINAL_RESULTS = frozenset({APPLIED, NOT_APPLIED, FAILED, ELSEWHERE})
-# What an attempt sent: a collection (proceed) or an undo of the invoice's collections.
-COLLECT, UNDO = "collect", "undo"
-KINDS = frozenset({COLLECT, UNDO})
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
-
-
-def _now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One collection attempt as the journal knows it (its intent and its latest outcome)."""
-
-    attempt: str
-    key: str
-    document_id: int
-    vault_id: int
-    amount: Decimal
-    currency: str
-    remaining_before: Decimal
-    workbook: str
-    row: int | None
-    at: str
-    vault_name: str = ""
-    serial_no: str = ""
-    party: str = ""
-    invoice_type: str = ""
-    grand_total: Decimal | None = None
-    result: str | None = None  # latest outcome, None when none was recorded
-    detail: str = ""
-    remaining_after: Decimal | None = None
-    outcome_at: str | None = None
-    written: bool = False
-    workbook_id: str = ""
-    sent_at: float | None = None  # seconds since the epoch; None in records of old versions
-    seen: tuple[int, ...] | None = None  # None: the vault's transactions were not read
-    seen_at: float | None = None
-    answered: bool | None = None  # the latest outcome's: did the server answer the request?
-    kind: str = COLLECT  # collect | undo
-
-    @property
-    def final(self) -> bool:
-        return self.result in FINAL_RESULTS
-
-    @property
-    def is_undo(self) -> bool:
-        return self.kind == UNDO
-
-
-@dataclass
-class _State:
-    attempt: Attempt
-    written_seq: int = -1
-    outcome_seq: int = -1
+# The results are ``RowStatus`` members (their values are the strings on disk); these names
+# stay for the modules and tests that import them from here.
+APPLIED = RowStatus.APPLIED
+NOT_APPLIED = RowStatus.NOT_APPLIED
+FAILED = RowStatus.FAILED
+UNKNOWN = RowStatus.UNKNOWN
+ELSEWHERE = RowStatus.ELSEWHERE
+FINAL_RESULTS = frozenset(r for r in RESULTS if r.final)
 
 
 class Journal:
@@ -262,7 +219,7 @@ class Journal:
             remaining_before=Decimal(remaining_before),
             workbook=workbook,
             row=row,
-            at=_now_iso(),
+            at=now_iso(),
             vault_name=vault_name,
             serial_no=serial_no,
             party=party,
@@ -274,37 +231,13 @@ class Journal:
             seen_at=seen_at,
             kind=kind,
         )
-        self._append(
-            {
-                "event": INTENT,
-                "kind": kind,
-                "t": attempt.sent_at,
-                "workbook_id": workbook_id,
-                "seen": None if seen_ids is None else list(seen_ids),
-                "seen_at": seen_at,
-                "attempt": attempt.attempt,
-                "key": key,
-                "document_id": attempt.document_id,
-                "vault_id": attempt.vault_id,
-                "amount": str(attempt.amount),
-                "currency": currency,
-                "remaining_before": str(attempt.remaining_before),
-                "workbook": workbook,
-                "row": row,
-                "at": attempt.at,
-                "vault_name": vault_name,
-                "serial_no": serial_no,
-                "party": party,
-                "invoice_type": invoice_type,
-                "grand_total": None if grand_total is None else str(grand_total),
-            }
-        )
+        self._append(intent_record(attempt))
         return attempt
 
     def outcome(
         self,
         attempt: Attempt,
-        result: str,
+        result: RowStatus | str,
         detail: str,
         remaining_after: Decimal | None = None,
         *,
@@ -314,42 +247,18 @@ class Journal:
 
         ``answered``: whether the server answered the request (None: not known/not relevant).
         """
-        if result not in RESULTS:
+        status = result_status(result)
+        if status is None:
             raise ValueError(f"unknown result {result!r}")
-        at = _now_iso()
-        self._append(
-            {
-                "event": OUTCOME,
-                "attempt": attempt.attempt,
-                "key": attempt.key,
-                "document_id": attempt.document_id,
-                "vault_id": attempt.vault_id,
-                "amount": str(attempt.amount),
-                "currency": attempt.currency,
-                "remaining_before": str(attempt.remaining_before),
-                "workbook": attempt.workbook,
-                "row": attempt.row,
-                "at": at,
-                "result": result,
-                "detail": detail,
-                "remaining_after": None if remaining_after is None else str(remaining_after),
-                "answered": answered,
-            }
-        )
-        return _with_outcome(attempt, result, detail, remaining_after, at, answered)
+        updated = with_outcome(attempt, status, detail, remaining_after, now_iso(), answered)
+        self._append(outcome_record(updated))
+        return updated
 
     def mark_written(self, attempts: Iterable[Attempt], *, workbook: str | None = None) -> None:
         """Record that these attempts' final outcomes are saved in a workbook."""
         for attempt in attempts:
             self._append(
-                {
-                    "event": WRITTEN,
-                    "attempt": attempt.attempt,
-                    "key": attempt.key,
-                    "document_id": attempt.document_id,
-                    "workbook": workbook if workbook is not None else attempt.workbook,
-                    "at": _now_iso(),
-                }
+                written_record(attempt, workbook if workbook is not None else attempt.workbook)
             )
 
     # -- reading ----------------------------------------------------------------------------
@@ -371,7 +280,7 @@ class Journal:
                 record = json.loads(line.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 record = None
-            if not isinstance(record, dict) or not _valid(record):
+            if not isinstance(record, dict) or not valid(record):
                 what = "torn last line" if torn else "unreadable line"
                 log.warning("journal %s: skipping %s %d", self.path, what, number)
                 continue
@@ -379,41 +288,7 @@ class Journal:
 
     def attempts(self, key: str | None = None) -> list[Attempt]:
         """Every attempt (of one account, if ``key`` is given) with its latest outcome."""
-        states: dict[str, _State] = {}
-        wanted = None if key is None else normalise_key(key)
-        for seq, record in enumerate(self.records()):
-            if wanted is not None and normalise_key(record["key"]) != wanted:
-                continue
-            event, ident = record["event"], record["attempt"]
-            if event == INTENT:
-                parsed = _intent_from(record)
-                if parsed is not None and ident not in states:
-                    states[ident] = _State(parsed)
-                continue
-            state = states.get(ident)
-            if state is None:
-                log.warning("journal %s: %s record without intent (%s)", self.path, event, ident)
-                continue
-            if event == OUTCOME:
-                outcome = record.get("result")
-                if outcome not in RESULTS:
-                    continue
-                state.attempt = _with_outcome(
-                    state.attempt,
-                    str(outcome),
-                    str(record.get("detail") or ""),
-                    _dec(record.get("remaining_after")),
-                    str(record.get("at") or ""),
-                    _bool(record.get("answered")),
-                )
-                state.outcome_seq = seq
-            elif event == WRITTEN:
-                state.written_seq = seq
-        result: list[Attempt] = []
-        for state in states.values():
-            written = state.attempt.final and state.written_seq > state.outcome_seq
-            result.append(_replace(state.attempt, written=written))
-        return result
+        return fold_attempts(self.records(), key, source=self.path)
 
     def pending(self, key: str) -> list[Attempt]:
         """Attempts of this account with no final outcome (none at all, or ``unknown``)."""
@@ -488,102 +363,23 @@ def _write_durably(handle: IO[bytes], data: bytes) -> None:
     os.fsync(handle.fileno())
 
 
-def _valid(record: dict[str, Any]) -> bool:
-    return (
-        record.get("event") in EVENTS
-        and isinstance(record.get("attempt"), str)
-        and bool(record.get("attempt"))
-        and isinstance(record.get("key"), str)
-    )
-
-
-def _intent_from(record: dict[str, Any]) -> Attempt | None:
-    try:
-        document_id = int(record["document_id"])
-        vault_id = int(record["vault_id"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    amount = _dec(record.get("amount"))
-    remaining_before = _dec(record.get("remaining_before"))
-    if amount is None or remaining_before is None:
-        return None
-    row = record.get("row")
-    return Attempt(
-        attempt=record["attempt"],
-        key=record["key"],
-        document_id=document_id,
-        vault_id=vault_id,
-        amount=amount,
-        currency=str(record.get("currency") or ""),
-        remaining_before=remaining_before,
-        workbook=str(record.get("workbook") or ""),
-        row=row if isinstance(row, int) and not isinstance(row, bool) else None,
-        at=str(record.get("at") or ""),
-        vault_name=str(record.get("vault_name") or ""),
-        serial_no=str(record.get("serial_no") or ""),
-        party=str(record.get("party") or ""),
-        invoice_type=str(record.get("invoice_type") or ""),
-        grand_total=_dec(record.get("grand_total")),
-        workbook_id=str(record.get("workbook_id") or ""),
-        sent_at=_float(record.get("t")),
-        seen=_ids(record.get("seen")),
-        seen_at=_float(record.get("seen_at")),
-        kind=str(record.get("kind") or COLLECT),
-    )
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def _bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-def _ids(value: Any) -> tuple[int, ...] | None:
-    if not isinstance(value, list):
-        return None
-    try:
-        return tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _replace(attempt: Attempt, **changes: Any) -> Attempt:
-    return replace(attempt, **changes)
-
-
-def _with_outcome(
-    attempt: Attempt,
-    result: str,
-    detail: str,
-    remaining_after: Decimal | None,
-    at: str,
-    answered: bool | None = None,
-) -> Attempt:
-    return _replace(
-        attempt,
-        result=result,
-        detail=detail,
-        remaining_after=remaining_after,
-        outcome_at=at,
-        written=False,
-        answered=answered,
-    )
-
-
 __all__ = [
     "APPLIED",
     "COLLECT",
     "ELSEWHERE",
     "ENV_JOURNAL",
+    "EVENTS",
     "FAILED",
     "FINAL_RESULTS",
+    "INTENT",
+    "KINDS",
     "NOT_APPLIED",
+    "OUTCOME",
+    "RESULTS",
     "UNDO",
     "UNKNOWN",
+    "WRITTEN",
     "Attempt",
     "Journal",
+    "RowStatus",
 ]

@@ -7,9 +7,9 @@ job that already holds them needs no grid. Jobs import these from here, never fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ..api.models import INVOICE_TYPE_LABELS, Invoice, InvoiceType
@@ -70,17 +70,32 @@ def parse_invoice_table(
     ``owned``: the block's row lists may be kept (no caller uses them afterwards)."""
     found = find_header_row(block, layout.ID_HEADER, layout.HEADER_SEARCH_ROWS)
     if found is None:
-        below_strip = block[layout.INVOICE_HEADER_ROW - 1 :]
-        if any(any(cell not in (None, "") for cell in row) for row in below_strip):
-            raise JobError(
-                "sheet '{sheet}' has data but no '{header}' header in its first {rows} rows; "
-                "refusing to overwrite it",
-                sheet=layout.INVOICES,
-                header=layout.ID_HEADER,
-                rows=layout.HEADER_SEARCH_ROWS,
-            )
+        _refuse_data_without_header(block)
         return None
-    header = list(block[found])
+    header = _header_cells(block[found])
+    width = max(len(header), max((len(r) for r in block[found + 1 :]), default=0))
+    header += [None] * (width - len(header))
+    rows = [_padded(r, width, owned=owned) for r in block[found + 1 :]]
+    return InvoiceTable(header_row=found + 1, header=header, rows=rows)
+
+
+def _refuse_data_without_header(block: Sequence[Sequence[Any]]) -> None:
+    """A sheet with data below the control strip but no ``Belge ID`` header is not ours:
+    ``JobError`` rather than overwrite it."""
+    below_strip = block[layout.INVOICE_HEADER_ROW - 1 :]
+    if any(any(cell not in (None, "") for cell in row) for row in below_strip):
+        raise JobError(
+            "sheet '{sheet}' has data but no '{header}' header in its first {rows} rows; "
+            "refusing to overwrite it",
+            sheet=layout.INVOICES,
+            header=layout.ID_HEADER,
+            rows=layout.HEADER_SEARCH_ROWS,
+        )
+
+
+def _header_cells(row: Sequence[Any]) -> list[Any]:
+    """The header row without its empty tail; ``JobError`` for a header given twice."""
+    header = list(row)
     while header and cell_text(header[-1]) == "":
         header.pop()
     dupes = [d for d in duplicate_headers(header) if d]
@@ -91,13 +106,14 @@ def parse_invoice_table(
             sheet=layout.INVOICES,
             names=names,
         )
-    width = max(len(header), max((len(r) for r in block[found + 1 :]), default=0))
-    header += [None] * (width - len(header))
-    rows = [
-        r if owned and type(r) is list and len(r) == width else list(r) + [None] * (width - len(r))
-        for r in block[found + 1 :]
-    ]
-    return InvoiceTable(header_row=found + 1, header=header, rows=rows)
+    return header
+
+
+def _padded(row: Sequence[Any], width: int, *, owned: bool) -> list[Any]:
+    """The row as a list of ``width`` cells; an owned list of that width is kept as it is."""
+    if owned and type(row) is list and len(row) == width:
+        return row
+    return list(row) + [None] * (width - len(row))
 
 
 def require_columns(table: InvoiceTable, columns: Sequence[layout.Column]) -> None:
@@ -125,13 +141,11 @@ def invoice_values(invoice: Invoice) -> dict[str, Any]:
     """Column key -> cell value for the tool-owned (DATA) columns of one invoice."""
     header = invoice.header
     plan = invoice.payment_plan
-    status = invoice.commercial_doc_status.value if invoice.commercial_doc_status else None
-    payment = plan.payment_status_value if plan else None
     return {
         "id": invoice.commercial_doc_id,
         "serial_no": header.serial_no,
-        "issue_date": header.issue_date.date() if header.issue_date else None,
-        "due_date": header.due_date.date() if header.due_date else None,
+        "issue_date": _day(header.issue_date),
+        "due_date": _day(header.due_date),
         "party": header.associate.full_name,
         "tax_id": header.associate.identity_no,
         "currency": invoice.currency,
@@ -140,15 +154,27 @@ def invoice_values(invoice: Invoice) -> dict[str, Any]:
         "grand_total": invoice.total.grand_total,
         "paid": plan.total_paid if plan else None,
         "remaining": plan.total_remaining if plan else None,
-        "payment_status": layout.PAYMENT_STATUS_LABELS.get(payment or "", payment),
-        "type": type_label(invoice),
-        "doc_status": layout.DOC_STATUS_LABELS.get(status or "", status),
-        "edoc_status": layout.E_DOCUMENT_STATUS_LABELS.get(
-            invoice.e_document_status or "", invoice.e_document_status
+        "payment_status": _label(
+            layout.PAYMENT_STATUS_LABELS, plan.payment_status_value if plan else None
         ),
+        "type": type_label(invoice),
+        "doc_status": _label(
+            layout.DOC_STATUS_LABELS,
+            invoice.commercial_doc_status.value if invoice.commercial_doc_status else None,
+        ),
+        "edoc_status": _label(layout.E_DOCUMENT_STATUS_LABELS, invoice.e_document_status),
         "description": header.description,
         "tags": ", ".join(t.name for t in invoice.tags if t.name),
     }
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def _label(labels: Mapping[str, str], value: str | None) -> str | None:
+    """The Turkish label of an API status value; an unknown value as it is."""
+    return labels.get(value or "", value)
 
 
 DATA_COLUMNS = tuple(c for c in layout.INVOICE_COLUMNS if c.role is layout.Role.DATA)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ..workbook import layout
 from .errors import JobError
-from .journal import APPLIED, NOT_APPLIED, Attempt, Journal
+from .journal import Attempt, Journal
+from .status import RowStatus
 
 # The journal's detail for a user's verdict (Turkish: it ends up in the workbook's row).
 _RESOLVED = "elle çözüldü: KolayBi'de kontrol edildi"
@@ -24,7 +25,7 @@ def attempts_to_show(journal: Journal, *, everything: bool = False) -> list[Atte
 def record_verdict(journal: Journal, prefix: str, *, applied: bool) -> Attempt:
     """Record the user's verdict on the one open attempt whose id starts with ``prefix``."""
     attempt = _one_open_attempt(journal, prefix)
-    result = APPLIED if applied else NOT_APPLIED
+    result = RowStatus.APPLIED if applied else RowStatus.NOT_APPLIED
     with journal.lock(attempt.key):
         return journal.outcome(attempt, result, _verdict_text(attempt, applied=applied))
 

@@ -96,21 +96,35 @@ def parse_mark(value: Any) -> bool:
         return False
     if isinstance(value, bool):
         return value
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        if isinstance(value, Decimal) and value.is_nan():  # sNaN cannot even be compared
-            raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
-        if value == 1:
-            return True
-        if value == 0:
-            return False
+    marked: bool | None = None
+    if isinstance(value, (int, float, Decimal)):
+        marked = _number_mark(value)
+    elif isinstance(value, str):
+        marked = _text_mark(value)
+    if marked is None:
         raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
-    if isinstance(value, str):
-        words = _mark_words(value)
-        if any(w in MARK_YES for w in words):
-            return True
-        if any(w in MARK_NO for w in words) or MARK_UNDO in words:
-            return False
-    raise CellError(f"Tahsil Et değeri anlaşılamadı: {show(value)} (x ya da boş bırakın)")
+    return marked
+
+
+def _number_mark(value: float | Decimal) -> bool | None:
+    """1 is marked, 0 is not; any other number (NaN too) is not understood (None)."""
+    if isinstance(value, Decimal) and value.is_nan():  # sNaN cannot even be compared
+        return None
+    if value == 1:
+        return True
+    if value == 0:
+        return False
+    return None
+
+
+def _text_mark(value: str) -> bool | None:
+    """A yes-word is marked; a no-word or ``geri al`` is not; anything else is None."""
+    words = _mark_words(value)
+    if any(w in MARK_YES for w in words):
+        return True
+    if any(w in MARK_NO for w in words) or MARK_UNDO in words:
+        return False
+    return None
 
 
 def parse_int(value: Any, what: str) -> int | None:
@@ -122,26 +136,34 @@ def parse_int(value: Any, what: str) -> int | None:
     if isinstance(value, int):
         number = value
     elif isinstance(value, (float, Decimal)):
-        finite = math.isfinite(value) if isinstance(value, float) else value.is_finite()
-        if not finite:
-            raise CellError(f"{what} bir sayı olmalı: {show(value)}")
-        if isinstance(value, Decimal) and value.adjusted() >= MAX_DIGITS:
-            raise CellError(f"{what} çok büyük: {show(value)}")  # int() would take ages
-        if value != int(value):
-            raise CellError(f"{what} tam sayı olmalı: {show(value)}")
-        number = int(value)
+        number = _int_from_number(value, what)
     elif isinstance(value, str):
-        text = value.strip().removesuffix(".0")
-        if not text.isascii() or not text.isdigit():
-            raise CellError(f"{what} bir sayı olmalı: {show(value)}")
-        if len(text) > MAX_DIGITS:
-            raise CellError(f"{what} çok büyük: {show(value)}")
-        number = int(text)
+        number = _int_from_text(value, what)
     else:
         raise CellError(f"{what} bir sayı olmalı: {show(value)}")
     if number <= 0:
         raise CellError(f"{what} pozitif olmalı: {show(value)}")
     return number
+
+
+def _int_from_number(value: float | Decimal, what: str) -> int:
+    finite = math.isfinite(value) if isinstance(value, float) else value.is_finite()
+    if not finite:
+        raise CellError(f"{what} bir sayı olmalı: {show(value)}")
+    if isinstance(value, Decimal) and value.adjusted() >= MAX_DIGITS:
+        raise CellError(f"{what} çok büyük: {show(value)}")  # int() would take ages
+    if value != int(value):
+        raise CellError(f"{what} tam sayı olmalı: {show(value)}")
+    return int(value)
+
+
+def _int_from_text(value: str, what: str) -> int:
+    text = value.strip().removesuffix(".0")
+    if not text.isascii() or not text.isdigit():
+        raise CellError(f"{what} bir sayı olmalı: {show(value)}")
+    if len(text) > MAX_DIGITS:
+        raise CellError(f"{what} çok büyük: {show(value)}")
+    return int(text)
 
 
 def parse_document_id(value: Any) -> int | None:
@@ -185,21 +207,30 @@ def parse_collect_amount(value: Any) -> Decimal | None:
     if is_blank(value):
         return None
     if isinstance(value, str):
-        text = value.strip()
-        if _ERROR_VALUE.fullmatch(text.upper()):
-            raise CellError(
-                f"{what} bir hata değeri: {show(value)}; bir tutar yazın ya da boş bırakın"
-            )
-        if text.startswith("="):
-            raise CellError(
-                f"{what} bir formül: {show(value)}; formülün sonucu dosyadan okunamaz — "
-                "tutarı sayı olarak yazın"
-            )
+        _refuse_error_or_formula(value, what)
     if isinstance(value, float) and math.isfinite(value):
         value = Decimal(format(value, f".{_EXCEL_DIGITS}g"))
     amount = parse_decimal(value, what)
     if amount is None:
         return None
+    _check_collect_amount(amount, value, what)
+    return amount.quantize(Decimal("0.01"))
+
+
+def _refuse_error_or_formula(value: str, what: str) -> None:
+    """An Excel error value or a formula's text (a file holds no result to read) is no amount."""
+    text = value.strip()
+    if _ERROR_VALUE.fullmatch(text.upper()):
+        raise CellError(f"{what} bir hata değeri: {show(value)}; bir tutar yazın ya da boş bırakın")
+    if text.startswith("="):
+        raise CellError(
+            f"{what} bir formül: {show(value)}; formülün sonucu dosyadan okunamaz — "
+            "tutarı sayı olarak yazın"
+        )
+
+
+def _check_collect_amount(amount: Decimal, value: Any, what: str) -> None:
+    """Positive, within Excel's digits, at most 2 decimals."""
     if amount == 0:
         raise CellError(
             f"{what} sıfır olamaz; kalanın tamamı için boş bırakın, tahsil etmemek için "
@@ -211,7 +242,6 @@ def parse_collect_amount(value: Any) -> Decimal | None:
         raise CellError(f"{what} çok büyük: {show(value)}")
     if amount != amount.quantize(Decimal("0.01")):
         raise CellError(f"{what} en çok 2 ondalık basamaklı olmalı: {show(value)}")
-    return amount.quantize(Decimal("0.01"))
 
 
 def _parse_amount_text(value: str, what: str) -> Decimal:
@@ -240,20 +270,32 @@ def parse_date(value: Any, what: str = "Tarih") -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
+    day: date | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise CellError(f"{what} anlaşılamadı: {show(value)}")
-        if 1 <= value < 2_958_466:  # Excel's serial range, 1900-01-01 .. 9999-12-31
-            return (EXCEL_EPOCH + timedelta(days=float(value))).date()
+        day = _date_from_serial(value)
+    elif isinstance(value, str):
+        day = _date_from_text(value.strip())
+    if day is None:
         raise CellError(f"{what} anlaşılamadı: {show(value)}")
-    if isinstance(value, str):
-        text = value.strip()
-        for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"):
-            try:
-                return datetime.strptime(text, fmt).date()
-            except ValueError:
-                continue
-    raise CellError(f"{what} anlaşılamadı: {show(value)}")
+    return day
+
+
+def _date_from_serial(value: float) -> date | None:
+    """An Excel serial number within Excel's range (1900-01-01 .. 9999-12-31), else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if 1 <= value < 2_958_466:
+        return (EXCEL_EPOCH + timedelta(days=float(value))).date()
+    return None
+
+
+def _date_from_text(text: str) -> date | None:
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 def parse_datetime(value: Any, what: str = "Zaman") -> datetime | None:

@@ -21,6 +21,7 @@ from ...workbook.cells import (
 from ...workbook.grid import Grid
 from ..errors import JobError
 from ..journal import Journal
+from ..status import RowStatus
 from ..table import InvoiceTable, chosen_types
 from ..vaults import read_vaults, vault_ref
 from .reading import (
@@ -33,13 +34,9 @@ from .reading import (
     _row_type,
 )
 from .records import (
-    FAILED_ROW,
-    SKIPPED,
     T_BLOCKED,
     T_NOTHING_LEFT,
-    UNCHANGED,
     UNCOLLECTABLE_STATUSES,
-    UNKNOWN_ROW,
     CollectClient,
     Plan,
     PlannedRow,
@@ -67,7 +64,7 @@ def _issue(
     index: int,
     doc_id: int | None,
     text: str,
-    status: str = FAILED_ROW,
+    status: RowStatus = RowStatus.FAILED,
 ) -> None:
     issues.append(RowOutcome(index, table.sheet_row(index), doc_id, text, status))
 
@@ -120,7 +117,7 @@ def _singles(
         elif doc_id in blocked:
             until = blocked[doc_id]
             text = T_BLOCKED if until is None else pending_text(until)
-            _issue(issues, table, index, doc_id, text, UNKNOWN_ROW)
+            _issue(issues, table, index, doc_id, text, RowStatus.UNKNOWN)
         else:
             singles.append((index, doc_id))
     return singles
@@ -194,7 +191,7 @@ def _partial_done(
     collected. (Another instalment: clear the row's ``Tahsilat Durumu`` first.)"""
     current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
     if current.startswith(layout.OUTCOME_DONE):
-        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED)
+        return RowOutcome(index, table.sheet_row(index), doc_id, current, RowStatus.UNCHANGED)
     return None
 
 
@@ -243,7 +240,7 @@ def _nothing_left(
     """A row whose invoice has nothing left: unchanged if it already says done, else skipped."""
     current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
     if current.startswith(layout.OUTCOME_DONE):
-        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED)
+        return RowOutcome(index, table.sheet_row(index), doc_id, current, RowStatus.UNCHANGED)
     remaining = invoice.remaining
     grand_total = invoice.total.grand_total
     paid = invoice.payment_plan.total_paid if invoice.payment_plan else None
@@ -254,7 +251,7 @@ def _nothing_left(
         table.sheet_row(index),
         doc_id,
         T_NOTHING_LEFT,
-        SKIPPED,
+        RowStatus.SKIPPED,
         paid=paid,
         remaining=remaining,
         payment_status=_payment_label(paid, remaining),
@@ -294,32 +291,55 @@ def _build_plan(
     found, read_errors = reader.read(wanted, lambda: _strip_type(grid))
 
     rows: list[PlannedRow] = []
-    totals: dict[tuple[str, str], Decimal] = {}
-    for index, doc_id, vault, partial in resolved:
-        invoice = found.get(doc_id)
-        if invoice is None:
-            reason = read_errors.get(doc_id, "fatura KolayBi'de bulunamadı")
-            _issue(issues, table, index, doc_id, error_text(f"{reason} (Belge ID {doc_id})"))
-            continue
-        unfit, currency = _unfit(table, index, invoice, vault)
-        if unfit is not None or invoice.remaining is None:
-            _issue(issues, table, index, doc_id, error_text(unfit or ""))
-            continue
-        amount = invoice.remaining.quantize(CENT, rounding=ROUND_DOWN)
-        if amount <= 0:
-            issues.append(_nothing_left(table, index, doc_id, invoice, overlay))
-            continue
-        if partial is not None and partial > amount:
-            _issue(issues, table, index, doc_id, error_text(_too_much(partial, amount, currency)))
-            continue
-        if partial is not None:
-            amount = partial
-        row = _planned_row(table, index, doc_id, vault, invoice, amount, currency, api_vaults)
-        rows.append(row)
-        key = (row.vault_label, currency)
-        totals[key] = totals.get(key, ZERO) + amount
+    for item in resolved:
+        planned = _plan_row(table, item, found, read_errors, overlay, api_vaults)
+        if isinstance(planned, PlannedRow):
+            rows.append(planned)
+        else:
+            issues.append(planned)
     issues.sort(key=lambda o: o.index)
-    return Plan(rows, issues, totals, marked)
+    return Plan(rows, issues, _totals(rows), marked)
+
+
+def _plan_row(
+    table: InvoiceTable,
+    item: _Resolved,
+    found: dict[int, Invoice],
+    read_errors: dict[int, str],
+    overlay: dict[int, str],
+    api_vaults: list[VaultRef],
+) -> PlannedRow | RowOutcome:
+    """One resolved row: planned with the invoice's current remaining amount (or its
+    ``Tahsil Tutarı``), or the outcome that says why it is not sent."""
+    index, doc_id, vault, partial = item
+    invoice = found.get(doc_id)
+    if invoice is None:
+        reason = read_errors.get(doc_id, "fatura KolayBi'de bulunamadı")
+        return _failed(table, index, doc_id, f"{reason} (Belge ID {doc_id})")
+    unfit, currency = _unfit(table, index, invoice, vault)
+    if unfit is not None or invoice.remaining is None:
+        return _failed(table, index, doc_id, unfit or "")
+    amount = invoice.remaining.quantize(CENT, rounding=ROUND_DOWN)
+    if amount <= 0:
+        return _nothing_left(table, index, doc_id, invoice, overlay)
+    if partial is not None and partial > amount:
+        return _failed(table, index, doc_id, _too_much(partial, amount, currency))
+    if partial is not None:
+        amount = partial
+    return _planned_row(table, index, doc_id, vault, invoice, amount, currency, api_vaults)
+
+
+def _failed(table: InvoiceTable, index: int, doc_id: int, reason: str) -> RowOutcome:
+    return RowOutcome(index, table.sheet_row(index), doc_id, error_text(reason), RowStatus.FAILED)
+
+
+def _totals(rows: list[PlannedRow]) -> dict[tuple[str, str], Decimal]:
+    """(vault label, currency) -> the sum to collect."""
+    totals: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        key = (row.vault_label, row.currency)
+        totals[key] = totals.get(key, ZERO) + row.amount
+    return totals
 
 
 def _split_done(

@@ -253,26 +253,36 @@ class _Reader:
             answer = answers[doc_id]
             if isinstance(answer, Invoice) and answer.remaining is not None:
                 found[doc_id] = answer
-                continue
-            # The detail has no remaining amount (no payment plan), could not be read or says
-            # "not found" (which a missing route would say too): look in its type's list.
-            invoice_type = _invoice_type(answer) if isinstance(answer, Invoice) else None
-            invoice_type = invoice_type or hints.get(doc_id) or SALE
-            try:
-                listed = self.listing(invoice_type).get(doc_id)
-            except (ConnectionFailed, AuthenticationError, ConfigurationError):
-                raise
-            except KolayBiError as exc:
-                errors[doc_id] = f"fatura KolayBi'den okunamadı: {exc}"
-                continue
-            if listed is not None:
-                found[doc_id] = listed
-            elif isinstance(answer, Invoice):
-                found[doc_id] = answer  # no payment plan anywhere: reported as unreadable
-            elif isinstance(answer, NotFoundError):
-                errors[doc_id] = "fatura KolayBi'de bulunamadı"
             else:
-                errors[doc_id] = f"fatura KolayBi'den okunamadı: {answer}"
+                self._from_list(doc_id, answer, hints.get(doc_id), found, errors)
+
+    def _from_list(
+        self,
+        doc_id: int,
+        answer: Invoice | KolayBiError,
+        hint: InvoiceType | None,
+        found: dict[int, Invoice],
+        errors: dict[int, str],
+    ) -> None:
+        """The detail has no remaining amount (no payment plan), could not be read or says
+        "not found" (which a missing route would say too): look in its type's list."""
+        invoice_type = _invoice_type(answer) if isinstance(answer, Invoice) else None
+        invoice_type = invoice_type or hint or SALE
+        try:
+            listed = self.listing(invoice_type).get(doc_id)
+        except (ConnectionFailed, AuthenticationError, ConfigurationError):
+            raise
+        except KolayBiError as exc:
+            errors[doc_id] = f"fatura KolayBi'den okunamadı: {exc}"
+            return
+        if listed is not None:
+            found[doc_id] = listed
+        elif isinstance(answer, Invoice):
+            found[doc_id] = answer  # no payment plan anywhere: reported as unreadable
+        elif isinstance(answer, NotFoundError):
+            errors[doc_id] = "fatura KolayBi'de bulunamadı"
+        else:
+            errors[doc_id] = f"fatura KolayBi'den okunamadı: {answer}"
 
 
 _T = TypeVar("_T")

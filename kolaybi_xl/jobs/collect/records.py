@@ -20,6 +20,7 @@ from ...workbook.grid import Grid
 from ..account import client_account_key
 from ..errors import ExitCode, JobError
 from ..journal import Attempt
+from ..status import RowStatus
 from .waits import SALE, TOLERANCE
 
 log = logging.getLogger(__name__)
@@ -36,14 +37,12 @@ REQUIRED_COLUMNS = (
     layout.C_CURRENCY,
 )
 
-# Row statuses.
-DONE, FAILED_ROW, SKIPPED, UNKNOWN_ROW, UNCHANGED = (
-    "done",
-    "failed",
-    "skipped",
-    "unknown",
-    "unchanged",
-)
+# Row statuses are ``RowStatus`` members (jobs/status.py); these names stay for older imports.
+DONE = RowStatus.DONE
+FAILED_ROW = RowStatus.FAILED
+SKIPPED = RowStatus.SKIPPED
+UNKNOWN_ROW = RowStatus.UNKNOWN
+UNCHANGED = RowStatus.UNCHANGED
 
 # -- outcome texts (the first word is the contract: Tamamlandı / Hata / Atlandı) -------------
 
@@ -182,7 +181,7 @@ class RowOutcome:
     sheet_row: int
     document_id: int | None
     outcome: str  # the full 'Tahsilat Durumu' text
-    status: str  # done | failed | skipped | unknown | unchanged
+    status: RowStatus  # done | failed | skipped | unknown | unchanged
     collected_at: datetime | None = None
     paid: Decimal | None = None
     remaining: Decimal | None = None
@@ -205,15 +204,15 @@ class Plan:
 
     @property
     def errors(self) -> int:
-        return sum(1 for i in self.issues if i.status in (FAILED_ROW, UNKNOWN_ROW))
+        return sum(1 for i in self.issues if i.status.is_error)
 
     @property
     def skipped(self) -> int:
-        return sum(1 for i in self.issues if i.status == SKIPPED)
+        return sum(1 for i in self.issues if i.status == RowStatus.SKIPPED)
 
     @property
     def unchanged(self) -> int:
-        return sum(1 for i in self.issues if i.status == UNCHANGED)
+        return sum(1 for i in self.issues if i.status == RowStatus.UNCHANGED)
 
     def _count_by_total(self) -> Counter[tuple[str, str]]:
         return Counter((r.vault_label, r.currency) for r in self.rows)
@@ -228,28 +227,55 @@ class Plan:
                 "Collection plan: {n} invoices to collect.",
                 n,
                 lang,
-            ).format(n=number(n, lang))
+            ).format(n=number(n, lang)),
+            *self._row_lines(lang, limit),
+            *self._total_lines(lang),
+            *self._count_lines(lang),
         ]
+        row_issue = _("  row {row}: {outcome}", lang)
+        for issue in self.issues:
+            if issue.status.is_error:
+                # the outcome is the row's 'Tahsilat Durumu' text: the workbook's, Turkish
+                lines.append(row_issue.format(row=issue.sheet_row, outcome=issue.outcome))
+        if self.recovered:
+            k = len(self.recovered)
+            lines.append(
+                ngettext(
+                    "{n} outcome of an earlier run will be written.",
+                    "{n} outcomes of earlier runs will be written.",
+                    k,
+                    lang,
+                ).format(n=k)
+            )
+        return "\n".join(lines)
+
+    def _row_lines(self, lang: Lang | None, limit: int) -> list[str]:
+        """The first ``limit`` planned rows (partial ones say so), then how many more."""
         row_text = _("  row {row}: document {doc} {serial} {party} — {amount} → {vault}", lang)
         partial_text = _(
             "  row {row}: document {doc} {serial} {party} — {amount} partial (of {remaining} "
             "open) → {vault}",
             lang,
         )
-        for row in self.rows[:limit]:
-            lines.append(
-                (partial_text if row.partial else row_text).format(
-                    row=row.sheet_row,
-                    doc=row.document_id,
-                    serial=row.serial_no,
-                    party=row.party,
-                    amount=i18n.amount(row.amount, row.currency, lang),
-                    remaining=i18n.amount(row.remaining_before or row.amount, row.currency, lang),
-                    vault=row.vault_label,
-                )
+        lines = [
+            (partial_text if row.partial else row_text).format(
+                row=row.sheet_row,
+                doc=row.document_id,
+                serial=row.serial_no,
+                party=row.party,
+                amount=i18n.amount(row.amount, row.currency, lang),
+                remaining=i18n.amount(row.remaining_before or row.amount, row.currency, lang),
+                vault=row.vault_label,
             )
-        if n > limit:
-            lines.append(_("  … and {n} more", lang).format(n=n - limit))
+            for row in self.rows[:limit]
+        ]
+        if len(self.rows) > limit:
+            lines.append(_("  … and {n} more", lang).format(n=len(self.rows) - limit))
+        return lines
+
+    def _total_lines(self, lang: Lang | None) -> list[str]:
+        """Totals per vault and currency, and how many rows are partial collections."""
+        lines: list[str] = []
         counts = self._count_by_total()
         if self.totals:
             lines.append(_("Totals per vault and currency:", lang))
@@ -267,6 +293,10 @@ class Plan:
                     lang,
                 ).format(n=number(partials, lang))
             )
+        return lines
+
+    def _count_lines(self, lang: Lang | None) -> list[str]:
+        """One line: rows with an error, skipped, already collected."""
         parts = [
             ngettext("{n} row with an error", "{n} rows with an error", self.errors, lang),
             ngettext(
@@ -280,23 +310,7 @@ class Plan:
             ),
         ]
         counted = (self.errors, self.skipped, self.unchanged)
-        lines.append(", ".join(p.format(n=k) for p, k in zip(parts, counted, strict=True)) + ".")
-        row_issue = _("  row {row}: {outcome}", lang)
-        for issue in self.issues:
-            if issue.status in (FAILED_ROW, UNKNOWN_ROW):
-                # the outcome is the row's 'Tahsilat Durumu' text: the workbook's, Turkish
-                lines.append(row_issue.format(row=issue.sheet_row, outcome=issue.outcome))
-        if self.recovered:
-            k = len(self.recovered)
-            lines.append(
-                ngettext(
-                    "{n} outcome of an earlier run will be written.",
-                    "{n} outcomes of earlier runs will be written.",
-                    k,
-                    lang,
-                ).format(n=k)
-            )
-        return "\n".join(lines)
+        return [", ".join(p.format(n=k) for p, k in zip(parts, counted, strict=True)) + "."]
 
 
 @dataclass
@@ -327,7 +341,8 @@ class CollectResult:
         if self.unreachable:
             return ExitCode.API
         counts = self.counts
-        return ExitCode.ROWS_FAILED if counts[FAILED_ROW] or counts[UNKNOWN_ROW] else ExitCode.OK
+        failed = any(counts[s] for s in RowStatus if s.is_error)
+        return ExitCode.ROWS_FAILED if failed else ExitCode.OK
 
     def summary(self, lang: Lang | None = None) -> str:
         """One line: the command line's language, or Turkish for the workbook's status."""
@@ -337,11 +352,13 @@ class CollectResult:
             if self.undo
             else _("Collection: {done} done, {failed} failed, {skipped} skipped", lang)
         )
-        text = head.format(done=c[DONE], failed=c[FAILED_ROW], skipped=c[SKIPPED])
-        if c[UNKNOWN_ROW]:
-            text += _(", {n} unknown", lang).format(n=c[UNKNOWN_ROW])
-        if c[UNCHANGED]:
-            text += _(", {n} already done", lang).format(n=c[UNCHANGED])
+        text = head.format(
+            done=c[RowStatus.DONE], failed=c[RowStatus.FAILED], skipped=c[RowStatus.SKIPPED]
+        )
+        if c[RowStatus.UNKNOWN]:
+            text += _(", {n} unknown", lang).format(n=c[RowStatus.UNKNOWN])
+        if c[RowStatus.UNCHANGED]:
+            text += _(", {n} already done", lang).format(n=c[RowStatus.UNCHANGED])
         if self.recovered:
             text += "; " + ngettext(
                 "{n} outcome of an earlier run recovered",

@@ -11,13 +11,11 @@ from pathlib import Path
 
 from ...workbook import layout
 from ..identity import new_workbook_id
-from ..journal import APPLIED, ELSEWHERE, NOT_APPLIED, UNKNOWN, Attempt, Journal
+from ..journal import Attempt, Journal
+from ..status import RowStatus
 from ..table import InvoiceTable
 from .reading import _is_marked, _is_undo_marked, _row_doc_id
 from .records import (
-    DONE,
-    FAILED_ROW,
-    SKIPPED,
     T_NOT_APPLIED,
     T_UNDO_NOT_APPLIED,
     T_UNKNOWN,
@@ -41,7 +39,7 @@ log = logging.getLogger(__name__)
 def _record_verdict(journal: Journal, attempt: Attempt, verdict: _Verdict) -> bool:
     """Journal a verdict on an earlier attempt; True when it is settled now."""
     label = attempt.vault_name or f"Kasa {attempt.vault_id}"
-    if verdict.result == APPLIED:
+    if verdict.result == RowStatus.APPLIED:
         if attempt.is_undo:
             text = undone_text(
                 _taken_back(attempt, verdict.remaining),
@@ -53,19 +51,25 @@ def _record_verdict(journal: Journal, attempt: Attempt, verdict: _Verdict) -> bo
             text = done_text(
                 attempt.amount, attempt.currency, label, verdict.remaining, verified=True
             )
-        journal.outcome(attempt, APPLIED, text, verdict.remaining, answered=attempt.answered)
+        journal.outcome(
+            attempt, RowStatus.APPLIED, text, verdict.remaining, answered=attempt.answered
+        )
         return True
-    if verdict.result == NOT_APPLIED:
+    if verdict.result == RowStatus.NOT_APPLIED:
         text = T_UNDO_NOT_APPLIED if attempt.is_undo else T_NOT_APPLIED
-        journal.outcome(attempt, NOT_APPLIED, text, verdict.remaining, answered=attempt.answered)
+        journal.outcome(
+            attempt, RowStatus.NOT_APPLIED, text, verdict.remaining, answered=attempt.answered
+        )
         return True
-    if verdict.result == ELSEWHERE:
+    if verdict.result == RowStatus.ELSEWHERE:
         text = elsewhere_text(verdict.remaining, attempt.currency)
-        journal.outcome(attempt, ELSEWHERE, text, verdict.remaining, answered=attempt.answered)
+        journal.outcome(
+            attempt, RowStatus.ELSEWHERE, text, verdict.remaining, answered=attempt.answered
+        )
         return True
     if attempt.result is None:
         text = T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
-        journal.outcome(attempt, UNKNOWN, text, verdict.remaining, answered=False)
+        journal.outcome(attempt, RowStatus.UNKNOWN, text, verdict.remaining, answered=False)
     return False
 
 
@@ -87,12 +91,34 @@ def _recover_pending(
     pending = journal.pending(key)
     if not pending:
         return 0, {}
+    open_, unknown = _one_per_document(pending)
+    settled = 0
+    while open_:
+        judged, later, halted = _judge_round(journal, settler, open_, unknown)
+        settled += judged
+        if halted or not later:
+            break
+        deadlines = [settler.deadline(a) for a in later]
+        if settler.no_wait:
+            _leave_pending(journal, later, deadlines, unknown)
+            break
+        left = max(deadlines) - settler.clock()
+        progress(len(later), max(0.0, left))
+        settler.waits.sleep(max(0.0, min(settler.waits.poll, min(deadlines) - settler.clock())))
+        open_ = later
+    return settled, unknown
+
+
+def _one_per_document(
+    pending: Sequence[Attempt],
+) -> tuple[list[Attempt], dict[int, float | None]]:
+    """The attempts to settle (one per document), and the documents with more than one open
+    attempt: those are left unknown (for a person), never guessed at."""
     by_doc: dict[int, list[Attempt]] = {}
     for attempt in pending:
         by_doc.setdefault(attempt.document_id, []).append(attempt)
-    settled = 0
-    unknown: dict[int, float | None] = {}
     open_: list[Attempt] = []
+    unknown: dict[int, float | None] = {}
     for doc_id, attempts in by_doc.items():
         if len(attempts) > 1:
             log.warning(
@@ -101,36 +127,44 @@ def _recover_pending(
             unknown[doc_id] = None
         else:
             open_.append(attempts[0])
-    while open_:
-        later: list[Attempt] = []
-        for attempt in open_:
-            answered = attempt.answered is True
-            verdict = settler.judge_now(attempt, answered=answered)
-            if verdict.halt is not None:
-                # The API is unreachable: leave the rest for later.
-                unknown.update(dict.fromkeys((a.document_id for a in open_), None))
-                return settled, unknown
-            if verdict.result == WAIT:
-                later.append(attempt)
-                continue
-            if _record_verdict(journal, attempt, verdict):
-                settled += 1
-            else:
-                unknown[attempt.document_id] = None
-        if not later:
-            break
-        deadlines = [settler.deadline(a) for a in later]
-        if settler.no_wait:
-            for attempt, deadline in zip(later, deadlines, strict=True):
-                pending_verdict = _Verdict(UNKNOWN, pending_until=deadline)
-                _record_verdict(journal, attempt, pending_verdict)
-                unknown[attempt.document_id] = deadline
-            break
-        left = max(deadlines) - settler.clock()
-        progress(len(later), max(0.0, left))
-        settler.waits.sleep(max(0.0, min(settler.waits.poll, min(deadlines) - settler.clock())))
-        open_ = later
-    return settled, unknown
+    return open_, unknown
+
+
+def _judge_round(
+    journal: Journal,
+    settler: _Settler,
+    open_: Sequence[Attempt],
+    unknown: dict[int, float | None],
+) -> tuple[int, list[Attempt], bool]:
+    """Judge each open attempt once: (how many were settled, those to judge again later,
+    whether KolayBi could not be reached — then every open one is left unknown)."""
+    settled = 0
+    later: list[Attempt] = []
+    for attempt in open_:
+        verdict = settler.judge_now(attempt, answered=attempt.answered is True)
+        if verdict.halt is not None:
+            # The API is unreachable: leave the rest for later.
+            unknown.update(dict.fromkeys((a.document_id for a in open_), None))
+            return settled, later, True
+        if verdict.result == WAIT:
+            later.append(attempt)
+        elif _record_verdict(journal, attempt, verdict):
+            settled += 1
+        else:
+            unknown[attempt.document_id] = None
+    return settled, later, False
+
+
+def _leave_pending(
+    journal: Journal,
+    later: Sequence[Attempt],
+    deadlines: Sequence[float],
+    unknown: dict[int, float | None],
+) -> None:
+    """``--no-wait``: record the attempts still within their horizon as pending until then."""
+    for attempt, deadline in zip(later, deadlines, strict=True):
+        _record_verdict(journal, attempt, _Verdict(RowStatus.UNKNOWN, pending_until=deadline))
+        unknown[attempt.document_id] = deadline
 
 
 def _taken_back(attempt: Attempt, remaining_after: Decimal | None) -> Decimal | None:
@@ -204,28 +238,18 @@ def _recovered_rows(
 
 
 def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> RowOutcome:
-    applied = attempt.result == APPLIED
+    applied = attempt.result == RowStatus.APPLIED
     remaining = attempt.remaining_after
     paid = None
     if applied and remaining is not None and attempt.grand_total is not None:
         paid = attempt.grand_total - remaining
-    if not applied:
-        done = error_text("önceki deneme başarısız")
-    elif attempt.is_undo:
-        done = undone_text(_taken_back(attempt, remaining), attempt.currency, remaining)
-    else:
-        label = attempt.vault_name or f"Kasa {attempt.vault_id}"
-        done = done_text(attempt.amount, attempt.currency, label)
-    text = attempt.detail or done
-    status = DONE if applied else FAILED_ROW
-    if attempt.result == ELSEWHERE and text.startswith(layout.OUTCOME_SKIPPED):
-        status = SKIPPED
+    text = attempt.detail or _recovered_text(attempt, applied=applied)
     return RowOutcome(
         index,
         table.sheet_row(index),
         attempt.document_id,
         text,
-        status,
+        _recovered_status(attempt, text),
         collected_at=_parse_time(attempt.outcome_at) if applied and not attempt.is_undo else None,
         paid=paid,
         remaining=remaining if applied else None,
@@ -238,4 +262,22 @@ def _outcome_from_attempt(table: InvoiceTable, index: int, attempt: Attempt) -> 
     )
 
 
-# -- sending ----------------------------------------------------------------------------------
+def _recovered_text(attempt: Attempt, *, applied: bool) -> str:
+    """The row's text for an earlier final outcome whose journal record carries none."""
+    if not applied:
+        return error_text("önceki deneme başarısız")
+    remaining = attempt.remaining_after
+    if attempt.is_undo:
+        return undone_text(_taken_back(attempt, remaining), attempt.currency, remaining)
+    label = attempt.vault_name or f"Kasa {attempt.vault_id}"
+    return done_text(attempt.amount, attempt.currency, label)
+
+
+def _recovered_status(attempt: Attempt, text: str) -> RowStatus:
+    """The row's status for an earlier final outcome: done when applied, skipped when another
+    collection closed the invoice (its text says ``Atlandı``), otherwise failed."""
+    if attempt.result == RowStatus.APPLIED:
+        return RowStatus.DONE
+    if attempt.result == RowStatus.ELSEWHERE and text.startswith(layout.OUTCOME_SKIPPED):
+        return RowStatus.SKIPPED
+    return RowStatus.FAILED

@@ -9,14 +9,13 @@ from datetime import datetime
 
 from ...workbook.grid import Grid
 from ..identity import read_workbook_id, write_workbook_id
-from ..journal import FINAL_RESULTS, Attempt, Journal
+from ..journal import Attempt, Journal
+from ..status import RowStatus
 from ..table import InvoiceTable, write_status
 from .plan import _build_plan
 from .reading import _prefetch_sales, _read_table
 from .records import (
-    SKIPPED,
     T_NOTHING_LEFT,
-    UNCHANGED,
     CollectClient,
     CollectResult,
     OutcomesNotSaved,
@@ -69,11 +68,7 @@ def run_marked(
 ) -> CollectResult:
     """One run over the marked rows of ``Faturalar`` (the arguments: see ``collect_marked``)."""
     concurrency = _clamp(concurrency)
-    if waits is None:
-        # Looked up on the package at call time: a caller may replace ``collect.DEFAULT_WAITS``.
-        from . import DEFAULT_WAITS as default_waits
-
-        waits = default_waits
+    waits = _waits_or_default(waits)
     with journal.lock(key):
         prefetched = (
             _prefetch_sales(grid, client, journal, key, workbook, waits) if steps.prefetch else None
@@ -84,33 +79,16 @@ def run_marked(
         settler = _Settler(
             client, evidence, waits=waits, horizon=horizon, no_wait=no_wait, clock=journal.clock
         )
-
-        # This workbook's id (kept on Ayarlar): outcomes are written only where they belong.
-        # (Written into the workbook with this run's outcomes; a run killed before that
-        # recorded it in the journal, and the next run on this path adopts it from there.)
-        workbook_id = read_workbook_id(grid)
-        id_to_write = not workbook_id
-        if id_to_write:
-            workbook_id = _adopted_id(journal.attempts(key), workbook)
+        workbook_id, id_to_write = _workbook_id(grid, journal, key, workbook)
 
         # 0. recover
-        grid.progress("Önceki tahsilat denemeleri denetleniyor…")
-
-        def waiting(count: int, seconds: float) -> None:
-            _report_wait(grid, on_wait, count, seconds)
-
-        if dry_run:
-            settled = 0
-            still_open: dict[int, float | None] = {
-                a.document_id: None for a in journal.pending(key)
-            }
-        else:
-            settled, still_open = _recover_pending(journal, key, settler, progress=waiting)
+        settled, still_open = _recover(
+            grid, journal, key, settler, dry_run=dry_run, on_wait=on_wait
+        )
         earlier, taken, elsewhere = _recovered_rows(
             table, journal.unwritten(key), workbook, workbook_id
         )
-        overlay = {o.index: o.outcome for o in earlier}
-        if settled or still_open:  # the invoices may have changed since the early read
+        if still_open or settled:  # the invoices may have changed since the early read
             prefetched = None
 
         # 1. plan
@@ -120,7 +98,7 @@ def run_marked(
             table,
             client,
             blocked=still_open,
-            overlay=overlay,
+            overlay={o.index: o.outcome for o in earlier},
             concurrency=concurrency,
             waits=waits,
             prefetched=prefetched,
@@ -140,7 +118,7 @@ def run_marked(
         # 2. confirm
         if dry_run:
             return result
-        if plan.rows and confirm is not None and not confirm(plan):
+        if _declined(plan, confirm):
             result.cancelled = True
             return result
 
@@ -155,34 +133,90 @@ def run_marked(
             waits=waits,
             settler=settler,
         )
-        sent = (
-            _send_all(
-                sender,
-                plan,
-                grid=grid,
-                concurrency=concurrency,
-                on_progress=on_progress,
-                on_wait=on_wait,
-            )
-            if plan.rows
-            else []
+        sent = _send_all(
+            sender,
+            plan,
+            grid=grid,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            on_wait=on_wait,
         )
-        result.stopped = sender.stop_reason if sender.stop.is_set() else None
-        result.unreachable = sender.unreachable
+        _note_stop(result, sender)
 
         # 4. write back: earlier outcomes first, this run's override them row by row
         result.outcomes = _merged(earlier, [*plan.issues, *sent])
-        to_log = [*taken, *(a for o in sent for a in o.attempts)]
-        if not result.outcomes and not to_log:
-            return result
+        to_log = [*taken, *_attempts_of(sent)]
         new_id = workbook_id if id_to_write else ""
-        _write_back(grid, table, result, to_log, sender.times, new_id, now)
-        written = [a for a in to_log if a.result in FINAL_RESULTS]
-        try:
-            journal.mark_written(written, workbook=workbook)
-        except OSError as exc:  # saved anyway; the next run only writes them once more
-            log.warning("journal: could not mark %d outcome(s) written: %s", len(written), exc)
+        if result.outcomes or to_log:
+            _write_back(grid, table, result, to_log, sender.times, new_id, now)
+            _mark_written(journal, to_log, workbook)
         return result
+
+
+def _note_stop(result: CollectResult, sender: _Sender) -> None:
+    """Why sending stopped early (if it did), and whether KolayBi could not be reached."""
+    result.stopped = sender.stop_reason if sender.stop.is_set() else None
+    result.unreachable = sender.unreachable
+
+
+def _declined(plan: Plan, confirm: Callable[[Plan], bool] | None) -> bool:
+    """The user said no to a plan with rows to send (an empty plan is not asked about)."""
+    return bool(plan.rows) and confirm is not None and not confirm(plan)
+
+
+def _attempts_of(outcomes: list[RowOutcome]) -> list[Attempt]:
+    return [a for o in outcomes for a in o.attempts]
+
+
+def _waits_or_default(waits: Waits | None) -> Waits:
+    if waits is not None:
+        return waits
+    # Looked up on the package at call time: a caller may replace ``collect.DEFAULT_WAITS``.
+    from . import DEFAULT_WAITS as default_waits
+
+    return default_waits
+
+
+def _workbook_id(grid: Grid, journal: Journal, key: str, workbook: str) -> tuple[str, bool]:
+    """This workbook's id (kept on Ayarlar: outcomes are written only where they belong), and
+    whether it still has to be written there. A workbook without one gets it written with
+    this run's outcomes; a run killed before that recorded it in the journal, and the next run
+    on this path adopts it from there."""
+    workbook_id = read_workbook_id(grid)
+    if workbook_id:
+        return workbook_id, False
+    return _adopted_id(journal.attempts(key), workbook), True
+
+
+def _recover(
+    grid: Grid,
+    journal: Journal,
+    key: str,
+    settler: _Settler,
+    *,
+    dry_run: bool,
+    on_wait: Callable[[int, float], None] | None,
+) -> tuple[int, dict[int, float | None]]:
+    """Settle earlier open attempts (a dry run only lists them): (how many were settled,
+    document -> when it can be settled, for those still open)."""
+    grid.progress("Önceki tahsilat denemeleri denetleniyor…")
+    if dry_run:
+        return 0, {a.document_id: None for a in journal.pending(key)}
+
+    def waiting(count: int, seconds: float) -> None:
+        _report_wait(grid, on_wait, count, seconds)
+
+    return _recover_pending(journal, key, settler, progress=waiting)
+
+
+def _mark_written(journal: Journal, to_log: list[Attempt], workbook: str) -> None:
+    """Record the final outcomes now saved in the workbook; a failure is only logged (they
+    are saved anyway; the next run merely writes them once more)."""
+    written = [a for a in to_log if a.final]
+    try:
+        journal.mark_written(written, workbook=workbook)
+    except OSError as exc:
+        log.warning("journal: could not mark %d outcome(s) written: %s", len(written), exc)
 
 
 def _merged(earlier: list[RowOutcome], this_run: list[RowOutcome]) -> list[RowOutcome]:
@@ -191,9 +225,9 @@ def _merged(earlier: list[RowOutcome], this_run: list[RowOutcome]) -> list[RowOu
     for outcome in this_run:
         earlier_one = final.get(outcome.index)
         if earlier_one is not None and (
-            outcome.status == UNCHANGED
+            outcome.status == RowStatus.UNCHANGED
             # "nothing left" says less than an earlier "closed by another collection"
-            or (outcome.outcome == T_NOTHING_LEFT and earlier_one.status == SKIPPED)
+            or (outcome.outcome == T_NOTHING_LEFT and earlier_one.status == RowStatus.SKIPPED)
         ):
             continue
         final[outcome.index] = outcome

@@ -21,15 +21,12 @@ from ...api.errors import (
 )
 from ...workbook import layout
 from ...workbook.grid import Grid
-from ..journal import APPLIED, ELSEWHERE, FAILED, NOT_APPLIED, UNKNOWN, Attempt, Journal
+from ..journal import Attempt, Journal
+from ..status import RowStatus
 from .records import (
-    DONE,
-    FAILED_ROW,
-    SKIPPED,
     T_NOT_APPLIED,
     T_RATE_LIMITED,
     T_UNKNOWN,
-    UNKNOWN_ROW,
     CollectClient,
     Plan,
     PlannedRow,
@@ -41,7 +38,7 @@ from .records import (
     error_text,
     pending_text,
 )
-from .settle import _Settler
+from .settle import _Settler, _Verdict
 from .waits import MAX_SENDS, Waits
 
 log = logging.getLogger(__name__)
@@ -85,13 +82,13 @@ class _Sender:
 
     def _not_sent(self, row: PlannedRow, attempts: list[Attempt]) -> RowOutcome:
         reason = self.stop_reason or "tahsilat durduruldu"
-        return self._outcome(row, error_text(f"gönderilmedi: {reason}"), FAILED_ROW, attempts)
+        return self._outcome(row, error_text(f"gönderilmedi: {reason}"), RowStatus.FAILED, attempts)
 
     def _outcome(
         self,
         row: PlannedRow,
         text: str,
-        status: str,
+        status: RowStatus,
         attempts: list[Attempt],
         remaining: Decimal | None = None,
     ) -> RowOutcome:
@@ -106,7 +103,7 @@ class _Sender:
             vault=row.vault,
             attempts=attempts,
         )
-        if status == DONE:
+        if status == RowStatus.DONE:
             outcome.collected_at = self.now().replace(microsecond=0)
             outcome.remaining = remaining
             if remaining is not None and row.grand_total is not None:
@@ -117,14 +114,14 @@ class _Sender:
     def unexpected(self, row: PlannedRow, exc: BaseException) -> RowOutcome:
         """The outcome of a row whose sending raised what ``send`` did not catch."""
         return self._outcome(
-            row, f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})", UNKNOWN_ROW, []
+            row, f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})", RowStatus.UNKNOWN, []
         )
 
     def _record(
         self,
         attempts: list[Attempt],
         attempt: Attempt,
-        result: str,
+        result: RowStatus,
         text: str,
         remaining: Decimal | None,
         answered: bool | None = True,
@@ -150,7 +147,7 @@ class _Sender:
         except Exception as exc:  # a bug must not lose the other rows' outcomes
             log.exception("collecting document %s failed unexpectedly", row.document_id)
             return self._outcome(
-                row, f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})", UNKNOWN_ROW, []
+                row, f"{T_UNKNOWN} (beklenmeyen hata: {type(exc).__name__})", RowStatus.UNKNOWN, []
             )
         except BaseException:  # interrupted: no other worker starts a new row
             self.halt("tahsilat kesildi")
@@ -176,8 +173,8 @@ class _Sender:
             except Exception as exc:
                 refused = self._refusal(exc)
                 if refused is not None:
-                    self._record(attempts, attempt, FAILED, refused, None)
-                    return self._outcome(row, refused, FAILED_ROW, attempts)
+                    self._record(attempts, attempt, RowStatus.FAILED, refused, None)
+                    return self._outcome(row, refused, RowStatus.FAILED, attempts)
                 outcome, remaining = self._unclear(row, attempt, attempts, exc, sends)
                 if outcome is not None:
                     return outcome
@@ -188,8 +185,8 @@ class _Sender:
             if remaining_after is None:
                 remaining_after = remaining_before - amount
             text = done_text(amount, row.currency, row.vault_label, remaining_after)
-            self._record(attempts, attempt, APPLIED, text, remaining_after, True)
-            return self._outcome(row, text, DONE, attempts, remaining_after)
+            self._record(attempts, attempt, RowStatus.APPLIED, text, remaining_after, True)
+            return self._outcome(row, text, RowStatus.DONE, attempts, remaining_after)
 
     def _intent(
         self, row: PlannedRow, amount: Decimal, remaining_before: Decimal
@@ -261,36 +258,50 @@ class _Sender:
         verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
         if verdict.halt is not None:
             self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
-        if verdict.result == APPLIED:
-            text = done_text(
-                row.amount, row.currency, row.vault_label, verdict.remaining, verified=True
-            )
-            self._record(attempts, attempt, APPLIED, text, verdict.remaining, answered)
-            return self._outcome(row, text, DONE, attempts, verdict.remaining), None
-        if verdict.result == ELSEWHERE:
-            text = elsewhere_text(verdict.remaining, row.currency)
-            self._record(attempts, attempt, ELSEWHERE, text, verdict.remaining, answered)
-            status = SKIPPED if text.startswith(layout.OUTCOME_SKIPPED) else FAILED_ROW
-            outcome = self._outcome(row, text, status, attempts)
-            outcome.remaining = verdict.remaining
-            return outcome, None
-        if verdict.result != NOT_APPLIED:
-            text = (
-                T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
-            )
-            self._record(attempts, attempt, UNKNOWN, text, verdict.remaining, answered)
-            return self._outcome(row, text, UNKNOWN_ROW, attempts), None
+        if verdict.result != RowStatus.NOT_APPLIED:
+            return self._judged(row, attempt, attempts, verdict, answered), None
         # Provably not applied: it may be sent again.
-        self._record(attempts, attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered)
+        self._record(
+            attempts, attempt, RowStatus.NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered
+        )
         if sends >= MAX_SENDS:
             text = error_text(
                 f"KolayBi yanıt vermedi; tahsilat yapılmadı ({sends} deneme) — "
                 "daha sonra tekrar deneyebilirsiniz"
             )
-            return self._outcome(row, text, FAILED_ROW, attempts), None
+            return self._outcome(row, text, RowStatus.FAILED, attempts), None
         if self.stop.wait(self.waits.resend_backoff * sends):
             return self._not_sent(row, attempts), None
         return None, verdict.remaining
+
+    def _judged(
+        self,
+        row: PlannedRow,
+        attempt: Attempt,
+        attempts: list[Attempt],
+        verdict: _Verdict,
+        answered: bool,
+    ) -> RowOutcome:
+        """The row's outcome for a verdict other than "not applied": applied (verified),
+        closed by another collection, or unknown (perhaps pending until the horizon)."""
+        if verdict.result == RowStatus.APPLIED:
+            text = done_text(
+                row.amount, row.currency, row.vault_label, verdict.remaining, verified=True
+            )
+            self._record(attempts, attempt, RowStatus.APPLIED, text, verdict.remaining, answered)
+            return self._outcome(row, text, RowStatus.DONE, attempts, verdict.remaining)
+        if verdict.result == RowStatus.ELSEWHERE:
+            text = elsewhere_text(verdict.remaining, row.currency)
+            self._record(attempts, attempt, RowStatus.ELSEWHERE, text, verdict.remaining, answered)
+            status = (
+                RowStatus.SKIPPED if text.startswith(layout.OUTCOME_SKIPPED) else RowStatus.FAILED
+            )
+            outcome = self._outcome(row, text, status, attempts)
+            outcome.remaining = verdict.remaining
+            return outcome
+        text = T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
+        self._record(attempts, attempt, RowStatus.UNKNOWN, text, verdict.remaining, answered)
+        return self._outcome(row, text, RowStatus.UNKNOWN, attempts)
 
 
 def _replace_answered(attempt: Attempt, answered: bool) -> Attempt:
@@ -306,6 +317,8 @@ def _send_all(
     on_progress: Callable[[int, int], None] | None,
     on_wait: Callable[[int, float], None] | None,
 ) -> list[RowOutcome]:
+    if not plan.rows:  # nothing to send: no progress, no threads
+        return []
     total = len(plan.rows)
     outcomes: list[RowOutcome] = []
     step = max(1, total // 20)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Final, Literal
 
 from ...api.errors import (
     AuthenticationError,
@@ -18,7 +19,8 @@ from ...api.errors import (
     NotFoundError,
 )
 from ...api.models import Invoice, VaultTransaction
-from ..journal import APPLIED, COLLECT, ELSEWHERE, NOT_APPLIED, UNDO, UNKNOWN, Attempt, Journal
+from ..journal import COLLECT, UNDO, Attempt, Journal
+from ..status import RowStatus
 from .reading import _read_again, _reread
 from .records import CollectClient
 from .waits import DEFAULT_WAITS, TOLERANCE, Waits
@@ -26,12 +28,12 @@ from .waits import DEFAULT_WAITS, TOLERANCE, Waits
 log = logging.getLogger(__name__)
 
 
-WAIT = "wait"  # a verdict: no proof either way yet, the request may still be in progress
+WAIT: Final = "wait"  # a verdict: no proof either way yet, the request may still be in progress
 
 
 @dataclass
 class _Verdict:
-    result: str  # applied | not_applied | elsewhere | unknown | wait
+    result: RowStatus | Literal["wait"]  # applied | not_applied | elsewhere | unknown | wait
     remaining: Decimal | None = None
     invoice: Invoice | None = None
     halt: KolayBiError | None = None  # the API is unreachable / refuses us: stop the run
@@ -91,21 +93,30 @@ class _Evidence:
         except KolayBiError as exc:
             log.warning("vault %s: transactions not readable (%s)", attempt.vault_id, exc)
             return None
-        before = set(attempt.seen)
-        new = [t for t in items if t.id not in before and _same_amount(t.amount, attempt.amount)]
+        new = _new_of_its_amount(items, attempt)
         if not new:
             return False
         since = attempt.seen_at if attempt.seen_at is not None else attempt.sent_at or 0.0
-        others = [
-            a
-            for a in self.journal.attempts(self.key)
-            if a.attempt != attempt.attempt
-            and a.result == APPLIED
-            and a.vault_id == attempt.vault_id
-            and _same_amount(a.amount, attempt.amount)
-            and (a.sent_at or 0.0) >= since
-        ]
+        others = [a for a in self.journal.attempts(self.key) if _explains(a, attempt, since)]
         return len(new) > len(others)
+
+
+def _new_of_its_amount(items: list[VaultTransaction], attempt: Attempt) -> list[VaultTransaction]:
+    """The vault's transactions of the attempt's amount that were not there before sending."""
+    before = set(attempt.seen or ())
+    return [t for t in items if t.id not in before and _same_amount(t.amount, attempt.amount)]
+
+
+def _explains(other: Attempt, attempt: Attempt, since: float) -> bool:
+    """Whether ``other``, one of our applied collections of the same amount into the same
+    vault sent since ``attempt``'s snapshot, accounts for one of the new transactions."""
+    return (
+        other.attempt != attempt.attempt
+        and other.result == RowStatus.APPLIED
+        and other.vault_id == attempt.vault_id
+        and _same_amount(other.amount, attempt.amount)
+        and (other.sent_at or 0.0) >= since
+    )
 
 
 def _judge(
@@ -122,32 +133,40 @@ def _judge(
     unchanged invoice proves "not applied" and a changed one without our transaction proves
     "someone else". Before that only "applied" can be proven; anything else is ``WAIT``.
     """
-    last: KolayBiError | None = None
-    invoice: Invoice | None = None
-    for n in range(max(1, waits.reread_tries)):
-        if n:
-            waits.sleep(waits.reread_backoff * n)
-        try:
-            invoice = _reread(client, attempt.document_id, attempt.invoice_type or None)
-            break
-        except NotFoundError as exc:
-            log.warning("reconciling %s: invoice not found (%s)", attempt.document_id, exc)
-            return _Verdict(UNKNOWN)
-        except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
-            return _Verdict(UNKNOWN, halt=exc)
-        except KolayBiError as exc:
-            last = exc
-    if invoice is None:
-        log.warning("reconciling %s: invoice could not be read (%s)", attempt.document_id, last)
-        return _Verdict(UNKNOWN if final else WAIT)
+    invoice = _read_invoice(client, attempt, final=final, waits=waits)
+    if isinstance(invoice, _Verdict):
+        return invoice
     remaining = invoice.remaining
     if remaining is None:
         # Never "not applied" from a missing field (``_reread`` already tried the list).
         log.warning("reconciling %s: no remaining amount in the answer", attempt.document_id)
-        return _Verdict(UNKNOWN, invoice=invoice)
+        return _Verdict(RowStatus.UNKNOWN, invoice=invoice)
     if attempt.kind != COLLECT:
         return _judge_undo(attempt, invoice, remaining, final=final)
     return _by_amount(evidence, attempt, remaining, invoice, final=final)
+
+
+def _read_invoice(
+    client: CollectClient, attempt: Attempt, *, final: bool, waits: Waits
+) -> Invoice | _Verdict:
+    """The invoice as it is now (read again a few times when reading fails), or the verdict
+    when it cannot be read: unknown (and a halt when KolayBi cannot be reached or refuses us),
+    or ``WAIT`` before the horizon."""
+    last: KolayBiError | None = None
+    for n in range(max(1, waits.reread_tries)):
+        if n:
+            waits.sleep(waits.reread_backoff * n)
+        try:
+            return _reread(client, attempt.document_id, attempt.invoice_type or None)
+        except NotFoundError as exc:
+            log.warning("reconciling %s: invoice not found (%s)", attempt.document_id, exc)
+            return _Verdict(RowStatus.UNKNOWN)
+        except (ConnectionFailed, AuthenticationError, ConfigurationError) as exc:
+            return _Verdict(RowStatus.UNKNOWN, halt=exc)
+        except KolayBiError as exc:
+            last = exc
+    log.warning("reconciling %s: invoice could not be read (%s)", attempt.document_id, last)
+    return _Verdict(RowStatus.UNKNOWN if final else WAIT)
 
 
 def _is_partial(attempt: Attempt) -> bool:
@@ -168,15 +187,15 @@ def _by_amount(
     """
     drop = attempt.remaining_before - remaining
     if abs(drop) <= TOLERANCE:
-        return _Verdict(NOT_APPLIED if final else WAIT, remaining, invoice)
+        return _Verdict(RowStatus.NOT_APPLIED if final else WAIT, remaining, invoice)
     exact = abs(drop - attempt.amount) <= TOLERANCE
     ours = evidence.ours(attempt)
     if ours and exact:
-        return _Verdict(APPLIED, remaining, invoice)
+        return _Verdict(RowStatus.APPLIED, remaining, invoice)
     if not final:
         return _Verdict(WAIT, remaining, invoice)
     if ours is False and not _is_partial(attempt):
-        return _Verdict(ELSEWHERE, remaining, invoice)
+        return _Verdict(RowStatus.ELSEWHERE, remaining, invoice)
     log.warning(
         "reconciling %s: the invoice changed (%s -> %s) for an attempt of %s; %s",
         attempt.document_id,
@@ -185,7 +204,7 @@ def _by_amount(
         attempt.amount,
         "the vault cannot tell by whom" if ours is None else "not by exactly this attempt",
     )
-    return _Verdict(UNKNOWN, remaining, invoice)
+    return _Verdict(RowStatus.UNKNOWN, remaining, invoice)
 
 
 def _judge_undo(attempt: Attempt, invoice: Invoice, remaining: Decimal, *, final: bool) -> _Verdict:
@@ -194,20 +213,20 @@ def _judge_undo(attempt: Attempt, invoice: Invoice, remaining: Decimal, *, final
     unchanged -> not applied, once the request is over; anything else (someone collected
     meanwhile) -> unknown, for a person (``journal --resolve``)."""
     if attempt.kind != UNDO:  # a kind of a newer version: never guessed at
-        return _Verdict(UNKNOWN, remaining, invoice)
+        return _Verdict(RowStatus.UNKNOWN, remaining, invoice)
     if remaining > attempt.remaining_before + TOLERANCE:
-        return _Verdict(APPLIED, remaining, invoice)
+        return _Verdict(RowStatus.APPLIED, remaining, invoice)
     if not final:
         return _Verdict(WAIT, remaining, invoice)
     if abs(remaining - attempt.remaining_before) <= TOLERANCE:
-        return _Verdict(NOT_APPLIED, remaining, invoice)
+        return _Verdict(RowStatus.NOT_APPLIED, remaining, invoice)
     log.warning(
         "reconciling undo of %s: the remaining amount dropped (%s -> %s)",
         attempt.document_id,
         attempt.remaining_before,
         remaining,
     )
-    return _Verdict(UNKNOWN, remaining, invoice)
+    return _Verdict(RowStatus.UNKNOWN, remaining, invoice)
 
 
 class _Settler:
@@ -255,7 +274,7 @@ class _Settler:
                 if self.no_wait or (stop is not None and stop.is_set()):
                     # Told not to wait, or the run is stopping (Ctrl+C): pending, and the
                     # next run settles it by the same rule.
-                    return _Verdict(UNKNOWN, verdict.remaining, pending_until=deadline)
+                    return _Verdict(RowStatus.UNKNOWN, verdict.remaining, pending_until=deadline)
                 with self._lock:
                     self.waiting[attempt.attempt] = deadline
                 log.info(

@@ -9,10 +9,11 @@ from typing import Any
 from ...workbook import layout
 from ...workbook.cells import cell_text
 from ...workbook.grid import Grid, is_live, layout_table
-from ..journal import APPLIED, ELSEWHERE, FAILED, NOT_APPLIED, UNKNOWN, Attempt
+from ..journal import Attempt
+from ..status import RowStatus
 from ..table import InvoiceTable, read_invoice_table
 from .reading import _is_marked, _is_undo_marked, _row_doc_id
-from .records import LOG_ROWS_SPARE, UNCHANGED, RowOutcome, _parse_time
+from .records import LOG_ROWS_SPARE, RowOutcome, _parse_time
 
 _WRITE_COLUMNS = (
     (layout.C_OUTCOME.header, "outcome"),
@@ -21,30 +22,12 @@ _WRITE_COLUMNS = (
     (layout.C_REMAINING.header, "remaining"),
     (layout.C_PAYMENT_STATUS.header, "payment_status"),
 )
-_LOG_RESULT = {
-    APPLIED: layout.OUTCOME_DONE,
-    FAILED: layout.OUTCOME_ERROR,
-    NOT_APPLIED: layout.OUTCOME_ERROR,
-    UNKNOWN: layout.OUTCOME_UNKNOWN,
-    ELSEWHERE: layout.OUTCOME_SKIPPED,
-}
 
 
 def _target_rows(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcome) -> list[int]:
     """Where an outcome goes in the table as it is now (rows may have moved in Excel)."""
-    index = outcome.index
-    if index < len(table.rows):
-        if outcome.document_id is not None and _row_doc_id(table, index) == outcome.document_id:
-            return [index]
-        if outcome.document_id is None and index < len(original.rows):
-            same_id = cell_text(table.get(index, layout.ID_HEADER)) == cell_text(
-                original.get(index, layout.ID_HEADER)
-            )
-            same_mark = cell_text(table.get(index, layout.C_MARK.header)) == cell_text(
-                original.get(index, layout.C_MARK.header)
-            )
-            if same_id and same_mark:
-                return [index]
+    if _still_in_place(table, original, outcome):
+        return [outcome.index]
     if outcome.document_id is None:
         return []
     marked = _is_undo_marked if outcome.undo else _is_marked
@@ -53,6 +36,22 @@ def _target_rows(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcom
         for i in range(len(table.rows))
         if _row_doc_id(table, i) == outcome.document_id and marked(table, i)
     ]
+
+
+def _still_in_place(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcome) -> bool:
+    """Whether the outcome's row is still where it was read: the same document there, or — a
+    row without a usable id — the same id text and mark as when the run read it."""
+    index = outcome.index
+    if index >= len(table.rows):
+        return False
+    if outcome.document_id is not None:
+        return _row_doc_id(table, index) == outcome.document_id
+    if index >= len(original.rows):
+        return False
+    return all(
+        cell_text(table.get(index, header)) == cell_text(original.get(index, header))
+        for header in (layout.ID_HEADER, layout.C_MARK.header)
+    )
 
 
 def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcome]) -> int:
@@ -64,17 +63,30 @@ def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcom
     over the affected rows (a constant number of calls into Excel)."""
     live = is_live(grid)
     table = (read_invoice_table(grid) or original) if live else original
+    updates = _updates(table, original, outcomes)
+    if live:
+        _write_columns(grid, table, updates)
+    else:
+        _write_row_by_row(grid, table, updates)
+    return len(updates)
+
+
+def _updates(
+    table: InvoiceTable, original: InvoiceTable, outcomes: Sequence[RowOutcome]
+) -> dict[int, RowOutcome]:
+    """Row index -> the outcome to write there; later outcomes win, unchanged rows are left."""
     updates: dict[int, RowOutcome] = {}
-    for outcome in outcomes:  # later outcomes win
-        if outcome.status == UNCHANGED:
+    for outcome in outcomes:
+        if outcome.status == RowStatus.UNCHANGED:
             continue
         for index in _target_rows(table, original, outcome):
             updates[index] = outcome
-    if not updates:
-        return 0
-    if live:
-        _write_columns(grid, table, updates)
-        return len(updates)
+    return updates
+
+
+def _write_row_by_row(grid: Grid, table: InvoiceTable, updates: dict[int, RowOutcome]) -> None:
+    """Each touched row's outcome cells, one write per run of adjacent columns (the outcome
+    columns sit side by side)."""
     columns = [(table.col(header), attribute) for header, attribute in _WRITE_COLUMNS]
     for index in sorted(updates):
         outcome = updates[index]
@@ -83,17 +95,20 @@ def _write_rows(grid: Grid, original: InvoiceTable, outcomes: Sequence[RowOutcom
             for column, attribute in columns
             if column is not None and (value := getattr(outcome, attribute)) is not None
         }
-        # One write per run of adjacent columns (the outcome columns sit side by side).
-        ordered = sorted(cells)
-        for first, column in enumerate(ordered):
-            if first and ordered[first - 1] == column - 1:
-                continue  # written with the run it continues
-            last = column
-            while last + 1 in cells:
-                last += 1
-            block = [[cells[c] for c in range(column, last + 1)]]
-            grid.write(layout.INVOICES, table.sheet_row(index), column, block)
-    return len(updates)
+        for first, last in _adjacent_runs(cells):
+            block = [[cells[c] for c in range(first, last + 1)]]
+            grid.write(layout.INVOICES, table.sheet_row(index), first, block)
+
+
+def _adjacent_runs(columns: Iterable[int]) -> list[tuple[int, int]]:
+    """Runs of adjacent column numbers as (first, last), in order."""
+    runs: list[tuple[int, int]] = []
+    for column in sorted(columns):
+        if runs and runs[-1][1] == column - 1:
+            runs[-1] = (runs[-1][0], column)
+        else:
+            runs.append((column, column))
+    return runs
 
 
 def _write_columns(grid: Grid, table: InvoiceTable, updates: dict[int, RowOutcome]) -> None:
@@ -135,12 +150,7 @@ def _log_rows(attempts: Iterable[Attempt], times: dict[str, datetime]) -> list[l
                 attempt.vault_name,
                 attempt.amount,
                 attempt.currency,
-                (
-                    layout.OUTCOME_ERROR
-                    if attempt.result == ELSEWHERE
-                    and attempt.detail.startswith(layout.OUTCOME_ERROR)
-                    else _LOG_RESULT.get(attempt.result, attempt.result)
-                ),
+                _log_word(attempt, attempt.result),
                 attempt.detail,
                 attempt.remaining_after,
             ]
@@ -153,13 +163,8 @@ def _undo_log_row(attempt: Attempt, at: datetime | None) -> list[Any]:
     amount, else what the invoice had collected) and ``Geri alındı`` when applied; no vault
     (KolayBi takes back the invoice's collections from whichever vaults they went to)."""
     amount = attempt.amount
-    if attempt.result == APPLIED and attempt.remaining_after is not None:
+    if attempt.result == RowStatus.APPLIED and attempt.remaining_after is not None:
         amount = attempt.remaining_after - attempt.remaining_before
-    result = (
-        layout.OUTCOME_UNDONE
-        if attempt.result == APPLIED
-        else _LOG_RESULT.get(attempt.result or "", attempt.result)
-    )
     return [
         at,
         attempt.document_id,
@@ -169,10 +174,22 @@ def _undo_log_row(attempt: Attempt, at: datetime | None) -> list[Any]:
         None,
         -amount,
         attempt.currency,
-        result,
+        _log_word(attempt, attempt.result) if attempt.result is not None else None,
         attempt.detail,
         attempt.remaining_after,
     ]
+
+
+def _log_word(attempt: Attempt, result: RowStatus) -> str:
+    """The log row's result word: the status's own (``Geri alındı`` for an applied undo),
+    except a collection's ``elsewhere`` that left the invoice open: its row says ``Hata``."""
+    if (
+        not attempt.is_undo
+        and result == RowStatus.ELSEWHERE
+        and attempt.detail.startswith(layout.OUTCOME_ERROR)
+    ):
+        return layout.OUTCOME_ERROR
+    return result.word(undo=attempt.is_undo)
 
 
 def _append_log(grid: Grid, rows: list[list[Any]]) -> None:

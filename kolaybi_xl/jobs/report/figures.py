@@ -406,22 +406,9 @@ def compute_report(
         except CellError as exc:
             skipped.append(SkippedRow(layout.INVOICES, sheet_row, exc.message))
             continue
-        group = groups.setdefault((row.type, row.currency), _Group())
-        group.invoices += 1
-        group.grand_total += row.total
-        group.paid += row.paid
-        group.remaining += row.remaining
         if row.remaining < 0:
             negative += 1
-        if row.remaining <= 0:
-            continue
-        group.open_invoices += 1
-        group.aging[bucket_for(row.due, as_of)] += row.remaining
-        key = f"vkn:{row.tax_id}" if row.tax_id else f"ad:{fold(row.name)}"
-        account = accounts.setdefault(
-            (side_of(row.type), row.currency, key), _Account(row.tax_id, position)
-        )
-        account.add(row.name, row.type, position, row.remaining)
+        _add_invoice(groups, accounts, row, position, as_of)
 
     order = sorted(groups, key=_group_order)
     totals = tuple(
@@ -438,6 +425,31 @@ def compute_report(
         skipped_invoices=tuple(skipped),
         negative_remaining=negative,
     )
+
+
+def _add_invoice(
+    groups: dict[tuple[str, str], _Group],
+    accounts: dict[tuple[str, str, str], _Account],
+    row: _Row,
+    position: int,
+    as_of: date,
+) -> None:
+    """Count one invoice in its type and currency's totals; an open one also in the aging
+    and in its account (by VKN/TCKN, else by name)."""
+    group = groups.setdefault((row.type, row.currency), _Group())
+    group.invoices += 1
+    group.grand_total += row.total
+    group.paid += row.paid
+    group.remaining += row.remaining
+    if row.remaining <= 0:
+        return
+    group.open_invoices += 1
+    group.aging[bucket_for(row.due, as_of)] += row.remaining
+    key = f"vkn:{row.tax_id}" if row.tax_id else f"ad:{fold(row.name)}"
+    account = accounts.setdefault(
+        (side_of(row.type), row.currency, key), _Account(row.tax_id, position)
+    )
+    account.add(row.name, row.type, position, row.remaining)
 
 
 def _top(

@@ -11,8 +11,8 @@ so it is removed from its own day, not subtracted on the day of the undo.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -171,37 +171,55 @@ def read_log(block: Sequence[Sequence[Any]]) -> LogSummary:
     if missing:
         return LogSummary(problem="eksik sütun(lar): " + ", ".join(f"'{m}'" for m in missing))
 
-    entries: list[_Entry] = []
-    undos: list[_Undo] = []
-    skipped: list[SkippedRow] = []
-    not_applied = 0
+    rows = _LogRows()
     for offset, row in enumerate(block[found + 1 :]):
-        if all(is_blank(v) for v in row):
-            continue
+        if not all(is_blank(v) for v in row):
+            rows.take(_getter(positions, row), offset, found + 2 + offset)
+    live, undone = _less_undone(rows.entries, rows.undos)
+    return LogSummary(
+        _per_day(live), tuple(rows.skipped), len(rows.entries), rows.not_applied, undone=undone
+    )
 
-        def get(header: str, row: Sequence[Any] = row) -> Any:
-            index = positions.get(header)
-            return row[index] if index is not None and index < len(row) else None
 
+def _getter(positions: dict[str, int], row: Sequence[Any]) -> Callable[[str], Any]:
+    """The row's cell under a header (None when the row is shorter or the header missing)."""
+
+    def get(header: str) -> Any:
+        index = positions.get(header)
+        return row[index] if index is not None and index < len(row) else None
+
+    return get
+
+
+@dataclass
+class _LogRows:
+    """The log's rows sorted as they are read: collections, undos, unreadable rows, and how
+    many say something else (Hata, Atlandı, Belirsiz…)."""
+
+    entries: list[_Entry] = field(default_factory=list)
+    undos: list[_Undo] = field(default_factory=list)
+    skipped: list[SkippedRow] = field(default_factory=list)
+    not_applied: int = 0
+
+    def take(self, get: Callable[[str], Any], offset: int, sheet_row: int) -> None:
         if is_undone(get(LOG_RESULT_HEADER)):
             undo = _undo(get, offset)
             if undo is None:
-                where = SkippedRow(layout.COLLECTION_LOG, found + 2 + offset, "Belge ID boş")
-                skipped.append(where)
+                self.skipped.append(SkippedRow(layout.COLLECTION_LOG, sheet_row, "Belge ID boş"))
             else:
-                undos.append(undo)
-            continue
-        if not is_applied(get(LOG_RESULT_HEADER)):
-            not_applied += 1
-            continue
+                self.undos.append(undo)
+        elif not is_applied(get(LOG_RESULT_HEADER)):
+            self.not_applied += 1
+        else:
+            self._take_entry(get, offset, sheet_row)
+
+    def _take_entry(self, get: Callable[[str], Any], offset: int, sheet_row: int) -> None:
         try:
             entry = _entry(get)
         except CellError as exc:
-            skipped.append(SkippedRow(layout.COLLECTION_LOG, found + 2 + offset, exc.message))
-            continue
-        entries.append(replace(entry, document_id=_document_id(get), order=offset))
-    live, undone = _less_undone(entries, undos)
-    return LogSummary(_per_day(live), tuple(skipped), len(entries), not_applied, undone=undone)
+            self.skipped.append(SkippedRow(layout.COLLECTION_LOG, sheet_row, exc.message))
+            return
+        self.entries.append(replace(entry, document_id=_document_id(get), order=offset))
 
 
 def _per_day(entries: Sequence[_Entry]) -> tuple[Collection, ...]:

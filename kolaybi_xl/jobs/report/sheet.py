@@ -18,7 +18,7 @@ from ...workbook import layout
 from ...workbook.cells import column_letter
 from ...workbook.grid import BarChart, CellValue, ColumnFormat, Grid, TableFormat
 from .figures import BUCKETS, NO_DUE_DATE, SIDE_OF_TYPE, SIDES, Report, SideAging, side_of
-from .log import APPLIED_PREFIX, Collection
+from .log import APPLIED_PREFIX, Collection, SkippedRow
 
 TITLE = "KolayBi Özet Raporu"
 SECTION_TOTALS = "Tür ve Para Birimine Göre Toplamlar"
@@ -297,33 +297,45 @@ def report_notes(report: Report) -> list[str]:
         f"'{APPLIED_PREFIX}' ile başlayan satırlar sayılır ({report.log_applied} satır); "
         f"diğer {report.log_not_applied} satır (Hata, Atlandı, Belirsiz…) sayılmadı.",
     ]
-    if report.log_undone:
-        notes.append(
-            f"'{layout.OUTCOME_UNDONE}' satırlarının geri aldığı {report.log_undone} tahsilat "
-            "sayılmadı (KolayBi geri alınan tahsilatı siler; kendi gününden düşülür)."
-        )
-    if report.log_problem:
-        notes.append(f"'{layout.COLLECTION_LOG}' okunamadı: {report.log_problem}.")
-    if report.unlisted:
-        notes.append(
-            f"Belge Durumu '{layout.NOT_LISTED}' olan {report.unlisted} satır (API artık "
-            "listelemiyor, içine yazı yazıldığı için saklanıyor) hesaplara katılmadı."
-        )
-    if report.void:
-        notes.append(
-            f"İptal edilmiş, reddedilmiş ya da taslak {report.void} belge alacak ya da borç "
-            "sayılmadığı için hesaplara katılmadı."
-        )
-    if report.negative_remaining:
-        notes.append(
-            f"{report.negative_remaining} faturanın kalanı sıfırın altında (fazla ödeme): "
-            "toplamlarda var, vade analizinde yok."
-        )
-    if report.skipped:
-        listed = "; ".join(f"{s.sheet} satır {s.row}: {s.reason}" for s in report.skipped[:10])
-        more = f" … ve {len(report.skipped) - 10} satır daha" if len(report.skipped) > 10 else ""
-        notes.append(f"Okunamayan {len(report.skipped)} satır katılmadı: {listed}{more}.")
+    notes.extend(_notes_when(report))
     return notes
+
+
+def _notes_when(report: Report) -> list[str]:
+    """The notes that apply only to some reports (undone, unreadable, left out rows)."""
+    when = [
+        (
+            report.log_undone,
+            f"'{layout.OUTCOME_UNDONE}' satırlarının geri aldığı {report.log_undone} tahsilat "
+            "sayılmadı (KolayBi geri alınan tahsilatı siler; kendi gününden düşülür).",
+        ),
+        (report.log_problem, f"'{layout.COLLECTION_LOG}' okunamadı: {report.log_problem}."),
+        (
+            report.unlisted,
+            f"Belge Durumu '{layout.NOT_LISTED}' olan {report.unlisted} satır (API artık "
+            "listelemiyor, içine yazı yazıldığı için saklanıyor) hesaplara katılmadı.",
+        ),
+        (
+            report.void,
+            f"İptal edilmiş, reddedilmiş ya da taslak {report.void} belge alacak ya da borç "
+            "sayılmadığı için hesaplara katılmadı.",
+        ),
+        (
+            report.negative_remaining,
+            f"{report.negative_remaining} faturanın kalanı sıfırın altında (fazla ödeme): "
+            "toplamlarda var, vade analizinde yok.",
+        ),
+    ]
+    notes = [text for applies, text in when if applies]
+    if report.skipped:
+        notes.append(_skipped_note(report.skipped))
+    return notes
+
+
+def _skipped_note(skipped: Sequence[SkippedRow]) -> str:
+    listed = "; ".join(f"{s.sheet} satır {s.row}: {s.reason}" for s in skipped[:10])
+    more = f" … ve {len(skipped) - 10} satır daha" if len(skipped) > 10 else ""
+    return f"Okunamayan {len(skipped)} satır katılmadı: {listed}{more}."
 
 
 def layout_report(

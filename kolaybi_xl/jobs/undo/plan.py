@@ -13,11 +13,7 @@ from ...workbook.grid import Grid
 from ..collect.plan import _issue, _singles, _strip_type, _type_label
 from ..collect.reading import _invoice_type, _is_undo_marked, _Prefetch, _Reader, _row_type
 from ..collect.records import (
-    FAILED_ROW,
-    SKIPPED,
     T_NOTHING_TO_UNDO,
-    UNCHANGED,
-    UNKNOWN_ROW,
     CollectClient,
     Plan,
     PlannedRow,
@@ -26,6 +22,7 @@ from ..collect.records import (
     error_text,
 )
 from ..collect.waits import DEFAULT_WAITS, SALE, TOLERANCE, ZERO, Waits
+from ..status import RowStatus
 from ..table import InvoiceTable
 
 # An undo goes to no vault: KolayBi takes the invoice's collections back from wherever they went.
@@ -90,7 +87,7 @@ class UndoPlan(Plan):
         lines.append(", ".join(p.format(n=k) for p, k in zip(parts, counted, strict=True)) + ".")
         row_issue = _("  row {row}: {outcome}", lang)
         for issue in self.issues:
-            if issue.status in (FAILED_ROW, UNKNOWN_ROW):
+            if issue.status.is_error:
                 lines.append(row_issue.format(row=issue.sheet_row, outcome=issue.outcome))
         return "\n".join(lines)
 
@@ -145,17 +142,21 @@ def _skip(
     paid = collected(invoice)
     current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
     if _already_undone(table, index, current, invoice):
-        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED, undo=True)
+        return RowOutcome(
+            index, table.sheet_row(index), doc_id, current, RowStatus.UNCHANGED, undo=True
+        )
     if paid is None or paid > TOLERANCE:
         return None  # something to take back (or unreadable: reported by the caller)
     if current.startswith(layout.OUTCOME_UNDONE):
-        return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED, undo=True)
+        return RowOutcome(
+            index, table.sheet_row(index), doc_id, current, RowStatus.UNCHANGED, undo=True
+        )
     return RowOutcome(
         index,
         table.sheet_row(index),
         doc_id,
         T_NOTHING_TO_UNDO,
-        SKIPPED,
+        RowStatus.SKIPPED,
         paid=paid,
         remaining=invoice.remaining,
         payment_status=_payment_label(paid, invoice.remaining),
@@ -180,31 +181,49 @@ def build_undo_plan(
     candidates, marked = _undo_marked_ids(table, issues)
     singles = _singles(table, candidates, blocked, issues) if candidates else []
     rows: list[PlannedRow] = []
-    totals: dict[tuple[str, str], Decimal] = {}
     if singles:
         grid.progress(f"{len(singles)} faturanın güncel durumu okunuyor…")
         reader = _Reader(client, concurrency, waits)
         wanted = {d: _row_type(table, i) for i, d in singles}
         found, read_errors = reader.read(wanted, lambda: _strip_type(grid))
         for index, doc_id in singles:
-            invoice = found.get(doc_id)
-            why = _unfit(invoice, read_errors.get(doc_id), doc_id)
-            if why is not None or invoice is None:
-                _issue(issues, table, index, doc_id, error_text(why or ""))
-                continue
-            skipped = _skip(table, index, doc_id, invoice, overlay)
-            paid, remaining = collected(invoice), invoice.remaining
-            if skipped is not None or paid is None or remaining is None:
-                issues.append(skipped or _unreadable(table, index, doc_id))
-                continue
-            row = _planned(table, index, doc_id, invoice, paid, remaining)
-            rows.append(row)
-            key = ("", row.currency)
-            totals[key] = totals.get(key, ZERO) + row.amount
+            planned = _plan_row(table, index, doc_id, found.get(doc_id), read_errors, overlay)
+            if isinstance(planned, PlannedRow):
+                rows.append(planned)
+            else:
+                issues.append(planned)
+    totals: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        key = ("", row.currency)
+        totals[key] = totals.get(key, ZERO) + row.amount
     for issue in issues:
         issue.undo = True  # its row is marked `geri al`
     issues.sort(key=lambda o: o.index)
     return UndoPlan(rows, issues, totals, marked)
+
+
+def _plan_row(
+    table: InvoiceTable,
+    index: int,
+    doc_id: int,
+    invoice: Invoice | None,
+    read_errors: dict[int, str],
+    overlay: dict[int, str],
+) -> PlannedRow | RowOutcome:
+    """One marked row: planned (what the invoice has collected is taken back), or the outcome
+    that says why not (unreadable, not a sale, nothing collected, already undone)."""
+    why = _unfit(invoice, read_errors.get(doc_id), doc_id)
+    if why is not None or invoice is None:
+        return RowOutcome(
+            index, table.sheet_row(index), doc_id, error_text(why or ""), RowStatus.FAILED
+        )
+    skipped = _skip(table, index, doc_id, invoice, overlay)
+    if skipped is not None:
+        return skipped
+    paid, remaining = collected(invoice), invoice.remaining
+    if paid is None or remaining is None:
+        return _unreadable(table, index, doc_id)
+    return _planned(table, index, doc_id, invoice, paid, remaining)
 
 
 def _unfit(invoice: Invoice | None, read_error: str | None, doc_id: int) -> str | None:
@@ -220,7 +239,7 @@ def _unfit(invoice: Invoice | None, read_error: str | None, doc_id: int) -> str 
 
 def _unreadable(table: InvoiceTable, index: int, doc_id: int) -> RowOutcome:
     text = error_text("faturanın kalan/ödenen tutarı KolayBi'den okunamadı")
-    return RowOutcome(index, table.sheet_row(index), doc_id, text, FAILED_ROW)
+    return RowOutcome(index, table.sheet_row(index), doc_id, text, RowStatus.FAILED)
 
 
 def _planned(

@@ -9,11 +9,8 @@ from typing import Protocol, cast
 
 from ..collect.reading import _read_again, _reread
 from ..collect.records import (
-    DONE,
-    FAILED_ROW,
     T_UNDO_NOT_APPLIED,
     T_UNKNOWN,
-    UNKNOWN_ROW,
     CollectClient,
     PlannedRow,
     RowOutcome,
@@ -21,7 +18,8 @@ from ..collect.records import (
     undone_text,
 )
 from ..collect.send import _Sender
-from ..journal import APPLIED, FAILED, NOT_APPLIED, UNDO, UNKNOWN, Attempt
+from ..journal import UNDO, Attempt
+from ..status import RowStatus
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +39,14 @@ class UndoSender(_Sender):
         self,
         row: PlannedRow,
         text: str,
-        status: str,
+        status: RowStatus,
         attempts: list[Attempt],
         remaining: Decimal | None = None,
     ) -> RowOutcome:
         outcome = super()._outcome(row, text, status, attempts, remaining)
         outcome.undo = True
         outcome.collected_at = None  # 'Tahsilat Zamanı' is a collection's, not an undo's
-        if status != DONE and remaining is not None:
+        if status != RowStatus.DONE and remaining is not None:
             outcome.remaining = remaining
         return outcome
 
@@ -92,14 +90,14 @@ class UndoSender(_Sender):
         except Exception as exc:
             refused = self._refusal(exc)
             if refused is not None:
-                self._record(attempts, attempt, FAILED, refused, None)
-                return self._outcome(row, refused, FAILED_ROW, attempts)
+                self._record(attempts, attempt, RowStatus.FAILED, refused, None)
+                return self._outcome(row, refused, RowStatus.FAILED, attempts)
             return self._unclear_undo(row, attempt, attempts, exc)
         remaining = self._remaining_now(row)
         taken = None if remaining is None else remaining - remaining_before
         text = undone_text(taken, row.currency, remaining)
-        self._record(attempts, attempt, APPLIED, text, remaining, True)
-        return self._outcome(row, text, DONE, attempts, remaining)
+        self._record(attempts, attempt, RowStatus.APPLIED, text, remaining, True)
+        return self._outcome(row, text, RowStatus.DONE, attempts, remaining)
 
     def _remaining_now(self, row: PlannedRow) -> Decimal | None:
         """The invoice's remaining amount after an undo KolayBi confirmed (its answer has no
@@ -132,15 +130,17 @@ class UndoSender(_Sender):
         verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
         if verdict.halt is not None:
             self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
-        if verdict.result == APPLIED and verdict.remaining is not None:
+        if verdict.result == RowStatus.APPLIED and verdict.remaining is not None:
             taken = verdict.remaining - attempt.remaining_before
             text = undone_text(taken, row.currency, verdict.remaining, verified=True)
-            self._record(attempts, attempt, APPLIED, text, verdict.remaining, answered)
-            return self._outcome(row, text, DONE, attempts, verdict.remaining)
-        if verdict.result == NOT_APPLIED:
+            self._record(attempts, attempt, RowStatus.APPLIED, text, verdict.remaining, answered)
+            return self._outcome(row, text, RowStatus.DONE, attempts, verdict.remaining)
+        if verdict.result == RowStatus.NOT_APPLIED:
             text = T_UNDO_NOT_APPLIED
-            self._record(attempts, attempt, NOT_APPLIED, text, verdict.remaining, answered)
-            return self._outcome(row, text, FAILED_ROW, attempts, verdict.remaining)
+            self._record(
+                attempts, attempt, RowStatus.NOT_APPLIED, text, verdict.remaining, answered
+            )
+            return self._outcome(row, text, RowStatus.FAILED, attempts, verdict.remaining)
         text = T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
-        self._record(attempts, attempt, UNKNOWN, text, verdict.remaining, answered)
-        return self._outcome(row, text, UNKNOWN_ROW, attempts)
+        self._record(attempts, attempt, RowStatus.UNKNOWN, text, verdict.remaining, answered)
+        return self._outcome(row, text, RowStatus.UNKNOWN, attempts)
