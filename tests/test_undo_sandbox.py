@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kolaybi_xl.api import InvoiceType, KolayBiClient
-from kolaybi_xl.jobs.collect import Waits, account_key, collect_marked
+from kolaybi_xl.jobs.collect import OutcomesNotSaved, Waits, account_key, collect_marked
 from kolaybi_xl.jobs.journal import APPLIED, UNDO, Journal
 from kolaybi_xl.jobs.report.log import read_log
 from kolaybi_xl.jobs.undo import UndoPlan, undo_marked
@@ -266,3 +266,44 @@ def test_each_fault_on_the_delete_is_reconciled_never_sent_twice(
     for row, doc in rows.items():
         assert sandbox.books.invoices[doc].remaining == totals[doc]
         assert str(cell(grid, row, "Tahsilat Durumu")).startswith("Geri alındı")
+
+
+def test_an_undo_recovered_from_a_run_that_could_not_save_is_not_sent_again(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    """A run whose DELETE went through but whose outcome never reached the workbook (killed,
+    or the save failed) leaves ``Kalan`` showing the collected state. The next run writes the
+    recovered ``Geri alındı`` — and must not send a second DELETE because the invoice still
+    shows something paid (KolayBi may take back only the last collection: a second DELETE
+    would take back an earlier one the accountant never marked)."""
+    grid, rows = make_grid(sandbox, 1)
+    client = client_for(sandbox)
+    [(row, doc)] = rows.items()
+    sandbox.books.update_invoice(doc, paid=Decimal("5.00"))  # an older part DELETE leaves
+    grid.write(layout.INVOICES, row, COL["Kalan"], [[float(sandbox.books.invoices[doc].remaining)]])
+    collect(grid, client, journal)
+    mark(grid, rows, "geri al")
+
+    saved = {name: dict(cells) for name, cells in grid.sheets.items()}
+    real_save = grid.save
+    grid.save = lambda: (_ for _ in ()).throw(OSError("disk full"))  # type: ignore[method-assign]
+    with pytest.raises(OutcomesNotSaved):
+        undo(grid, client, journal)
+    assert client.undos == [doc]
+    grid.save = real_save  # type: ignore[method-assign]
+    grid.sheets = saved  # the file on disk: as before that run
+    remaining = sandbox.books.invoices[doc].remaining
+    assert remaining == Decimal(str(cell(grid, row, "Genel Toplam"))) - Decimal("5.00")
+    assert Decimal(str(cell(grid, row, "Kalan"))) == 0
+    client.undos.clear()
+
+    result = undo(grid, client, journal)
+
+    assert client.undos == []  # nothing sent a second time
+    assert result.exit_code == 0
+    assert str(cell(grid, row, "Tahsilat Durumu")).startswith("Geri alındı")
+    assert Decimal(str(cell(grid, row, "Kalan"))) == remaining
+    assert journal.unwritten(account_key(client)) == []
+    # and pressing the button once more still sends nothing
+    assert undo(grid, client, journal).exit_code == 0
+    assert client.undos == []
