@@ -13,6 +13,7 @@ from ...workbook.cells import (
     VaultRef,
     cell_text,
     parse_collect_amount,
+    parse_decimal,
     parse_document_id,
     parse_mark,
     resolve_vault,
@@ -48,7 +49,7 @@ from .records import (
     error_text,
     pending_text,
 )
-from .waits import CENT, DEFAULT_WAITS, SALE, ZERO, Waits, _clamp
+from .waits import CENT, DEFAULT_WAITS, SALE, TOLERANCE, ZERO, Waits, _clamp
 
 _Resolved = tuple[int, int, VaultRef, Decimal | None]  # index, document, vault, partial amount
 
@@ -187,6 +188,25 @@ def _too_much(wanted: Decimal, remaining: Decimal, currency: str) -> str:
     )
 
 
+def _moved(table: InvoiceTable, index: int, remaining: Decimal, currency: str) -> str | None:
+    """Why a part must not go now: KolayBi's remaining amount is no longer the ``Kalan`` this
+    row shows, the one the part was decided against (None: it is). Something was collected
+    (or taken back) since — from a copy of this workbook, by a colleague, in KolayBi — and
+    the part may already be among it: sending it again would collect too much."""
+    try:
+        shown = parse_decimal(table.get(index, layout.C_REMAINING.header), "Kalan")
+    except CellError:
+        return None  # not a number: nothing to compare (the user's own edit)
+    if shown is None or abs(shown - remaining) <= TOLERANCE:
+        return None
+    return (
+        f"faturanın kalan tutarı değişmiş: bu satırda {tr_amount(shown)} {currency}, "
+        f"KolayBi'de {tr_amount(remaining)} {currency} — arada başka bir tahsilat "
+        "yapılmış olabilir; faturaları yenileyip Tahsil Tutarı'nı kontrol edin, tahsilat "
+        "yapılmadı"
+    )
+
+
 def _partial_done(
     table: InvoiceTable, index: int, doc_id: int, overlay: dict[int, str]
 ) -> RowOutcome | None:
@@ -311,6 +331,10 @@ def _build_plan(
             continue
         if partial is not None and partial > amount:
             _issue(issues, table, index, doc_id, error_text(_too_much(partial, amount, currency)))
+            continue
+        moved = _moved(table, index, invoice.remaining, currency) if partial is not None else None
+        if moved is not None:
+            _issue(issues, table, index, doc_id, error_text(moved))
             continue
         if partial is not None:
             amount = partial
