@@ -307,3 +307,47 @@ def test_an_undo_recovered_from_a_run_that_could_not_save_is_not_sent_again(
     # and pressing the button once more still sends nothing
     assert undo(grid, client, journal).exit_code == 0
     assert client.undos == []
+
+
+def test_an_invoice_collected_by_someone_else_after_the_plan_is_not_undone(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    """The plan (and the confirmation) said what the invoice had collected; a colleague
+    collects more of it before the DELETE goes. KolayBi may take back every collection of
+    the invoice — the colleague's too, which nobody confirmed — so the DELETE is not sent:
+    the row says the invoice changed and shows KolayBi's amounts; the next run plans again."""
+    grid, rows = make_grid(sandbox, 2)
+    client = client_for(sandbox)
+    [(row, doc), (other_row, other)] = rows.items()
+    sandbox.books.update_invoice(doc, paid=Decimal("0"))
+    grid.write(layout.INVOICES, row, COL["Tahsil Tutarı"], [["10,00"]])
+    collect(grid, client, journal)  # a part of one, all of the other
+    mark(grid, rows, "geri al")
+    logged = len(log_rows(grid))
+
+    def colleague_collects(plan: Any) -> bool:
+        assert {r.document_id: r.amount for r in plan.rows}[doc] == Decimal("10.00")
+        sandbox.books.proceed(doc, 1, Decimal("5.00"))  # between the plan and the DELETE
+        return True
+
+    result = undo(grid, client, journal, confirm=colleague_collects)
+
+    assert client.undos == [other]  # the unchanged invoice is taken back, the other not
+    assert sorted(e.amount for e in sandbox.books.collections_of(doc)) == [
+        Decimal("5.00"),
+        Decimal("10.00"),
+    ]
+    assert result.exit_code == 1
+    text = str(cell(grid, row, "Tahsilat Durumu"))
+    assert text.startswith("Hata: fatura plan yapıldıktan sonra değişti"), text
+    assert Decimal(str(cell(grid, row, "Kalan"))) == sandbox.books.invoices[doc].remaining
+    assert str(cell(grid, other_row, "Tahsilat Durumu")).startswith("Geri alındı")
+    assert [entry[1] for entry in log_rows(grid)[logged:]] == [other]  # nothing sent: no log
+    assert journal.pending(account_key(client)) == []
+
+    # the next run plans with what KolayBi shows now, and asks again
+    seen: list[Any] = []
+    undo(grid, client, journal, confirm=lambda plan: seen.append(plan) or True)
+    assert [(r.document_id, r.amount) for r in seen[0].rows] == [(doc, Decimal("15.00"))]
+    assert client.undos == [other, doc]
+    assert sandbox.books.collections_of(doc) == []
