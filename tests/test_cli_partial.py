@@ -181,3 +181,47 @@ def test_a_part_marked_in_two_copies_of_a_workbook_is_collected_once(
     assert column(copy, AMOUNT)[doc] == "1,25"
     assert run("collect", copy, "--yes") == 0
     assert [e.amount for e in sandbox.books.collections_of(doc)] == [Decimal("1.25")] * 2
+
+
+def test_a_part_resolved_as_applied_is_written_done_and_never_sent_again(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``journal --resolve … --as applied`` on a part whose outcome stayed unclear: the next
+    collect writes ``Tamamlandı`` into the row — also after a refresh, when ``Kalan`` already
+    shows what KolayBi shows — and never sends the part a second time."""
+    from kolaybi_xl.jobs.journal import UNKNOWN, Journal
+
+    path = fetched(tmp_path)
+    doc = open_rows(sandbox)[0]
+    vault = next(v for v in sandbox.books.vault_records() if v.currency.upper() == "TRY")
+    edit_rows(path, {doc: {"Tahsil Et": "x", "Kasa/Banka": vault.name, AMOUNT: "1,25"}})
+    record = sandbox.books.invoices[doc]
+    journal = Journal.default()
+    attempt = journal.intent(
+        key=f"{sandbox.url}|{sandbox.channel}",
+        document_id=doc,
+        vault_id=vault.id,
+        amount=Decimal("1.25"),
+        currency="TRY",
+        remaining_before=record.remaining,
+        workbook=str(path.resolve()),
+        row=7,
+    )
+    sandbox.books.proceed(doc, vault.id, amount=Decimal("1.25"))  # ours, it turns out
+    sandbox.books.proceed(doc, vault.id, amount=Decimal("0.50"))  # and someone else's
+    journal.outcome(attempt, UNKNOWN, "bağlantı koptu")
+
+    assert run("journal", "--resolve", attempt.attempt[:8], "--as", "applied") == 0
+    assert run("fetch", path) == 0  # Kalan now shows KolayBi's remaining amount
+    capsys.readouterr()
+
+    assert run("collect", path, "--yes") == 0
+    assert [e.amount for e in sandbox.books.collections_of(doc)] == [
+        Decimal("1.25"),
+        Decimal("0.50"),
+    ]
+    text = outcomes(path)[doc]
+    assert text.startswith("Tamamlandı: 1,25 TRY"), text
+    assert "elle çözüldü" in text
+    assert run("collect", path, "--yes") == 0  # still marked: nothing is sent
+    assert len(sandbox.books.collections_of(doc)) == 2
