@@ -64,6 +64,8 @@ WRONG = [
     (250.0, "faturanın KolayBi'deki kalan tutarından (100,00 TRY) fazla"),
     (10.125, "en çok 2 ondalık basamaklı olmalı"),
     ("10,125", "en çok 2 ondalık basamaklı olmalı"),
+    ("1.234", "Tahsil Tutarı belirsiz: '1.234' — nokta binlik ayırıcı mı, ondalık mı"),
+    (" 12.500 ", "Tahsil Tutarı belirsiz"),
     ("on lira", "Tahsil Tutarı bir tutar olmalı: 'on lira'"),
     (True, "Tahsil Tutarı bir tutar olmalı"),
     ("#DIV/0!", "Tahsil Tutarı bir hata değeri: '#DIV/0!'"),

@@ -174,6 +174,8 @@ _ERROR_VALUE = re.compile(
     r"#(?:N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA"
     r"|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!)"
 )
+# Text such as "1.234": a Turkish thousands separator or a decimal point — never guessed.
+_THOUSANDS_OR_DECIMAL = re.compile(r"-?\d{1,3}\.\d{3}")
 # Excel keeps 15 significant digits: a formula result such as 15.000000000000002 is 15.
 _EXCEL_DIGITS = 15
 
@@ -194,6 +196,11 @@ def parse_collect_amount(value: Any) -> Decimal | None:
             raise CellError(
                 f"{what} bir formül: {show(value)}; formülün sonucu dosyadan okunamaz — "
                 "tutarı sayı olarak yazın"
+            )
+        if _THOUSANDS_OR_DECIMAL.fullmatch(text):  # 1.234: one thousand, or 1,234?
+            raise CellError(
+                f"{what} belirsiz: {show(value)} — nokta binlik ayırıcı mı, ondalık mı "
+                "anlaşılmıyor; '1234' ya da '1.234,00' yazın"
             )
     if isinstance(value, float) and math.isfinite(value):
         value = Decimal(format(value, f".{_EXCEL_DIGITS}g"))
