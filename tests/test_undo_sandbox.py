@@ -351,3 +351,34 @@ def test_an_invoice_collected_by_someone_else_after_the_plan_is_not_undone(
     assert [(r.document_id, r.amount) for r in seen[0].rows] == [(doc, Decimal("15.00"))]
     assert client.undos == [other, doc]
     assert sandbox.books.collections_of(doc) == []
+
+
+def test_a_row_already_taken_back_never_takes_back_a_later_collection_by_itself(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    """The row says ``Geri alındı`` and is still marked ``geri al``; someone collects the
+    invoice again afterwards. Pressing the button again must not take that collection back
+    (nobody marked it): the row says so and nothing is sent; clearing ``Tahsilat Durumu``
+    is how the accountant asks for it."""
+    grid, rows = make_grid(sandbox, 1)
+    client = client_for(sandbox)
+    [(row, doc)] = rows.items()
+    collect(grid, client, journal)
+    mark(grid, rows, "geri al")
+    undo(grid, client, journal)
+    assert str(cell(grid, row, "Tahsilat Durumu")).startswith("Geri alındı")
+    sandbox.books.proceed(doc, 1, Decimal("5.00"))  # a colleague, afterwards
+    client.undos.clear()
+
+    result = undo(grid, client, journal)
+
+    assert client.undos == []
+    assert result.exit_code == 1
+    text = str(cell(grid, row, "Tahsilat Durumu"))
+    assert text.startswith("Hata: bu satır geri alındıktan sonra faturaya yeni tahsilat"), text
+    assert [e.amount for e in sandbox.books.collections_of(doc)] == [Decimal("5.00")]
+
+    grid.write(layout.INVOICES, row, COL["Tahsilat Durumu"], [[None]])
+    assert undo(grid, client, journal).exit_code == 0
+    assert client.undos == [doc]
+    assert sandbox.books.collections_of(doc) == []

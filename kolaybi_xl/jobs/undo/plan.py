@@ -8,7 +8,14 @@ from ... import i18n
 from ...api.models import Invoice
 from ...i18n import Lang, _, ngettext, number
 from ...workbook import layout
-from ...workbook.cells import CellError, VaultRef, cell_text, parse_decimal, parse_document_id
+from ...workbook.cells import (
+    CellError,
+    VaultRef,
+    cell_text,
+    parse_decimal,
+    parse_document_id,
+    tr_amount,
+)
 from ...workbook.grid import Grid
 from ..collect.plan import _issue, _singles, _strip_type, _type_label
 from ..collect.reading import _invoice_type, _is_undo_marked, _Prefetch, _Reader, _row_type
@@ -137,6 +144,25 @@ def _already_undone(table: InvoiceTable, index: int, current: str, invoice: Invo
     return shown is not None and abs(shown - invoice.remaining) <= TOLERANCE
 
 
+def _collected_since(table: InvoiceTable, index: int, doc_id: int, invoice: Invoice) -> RowOutcome:
+    """The row says ``Geri alındı`` but the invoice has collected again since (a colleague,
+    a bank feed): that collection was never marked here, so it is not taken back by pressing
+    the button again — the accountant clears ``Tahsilat Durumu`` to ask for it."""
+    try:
+        shown = parse_decimal(table.get(index, layout.C_REMAINING.header), "Kalan")
+    except CellError:
+        shown = None
+    currency = (invoice.currency or cell_text(table.get(index, layout.C_CURRENCY.header))).upper()
+    change = ""
+    if shown is not None and invoice.remaining is not None:
+        change = f" (kalan {tr_amount(shown)} → {tr_amount(invoice.remaining)} {currency})"
+    text = error_text(
+        f"bu satır geri alındıktan sonra faturaya yeni tahsilat yapılmış{change}; onu da geri "
+        "almak için Tahsilat Durumu'nu temizleyip yeniden çalıştırın — geri alma gönderilmedi"
+    )
+    return RowOutcome(index, table.sheet_row(index), doc_id, text, FAILED_ROW)
+
+
 def _skip(
     table: InvoiceTable, index: int, doc_id: int, invoice: Invoice, overlay: dict[int, str]
 ) -> RowOutcome | None:
@@ -146,6 +172,8 @@ def _skip(
     current = overlay.get(index, cell_text(table.get(index, layout.C_OUTCOME.header)))
     if _already_undone(table, index, current, invoice):
         return RowOutcome(index, table.sheet_row(index), doc_id, current, UNCHANGED, undo=True)
+    if current.startswith(layout.OUTCOME_UNDONE) and paid is not None and paid > TOLERANCE:
+        return _collected_since(table, index, doc_id, invoice)
     if paid is None or paid > TOLERANCE:
         return None  # something to take back (or unreadable: reported by the caller)
     if current.startswith(layout.OUTCOME_UNDONE):
