@@ -389,3 +389,24 @@ def test_a_detail_without_the_remaining_amount_is_never_taken_for_not_applied(
     assert outcome_of(grid, FIRST).startswith("Tamamlandı (yeniden okunarak doğrulandı)")
     assert client.count("list_invoices") == 2  # the plan's read and the reconciling one
     assert [(e.document_id, e.amount) for e in books.ledger] == [(doc, Decimal("25.00"))]
+
+
+@pytest.mark.parametrize("typed", ["12,5 TL", "₺12,50", "12.50 TRY"])
+def test_a_part_typed_in_lira_on_an_invoice_in_another_currency_is_not_sent(
+    sandbox: Sandbox, journal: Journal, typed: str
+) -> None:
+    """``12,5 TL`` on a USD invoice: the number alone would be collected as 12,50 USD."""
+    books = sandbox.books
+    usd, lira = add(books, "40.00", currency="USD"), add(books, "40.00")
+    grid = make_grid(
+        books,
+        [partial_row(usd, typed, vault="Dolar Kasa"), partial_row(lira, typed)],
+    )
+
+    result = run(grid, client_for(sandbox), journal)
+
+    text = outcome_of(grid, FIRST)
+    assert text.startswith("Hata: Tahsil Tutarı TL olarak yazılmış"), text
+    assert "fatura USD" in text
+    assert [(e.document_id, e.amount) for e in books.ledger] == [(lira, Decimal("12.50"))]
+    assert result.exit_code == 1

@@ -188,6 +188,20 @@ def _too_much(wanted: Decimal, remaining: Decimal, currency: str) -> str:
     )
 
 
+def _other_currency(table: InvoiceTable, index: int, currency: str) -> str | None:
+    """A part typed as lira (``12,5 TL``) on an invoice in another currency: the number alone
+    would go in the invoice's currency — never guess which one was meant."""
+    typed = table.get(index, layout.C_AMOUNT.header)
+    if currency == "TRY" or not isinstance(typed, str):
+        return None
+    if not any(symbol in typed.upper() for symbol in ("TL", "₺", "TRY")):
+        return None
+    return (
+        f"Tahsil Tutarı TL olarak yazılmış ({cell_text(typed).strip()}) ama fatura {currency}; "
+        f"tutarı {currency} olarak, para birimi yazmadan girin"
+    )
+
+
 def _moved(table: InvoiceTable, index: int, remaining: Decimal, currency: str) -> str | None:
     """Why a part must not go now: KolayBi's remaining amount is no longer the ``Kalan`` this
     row shows, the one the part was decided against (None: it is). Something was collected
@@ -332,7 +346,12 @@ def _build_plan(
         if partial is not None and partial > amount:
             _issue(issues, table, index, doc_id, error_text(_too_much(partial, amount, currency)))
             continue
-        moved = _moved(table, index, invoice.remaining, currency) if partial is not None else None
+        moved = (
+            _other_currency(table, index, currency)
+            or _moved(table, index, invoice.remaining, currency)
+            if partial is not None
+            else None
+        )
         if moved is not None:
             _issue(issues, table, index, doc_id, error_text(moved))
             continue
