@@ -87,8 +87,8 @@ class UndoSender(_Sender):
         if self.stop.is_set():
             return self._not_sent(row, attempts)
         remaining_before, changed = self._as_planned(row)
-        if changed is not None:
-            return self._outcome(row, changed, FAILED_ROW, attempts, remaining_before)
+        if changed is not None or remaining_before is None:
+            return self._outcome(row, changed or "", FAILED_ROW, attempts, remaining_before)
         attempt = self._intent(row, row.amount, remaining_before)
         if attempt is None:
             return self._not_sent(row, attempts)
