@@ -293,6 +293,9 @@ def test_someone_else_collecting_another_amount_meanwhile_leaves_it_unknown(
     )
     assert result.counts == {"unknown": 1}
     assert [(e.vault_id, e.amount) for e in books.ledger] == [(2, Decimal("10.00"))]
+    # Kalan and Ödenen show what KolayBi shows, whoever collected it
+    assert grid.value(layout.INVOICES, FIRST, COL["Kalan"]) == Decimal("80.00")
+    assert grid.value(layout.INVOICES, FIRST, COL["Ödenen"]) == Decimal("10.00")
     key = account_key(client)
     assert [a.result for a in journal.pending(key)] == ["unknown"]
 

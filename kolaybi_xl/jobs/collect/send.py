@@ -279,7 +279,13 @@ class _Sender:
                 T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
             )
             self._record(attempts, attempt, UNKNOWN, text, verdict.remaining, answered)
-            return self._outcome(row, text, UNKNOWN_ROW, attempts), None
+            outcome = self._outcome(row, text, UNKNOWN_ROW, attempts)
+            if verdict.remaining is not None:  # Kalan shows what KolayBi shows, whoever's
+                outcome.remaining = verdict.remaining
+                if row.grand_total is not None:
+                    outcome.paid = row.grand_total - verdict.remaining
+                outcome.payment_status = _payment_label(outcome.paid, verdict.remaining)
+            return outcome, None
         # Provably not applied: it may be sent again.
         self._record(attempts, attempt, NOT_APPLIED, T_NOT_APPLIED, verdict.remaining, answered)
         if sends >= MAX_SENDS:
