@@ -375,8 +375,11 @@ def test_a_row_already_taken_back_never_takes_back_a_later_collection_by_itself(
     assert client.undos == []
     assert result.exit_code == 1
     text = str(cell(grid, row, "Tahsilat Durumu"))
-    assert text.startswith("Hata: bu satır geri alındıktan sonra faturaya yeni tahsilat"), text
+    assert text.startswith("Geri alındı; sonra faturaya yeni tahsilat yapılmış"), text
     assert [e.amount for e in sandbox.books.collections_of(doc)] == [Decimal("5.00")]
+    assert undo(grid, client, journal).exit_code == 1  # pressed again: still nothing sent
+    assert client.undos == []
+    assert str(cell(grid, row, "Tahsilat Durumu")) == text
 
     grid.write(layout.INVOICES, row, COL["Tahsilat Durumu"], [[None]])
     assert undo(grid, client, journal).exit_code == 0

@@ -156,9 +156,10 @@ def _collected_since(table: InvoiceTable, index: int, doc_id: int, invoice: Invo
     change = ""
     if shown is not None and invoice.remaining is not None:
         change = f" (kalan {tr_amount(shown)} → {tr_amount(invoice.remaining)} {currency})"
-    text = error_text(
-        f"bu satır geri alındıktan sonra faturaya yeni tahsilat yapılmış{change}; onu da geri "
-        "almak için Tahsilat Durumu'nu temizleyip yeniden çalıştırın — geri alma gönderilmedi"
+    # Still starts with "Geri alındı": the next press must recognise this row the same way.
+    text = (
+        f"{layout.OUTCOME_UNDONE}; sonra faturaya yeni tahsilat yapılmış{change} — o geri "
+        "alınmadı; onu da geri almak için Tahsilat Durumu'nu temizleyip yeniden çalıştırın"
     )
     return RowOutcome(index, table.sheet_row(index), doc_id, text, FAILED_ROW)
 
