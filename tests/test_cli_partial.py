@@ -15,6 +15,7 @@ from test_cli_collect import edit_rows, fetched, log_rows, open_rows, outcomes, 
 
 from kolaybi_xl.sandbox import Sandbox
 from kolaybi_xl.workbook import layout
+from kolaybi_xl.workbook.cells import tr_amount
 from kolaybi_xl.workbook.xlsx_patch import FAST_ENV
 
 AMOUNT = layout.C_AMOUNT.header
@@ -146,3 +147,81 @@ def test_a_refresh_adds_the_column_to_an_older_workbook(
     assert run("collect", path, "--yes") == 0
     collected = {e.document_id: e.amount for e in sandbox.books.ledger}
     assert collected[docs[0]] == Decimal("1.00")
+
+
+def test_a_part_marked_in_two_copies_of_a_workbook_is_collected_once(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two copies of one workbook (one account, one journal) mark the same part of one
+    invoice. The first copy collects it; the second copy's ``Kalan`` no longer matches
+    KolayBi's, so its part is a row error and nothing is sent — until it is refreshed, when
+    the accountant sees what is left and decides again (the refresh keeps the typed part)."""
+    original = fetched(tmp_path)
+    [doc] = open_rows(sandbox)[:1]
+    remaining = sandbox.books.invoices[doc].remaining
+    edit_rows(
+        original,
+        {doc: {"Tahsil Et": "x", "Kasa/Banka": vault_name(sandbox, "TRY"), AMOUNT: "1,25"}},
+    )
+    copy = tmp_path / "kopya.xlsx"
+    copy.write_bytes(original.read_bytes())
+
+    assert run("collect", original, "--yes") == 0
+    assert [e.amount for e in sandbox.books.collections_of(doc)] == [Decimal("1.25")]
+    capsys.readouterr()
+
+    assert run("collect", copy, "--yes") == 1
+    assert [e.amount for e in sandbox.books.collections_of(doc)] == [Decimal("1.25")]
+    text = outcomes(copy)[doc]
+    assert text.startswith("Hata: faturanın kalan tutarı değişmiş"), text
+    assert f"KolayBi'de {tr_amount(remaining - Decimal('1.25'))} TRY" in text, text
+
+    # refreshed, the copy shows what is left; collecting the part again is now a decision
+    assert run("fetch", copy) == 0
+    assert column(copy, AMOUNT)[doc] == "1,25"
+    assert run("collect", copy, "--yes") == 0
+    assert [e.amount for e in sandbox.books.collections_of(doc)] == [Decimal("1.25")] * 2
+
+
+def test_a_part_resolved_as_applied_is_written_done_and_never_sent_again(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``journal --resolve … --as applied`` on a part whose outcome stayed unclear: the next
+    collect writes ``Tamamlandı`` into the row — also after a refresh, when ``Kalan`` already
+    shows what KolayBi shows — and never sends the part a second time."""
+    from kolaybi_xl.jobs.journal import UNKNOWN, Journal
+
+    path = fetched(tmp_path)
+    doc = open_rows(sandbox)[0]
+    vault = next(v for v in sandbox.books.vault_records() if v.currency.upper() == "TRY")
+    edit_rows(path, {doc: {"Tahsil Et": "x", "Kasa/Banka": vault.name, AMOUNT: "1,25"}})
+    record = sandbox.books.invoices[doc]
+    journal = Journal.default()
+    attempt = journal.intent(
+        key=f"{sandbox.url}|{sandbox.channel}",
+        document_id=doc,
+        vault_id=vault.id,
+        amount=Decimal("1.25"),
+        currency="TRY",
+        remaining_before=record.remaining,
+        workbook=str(path.resolve()),
+        row=7,
+    )
+    sandbox.books.proceed(doc, vault.id, amount=Decimal("1.25"))  # ours, it turns out
+    sandbox.books.proceed(doc, vault.id, amount=Decimal("0.50"))  # and someone else's
+    journal.outcome(attempt, UNKNOWN, "bağlantı koptu")
+
+    assert run("journal", "--resolve", attempt.attempt[:8], "--as", "applied") == 0
+    assert run("fetch", path) == 0  # Kalan now shows KolayBi's remaining amount
+    capsys.readouterr()
+
+    assert run("collect", path, "--yes") == 0
+    assert [e.amount for e in sandbox.books.collections_of(doc)] == [
+        Decimal("1.25"),
+        Decimal("0.50"),
+    ]
+    text = outcomes(path)[doc]
+    assert text.startswith("Tamamlandı: 1,25 TRY"), text
+    assert "elle çözüldü" in text
+    assert run("collect", path, "--yes") == 0  # still marked: nothing is sent
+    assert len(sandbox.books.collections_of(doc)) == 2

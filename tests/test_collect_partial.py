@@ -64,6 +64,8 @@ WRONG = [
     (250.0, "faturanın KolayBi'deki kalan tutarından (100,00 TRY) fazla"),
     (10.125, "en çok 2 ondalık basamaklı olmalı"),
     ("10,125", "en çok 2 ondalık basamaklı olmalı"),
+    ("1.234", "Tahsil Tutarı belirsiz: '1.234' — nokta binlik ayırıcı mı, ondalık mı"),
+    (" 12.500 ", "Tahsil Tutarı belirsiz"),
     ("on lira", "Tahsil Tutarı bir tutar olmalı: 'on lira'"),
     (True, "Tahsil Tutarı bir tutar olmalı"),
     ("#DIV/0!", "Tahsil Tutarı bir hata değeri: '#DIV/0!'"),
@@ -291,6 +293,9 @@ def test_someone_else_collecting_another_amount_meanwhile_leaves_it_unknown(
     )
     assert result.counts == {"unknown": 1}
     assert [(e.vault_id, e.amount) for e in books.ledger] == [(2, Decimal("10.00"))]
+    # Kalan and Ödenen show what KolayBi shows, whoever collected it
+    assert grid.value(layout.INVOICES, FIRST, COL["Kalan"]) == Decimal("80.00")
+    assert grid.value(layout.INVOICES, FIRST, COL["Ödenen"]) == Decimal("10.00")
     key = account_key(client)
     assert [a.result for a in journal.pending(key)] == ["unknown"]
 
@@ -387,3 +392,24 @@ def test_a_detail_without_the_remaining_amount_is_never_taken_for_not_applied(
     assert outcome_of(grid, FIRST).startswith("Tamamlandı (yeniden okunarak doğrulandı)")
     assert client.count("list_invoices") == 2  # the plan's read and the reconciling one
     assert [(e.document_id, e.amount) for e in books.ledger] == [(doc, Decimal("25.00"))]
+
+
+@pytest.mark.parametrize("typed", ["12,5 TL", "₺12,50", "12.50 TRY"])
+def test_a_part_typed_in_lira_on_an_invoice_in_another_currency_is_not_sent(
+    sandbox: Sandbox, journal: Journal, typed: str
+) -> None:
+    """``12,5 TL`` on a USD invoice: the number alone would be collected as 12,50 USD."""
+    books = sandbox.books
+    usd, lira = add(books, "40.00", currency="USD"), add(books, "40.00")
+    grid = make_grid(
+        books,
+        [partial_row(usd, typed, vault="Dolar Kasa"), partial_row(lira, typed)],
+    )
+
+    result = run(grid, client_for(sandbox), journal)
+
+    text = outcome_of(grid, FIRST)
+    assert text.startswith("Hata: Tahsil Tutarı TL olarak yazılmış"), text
+    assert "fatura USD" in text
+    assert [(e.document_id, e.amount) for e in books.ledger] == [(lira, Decimal("12.50"))]
+    assert result.exit_code == 1

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kolaybi_xl.api import InvoiceType, KolayBiClient
-from kolaybi_xl.jobs.collect import Waits, account_key, collect_marked
+from kolaybi_xl.jobs.collect import OutcomesNotSaved, Waits, account_key, collect_marked
 from kolaybi_xl.jobs.journal import APPLIED, UNDO, Journal
 from kolaybi_xl.jobs.report.log import read_log
 from kolaybi_xl.jobs.undo import UndoPlan, undo_marked
@@ -266,3 +266,122 @@ def test_each_fault_on_the_delete_is_reconciled_never_sent_twice(
     for row, doc in rows.items():
         assert sandbox.books.invoices[doc].remaining == totals[doc]
         assert str(cell(grid, row, "Tahsilat Durumu")).startswith("Geri alındı")
+
+
+def test_an_undo_recovered_from_a_run_that_could_not_save_is_not_sent_again(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    """A run whose DELETE went through but whose outcome never reached the workbook (killed,
+    or the save failed) leaves ``Kalan`` showing the collected state. The next run writes the
+    recovered ``Geri alındı`` — and must not send a second DELETE because the invoice still
+    shows something paid (KolayBi may take back only the last collection: a second DELETE
+    would take back an earlier one the accountant never marked)."""
+    grid, rows = make_grid(sandbox, 1)
+    client = client_for(sandbox)
+    [(row, doc)] = rows.items()
+    sandbox.books.update_invoice(doc, paid=Decimal("5.00"))  # an older part DELETE leaves
+    grid.write(layout.INVOICES, row, COL["Kalan"], [[float(sandbox.books.invoices[doc].remaining)]])
+    collect(grid, client, journal)
+    mark(grid, rows, "geri al")
+
+    saved = {name: dict(cells) for name, cells in grid.sheets.items()}
+    real_save = grid.save
+    grid.save = lambda: (_ for _ in ()).throw(OSError("disk full"))  # type: ignore[method-assign]
+    with pytest.raises(OutcomesNotSaved):
+        undo(grid, client, journal)
+    assert client.undos == [doc]
+    grid.save = real_save  # type: ignore[method-assign]
+    grid.sheets = saved  # the file on disk: as before that run
+    remaining = sandbox.books.invoices[doc].remaining
+    assert remaining == Decimal(str(cell(grid, row, "Genel Toplam"))) - Decimal("5.00")
+    assert Decimal(str(cell(grid, row, "Kalan"))) == 0
+    client.undos.clear()
+
+    result = undo(grid, client, journal)
+
+    assert client.undos == []  # nothing sent a second time
+    assert result.exit_code == 0
+    assert str(cell(grid, row, "Tahsilat Durumu")).startswith("Geri alındı")
+    assert Decimal(str(cell(grid, row, "Kalan"))) == remaining
+    assert journal.unwritten(account_key(client)) == []
+    # and pressing the button once more still sends nothing
+    assert undo(grid, client, journal).exit_code == 0
+    assert client.undos == []
+
+
+def test_an_invoice_collected_by_someone_else_after_the_plan_is_not_undone(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    """The plan (and the confirmation) said what the invoice had collected; a colleague
+    collects more of it before the DELETE goes. KolayBi may take back every collection of
+    the invoice — the colleague's too, which nobody confirmed — so the DELETE is not sent:
+    the row says the invoice changed and shows KolayBi's amounts; the next run plans again."""
+    grid, rows = make_grid(sandbox, 2)
+    client = client_for(sandbox)
+    [(row, doc), (other_row, other)] = rows.items()
+    sandbox.books.update_invoice(doc, paid=Decimal("0"))
+    grid.write(layout.INVOICES, row, COL["Tahsil Tutarı"], [["10,00"]])
+    collect(grid, client, journal)  # a part of one, all of the other
+    mark(grid, rows, "geri al")
+    logged = len(log_rows(grid))
+
+    def colleague_collects(plan: Any) -> bool:
+        assert {r.document_id: r.amount for r in plan.rows}[doc] == Decimal("10.00")
+        sandbox.books.proceed(doc, 1, Decimal("5.00"))  # between the plan and the DELETE
+        return True
+
+    result = undo(grid, client, journal, confirm=colleague_collects)
+
+    assert client.undos == [other]  # the unchanged invoice is taken back, the other not
+    assert sorted(e.amount for e in sandbox.books.collections_of(doc)) == [
+        Decimal("5.00"),
+        Decimal("10.00"),
+    ]
+    assert result.exit_code == 1
+    text = str(cell(grid, row, "Tahsilat Durumu"))
+    assert text.startswith("Hata: fatura plan yapıldıktan sonra değişti"), text
+    assert Decimal(str(cell(grid, row, "Kalan"))) == sandbox.books.invoices[doc].remaining
+    assert str(cell(grid, other_row, "Tahsilat Durumu")).startswith("Geri alındı")
+    assert [entry[1] for entry in log_rows(grid)[logged:]] == [other]  # nothing sent: no log
+    assert journal.pending(account_key(client)) == []
+
+    # the next run plans with what KolayBi shows now, and asks again
+    seen: list[Any] = []
+    undo(grid, client, journal, confirm=lambda plan: seen.append(plan) or True)
+    assert [(r.document_id, r.amount) for r in seen[0].rows] == [(doc, Decimal("15.00"))]
+    assert client.undos == [other, doc]
+    assert sandbox.books.collections_of(doc) == []
+
+
+def test_a_row_already_taken_back_never_takes_back_a_later_collection_by_itself(
+    sandbox: Sandbox, journal: Journal
+) -> None:
+    """The row says ``Geri alındı`` and is still marked ``geri al``; someone collects the
+    invoice again afterwards. Pressing the button again must not take that collection back
+    (nobody marked it): the row says so and nothing is sent; clearing ``Tahsilat Durumu``
+    is how the accountant asks for it."""
+    grid, rows = make_grid(sandbox, 1)
+    client = client_for(sandbox)
+    [(row, doc)] = rows.items()
+    collect(grid, client, journal)
+    mark(grid, rows, "geri al")
+    undo(grid, client, journal)
+    assert str(cell(grid, row, "Tahsilat Durumu")).startswith("Geri alındı")
+    sandbox.books.proceed(doc, 1, Decimal("5.00"))  # a colleague, afterwards
+    client.undos.clear()
+
+    result = undo(grid, client, journal)
+
+    assert client.undos == []
+    assert result.exit_code == 1
+    text = str(cell(grid, row, "Tahsilat Durumu"))
+    assert text.startswith("Geri alındı; sonra faturaya yeni tahsilat yapılmış"), text
+    assert [e.amount for e in sandbox.books.collections_of(doc)] == [Decimal("5.00")]
+    assert undo(grid, client, journal).exit_code == 1  # pressed again: still nothing sent
+    assert client.undos == []
+    assert str(cell(grid, row, "Tahsilat Durumu")) == text
+
+    grid.write(layout.INVOICES, row, COL["Tahsilat Durumu"], [[None]])
+    assert undo(grid, client, journal).exit_code == 0
+    assert client.undos == [doc]
+    assert sandbox.books.collections_of(doc) == []

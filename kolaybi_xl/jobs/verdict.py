@@ -7,6 +7,7 @@ KolayBi by the user; the next collect on the attempt's workbook writes that outc
 from __future__ import annotations
 
 from ..workbook import layout
+from .collect.records import done_text
 from .errors import JobError
 from .journal import Attempt, Journal
 from .status import RowStatus
@@ -33,7 +34,12 @@ def record_verdict(journal: Journal, prefix: str, *, applied: bool) -> Attempt:
 def _verdict_text(attempt: Attempt, *, applied: bool) -> str:
     """The journal's detail: the row's text (an undo's starts with its outcome word)."""
     if not attempt.is_undo:
-        return _RESOLVED + (" (tahsil edilmiş)" if applied else " (tahsil edilmemiş)")
+        # It starts with the outcome word as every row's outcome does: a row that does not
+        # say ``Tamamlandı`` is planned again, and a part would be collected a second time.
+        if applied:
+            label = attempt.vault_name or f"Kasa {attempt.vault_id}"
+            return f"{done_text(attempt.amount, attempt.currency, label)} ({_RESOLVED})"
+        return f"{layout.OUTCOME_ERROR}: tahsil edilmemiş ({_RESOLVED})"
     if applied:
         return f"{layout.OUTCOME_UNDONE} ({_RESOLVED})"
     return f"{layout.OUTCOME_ERROR}: geri alınmamış ({_RESOLVED})"

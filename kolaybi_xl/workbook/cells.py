@@ -196,6 +196,8 @@ _ERROR_VALUE = re.compile(
     r"#(?:N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA"
     r"|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!)"
 )
+# Text such as "1.234": a Turkish thousands separator or a decimal point — never guessed.
+_THOUSANDS_OR_DECIMAL = re.compile(r"-?\d{1,3}\.\d{3}")
 # Excel keeps 15 significant digits: a formula result such as 15.000000000000002 is 15.
 _EXCEL_DIGITS = 15
 
@@ -218,7 +220,8 @@ def parse_collect_amount(value: Any) -> Decimal | None:
 
 
 def _refuse_error_or_formula(value: str, what: str) -> None:
-    """An Excel error value or a formula's text (a file holds no result to read) is no amount."""
+    """An Excel error value, a formula's text (a file holds no result to read) or an ambiguous
+    "1.234" is no amount."""
     text = value.strip()
     if _ERROR_VALUE.fullmatch(text.upper()):
         raise CellError(f"{what} bir hata değeri: {show(value)}; bir tutar yazın ya da boş bırakın")
@@ -226,6 +229,11 @@ def _refuse_error_or_formula(value: str, what: str) -> None:
         raise CellError(
             f"{what} bir formül: {show(value)}; formülün sonucu dosyadan okunamaz — "
             "tutarı sayı olarak yazın"
+        )
+    if _THOUSANDS_OR_DECIMAL.fullmatch(text):  # 1.234: one thousand, or 1,234?
+        raise CellError(
+            f"{what} belirsiz: {show(value)} — nokta binlik ayırıcı mı, ondalık mı "
+            "anlaşılmıyor; '1234' ya da '1.234,00' yazın"
         )
 
 

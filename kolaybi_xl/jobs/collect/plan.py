@@ -13,6 +13,7 @@ from ...workbook.cells import (
     VaultRef,
     cell_text,
     parse_collect_amount,
+    parse_decimal,
     parse_document_id,
     parse_mark,
     resolve_vault,
@@ -45,7 +46,7 @@ from .records import (
     error_text,
     pending_text,
 )
-from .waits import CENT, DEFAULT_WAITS, SALE, ZERO, Waits, _clamp
+from .waits import CENT, DEFAULT_WAITS, SALE, TOLERANCE, ZERO, Waits, _clamp
 
 _Resolved = tuple[int, int, VaultRef, Decimal | None]  # index, document, vault, partial amount
 
@@ -181,6 +182,39 @@ def _too_much(wanted: Decimal, remaining: Decimal, currency: str) -> str:
     return (
         f"Tahsil Tutarı ({tr_amount(wanted)} {currency}) faturanın KolayBi'deki kalan "
         f"tutarından ({tr_amount(remaining)} {currency}) fazla; tahsilat yapılmadı"
+    )
+
+
+def _other_currency(table: InvoiceTable, index: int, currency: str) -> str | None:
+    """A part typed as lira (``12,5 TL``) on an invoice in another currency: the number alone
+    would go in the invoice's currency — never guess which one was meant."""
+    typed = table.get(index, layout.C_AMOUNT.header)
+    if currency == "TRY" or not isinstance(typed, str):
+        return None
+    if not any(symbol in typed.upper() for symbol in ("TL", "₺", "TRY")):
+        return None
+    return (
+        f"Tahsil Tutarı TL olarak yazılmış ({cell_text(typed).strip()}) ama fatura {currency}; "
+        f"tutarı {currency} olarak, para birimi yazmadan girin"
+    )
+
+
+def _moved(table: InvoiceTable, index: int, remaining: Decimal, currency: str) -> str | None:
+    """Why a part must not go now: KolayBi's remaining amount is no longer the ``Kalan`` this
+    row shows, the one the part was decided against (None: it is). Something was collected
+    (or taken back) since — from a copy of this workbook, by a colleague, in KolayBi — and
+    the part may already be among it: sending it again would collect too much."""
+    try:
+        shown = parse_decimal(table.get(index, layout.C_REMAINING.header), "Kalan")
+    except CellError:
+        return None  # not a number: nothing to compare (the user's own edit)
+    if shown is None or abs(shown - remaining) <= TOLERANCE:
+        return None
+    return (
+        f"faturanın kalan tutarı değişmiş: bu satırda {tr_amount(shown)} {currency}, "
+        f"KolayBi'de {tr_amount(remaining)} {currency} — arada başka bir tahsilat "
+        "yapılmış olabilir; faturaları yenileyip Tahsil Tutarı'nı kontrol edin, tahsilat "
+        "yapılmadı"
     )
 
 
@@ -322,11 +356,28 @@ def _plan_row(
     amount = invoice.remaining.quantize(CENT, rounding=ROUND_DOWN)
     if amount <= 0:
         return _nothing_left(table, index, doc_id, invoice, overlay)
-    if partial is not None and partial > amount:
-        return _failed(table, index, doc_id, _too_much(partial, amount, currency))
     if partial is not None:
+        refused = _refused_part(table, index, partial, amount, invoice.remaining, currency)
+        if refused is not None:
+            return _failed(table, index, doc_id, refused)
         amount = partial
     return _planned_row(table, index, doc_id, vault, invoice, amount, currency, api_vaults)
+
+
+def _refused_part(
+    table: InvoiceTable,
+    index: int,
+    partial: Decimal,
+    left: Decimal,
+    remaining: Decimal,
+    currency: str,
+) -> str | None:
+    """Why a ``Tahsil Tutarı`` part cannot go: more than is left, typed in another currency,
+    or KolayBi's remaining amount moved since the row's ``Kalan`` (the part was typed
+    against a state that is gone: it may have been collected already)."""
+    if partial > left:
+        return _too_much(partial, left, currency)
+    return _other_currency(table, index, currency) or _moved(table, index, remaining, currency)
 
 
 def _failed(table: InvoiceTable, index: int, doc_id: int, reason: str) -> RowOutcome:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ...workbook import layout
 from ...workbook.grid import Grid
 from ..identity import read_workbook_id, write_workbook_id
 from ..journal import Attempt, Journal
@@ -95,7 +96,7 @@ def run_marked(
         grid.progress("Tahsilat planı hazırlanıyor…")
         plan = steps.plan(
             grid,
-            table,
+            _as_recovered(table, earlier),
             client,
             blocked=still_open,
             overlay={o.index: o.outcome for o in earlier},
@@ -217,6 +218,21 @@ def _mark_written(journal: Journal, to_log: list[Attempt], workbook: str) -> Non
         journal.mark_written(written, workbook=workbook)
     except OSError as exc:
         log.warning("journal: could not mark %d outcome(s) written: %s", len(written), exc)
+
+
+def _as_recovered(table: InvoiceTable, earlier: list[RowOutcome]) -> InvoiceTable:
+    """The table as the recovered outcomes leave it, for planning: a run that could not save
+    left ``Kalan`` showing the state before its attempt, and the plan compares ``Kalan`` with
+    KolayBi's (an undo already made is not sent again). The write-back uses the real table."""
+    column = table.col(layout.C_REMAINING.header)
+    recovered = [o for o in earlier if o.remaining is not None]
+    if column is None or not recovered:
+        return table
+    rows = list(table.rows)
+    for outcome in recovered:
+        rows[outcome.index] = list(rows[outcome.index])
+        rows[outcome.index][column - 1] = outcome.remaining
+    return InvoiceTable(table.header_row, table.header, rows)
 
 
 def _merged(earlier: list[RowOutcome], this_run: list[RowOutcome]) -> list[RowOutcome]:

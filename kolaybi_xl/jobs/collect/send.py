@@ -301,7 +301,13 @@ class _Sender:
             return outcome
         text = T_UNKNOWN if verdict.pending_until is None else pending_text(verdict.pending_until)
         self._record(attempts, attempt, RowStatus.UNKNOWN, text, verdict.remaining, answered)
-        return self._outcome(row, text, RowStatus.UNKNOWN, attempts)
+        outcome = self._outcome(row, text, RowStatus.UNKNOWN, attempts)
+        if verdict.remaining is not None:  # Kalan shows what KolayBi shows, whoever's
+            outcome.remaining = verdict.remaining
+            if row.grand_total is not None:
+                outcome.paid = row.grand_total - verdict.remaining
+            outcome.payment_status = _payment_label(outcome.paid, verdict.remaining)
+        return outcome
 
 
 def _replace_answered(attempt: Attempt, answered: bool) -> Attempt:

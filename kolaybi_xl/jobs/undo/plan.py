@@ -8,7 +8,14 @@ from ... import i18n
 from ...api.models import Invoice
 from ...i18n import Lang, _, ngettext, number
 from ...workbook import layout
-from ...workbook.cells import CellError, VaultRef, cell_text, parse_decimal, parse_document_id
+from ...workbook.cells import (
+    CellError,
+    VaultRef,
+    cell_text,
+    parse_decimal,
+    parse_document_id,
+    tr_amount,
+)
 from ...workbook.grid import Grid
 from ..collect.plan import _issue, _singles, _strip_type, _type_label
 from ..collect.reading import _invoice_type, _is_undo_marked, _Prefetch, _Reader, _row_type
@@ -134,6 +141,26 @@ def _already_undone(table: InvoiceTable, index: int, current: str, invoice: Invo
     return shown is not None and abs(shown - invoice.remaining) <= TOLERANCE
 
 
+def _collected_since(table: InvoiceTable, index: int, doc_id: int, invoice: Invoice) -> RowOutcome:
+    """The row says ``Geri alındı`` but the invoice has collected again since (a colleague,
+    a bank feed): that collection was never marked here, so it is not taken back by pressing
+    the button again — the accountant clears ``Tahsilat Durumu`` to ask for it."""
+    try:
+        shown = parse_decimal(table.get(index, layout.C_REMAINING.header), "Kalan")
+    except CellError:
+        shown = None
+    currency = (invoice.currency or cell_text(table.get(index, layout.C_CURRENCY.header))).upper()
+    change = ""
+    if shown is not None and invoice.remaining is not None:
+        change = f" (kalan {tr_amount(shown)} → {tr_amount(invoice.remaining)} {currency})"
+    # Still starts with "Geri alındı": the next press must recognise this row the same way.
+    text = (
+        f"{layout.OUTCOME_UNDONE}; sonra faturaya yeni tahsilat yapılmış{change} — o geri "
+        "alınmadı; onu da geri almak için Tahsilat Durumu'nu temizleyip yeniden çalıştırın"
+    )
+    return RowOutcome(index, table.sheet_row(index), doc_id, text, RowStatus.FAILED)
+
+
 def _skip(
     table: InvoiceTable, index: int, doc_id: int, invoice: Invoice, overlay: dict[int, str]
 ) -> RowOutcome | None:
@@ -145,6 +172,8 @@ def _skip(
         return RowOutcome(
             index, table.sheet_row(index), doc_id, current, RowStatus.UNCHANGED, undo=True
         )
+    if current.startswith(layout.OUTCOME_UNDONE) and paid is not None and paid > TOLERANCE:
+        return _collected_since(table, index, doc_id, invoice)
     if paid is None or paid > TOLERANCE:
         return None  # something to take back (or unreadable: reported by the caller)
     if current.startswith(layout.OUTCOME_UNDONE):

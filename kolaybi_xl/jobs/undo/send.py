@@ -7,6 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Protocol, cast
 
+from ...workbook.cells import tr_amount
 from ..collect.reading import _read_again, _reread
 from ..collect.records import (
     T_UNDO_NOT_APPLIED,
@@ -14,10 +15,12 @@ from ..collect.records import (
     CollectClient,
     PlannedRow,
     RowOutcome,
+    error_text,
     pending_text,
     undone_text,
 )
 from ..collect.send import _Sender
+from ..collect.waits import TOLERANCE
 from ..journal import UNDO, Attempt
 from ..status import RowStatus
 
@@ -79,9 +82,11 @@ class UndoSender(_Sender):
 
     def _send(self, row: PlannedRow) -> RowOutcome:
         attempts: list[Attempt] = []
-        remaining_before = row.remaining_before if row.remaining_before is not None else row.amount
         if self.stop.is_set():
             return self._not_sent(row, attempts)
+        remaining_before, changed = self._as_planned(row)
+        if changed is not None or remaining_before is None:
+            return self._outcome(row, changed or "", RowStatus.FAILED, attempts, remaining_before)
         attempt = self._intent(row, row.amount, remaining_before)
         if attempt is None:
             return self._not_sent(row, attempts)
@@ -98,6 +103,31 @@ class UndoSender(_Sender):
         text = undone_text(taken, row.currency, remaining)
         self._record(attempts, attempt, RowStatus.APPLIED, text, remaining, True)
         return self._outcome(row, text, RowStatus.DONE, attempts, remaining)
+
+    def _as_planned(self, row: PlannedRow) -> tuple[Decimal | None, str | None]:
+        """The invoice read again right before its DELETE: (its remaining amount, why not to
+        send). The plan — what the accountant confirmed — may be minutes old; a collection
+        made since (a colleague's) would be taken back with ours, unconfirmed and unseen."""
+        try:
+            invoice = _read_again(
+                lambda doc: _reread(self.client, doc, row.invoice_type), row.document_id, self.waits
+            )
+        except Exception as exc:
+            log.warning("document %s: not read before the undo (%s)", row.document_id, exc)
+            invoice = None
+        now = invoice.remaining if invoice is not None else None
+        if now is None:
+            return None, error_text(
+                "fatura geri almadan hemen önce KolayBi'den okunamadı; geri alma gönderilmedi"
+            )
+        planned = row.remaining_before
+        if planned is not None and abs(now - planned) > TOLERANCE:
+            return now, error_text(
+                f"fatura plan yapıldıktan sonra değişti (kalan {tr_amount(planned)} → "
+                f"{tr_amount(now)} {row.currency}); arada başka bir tahsilat yapılmış olabilir, "
+                "geri alma gönderilmedi — yeniden çalıştırın"
+            )
+        return now, None
 
     def _remaining_now(self, row: PlannedRow) -> Decimal | None:
         """The invoice's remaining amount after an undo KolayBi confirmed (its answer has no
