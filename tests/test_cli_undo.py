@@ -134,3 +134,14 @@ def test_an_unsettled_undo_blocks_collect_and_undo_and_can_be_resolved(
     assert run("undo", path, "--yes") == 0
     assert outcomes(path)[doc].startswith("Geri alındı")
     assert sandbox.books.collected_documents().get(doc) is None
+
+
+def test_no_wait_is_an_undo_option_too(sandbox, tmp_path, capsys) -> None:
+    path = fetched(tmp_path)
+    doc = next(d for d in open_rows(sandbox) if sandbox.books.invoices[d].paid == 0)
+    edit_rows(path, {doc: {"Tahsil Et": "x", "Kasa/Banka": vault_name(sandbox, "TRY")}})
+    assert run("collect", path, "--yes") == 0
+    edit_rows(path, {doc: {"Tahsil Et": "geri al"}})
+    assert run("undo", path, "--yes", "--no-wait") == 0
+    assert outcomes(path)[doc].startswith("Geri alındı")
+    assert doc not in sandbox.books.collected_documents()

@@ -88,6 +88,18 @@ def say_waiting(count: int, seconds: float) -> None:
     print(text.format(seconds=i18n.number(seconds), n=count), file=sys.stderr, flush=True)
 
 
+def say_waiting_undo(count: int, seconds: float) -> None:
+    """Undo's note while it waits out requests (undos, or earlier collections) without answer."""
+    text = ngettext(
+        "waiting up to {seconds} s for KolayBi: {n} request got no answer and may still be "
+        "processed; it is not sent again before then (--no-wait: leave it pending)",
+        "waiting up to {seconds} s for KolayBi: {n} requests got no answer and may still be "
+        "processed; none is sent again before then (--no-wait: leave them pending)",
+        count,
+    )
+    print(text.format(seconds=i18n.number(seconds), n=count), file=sys.stderr, flush=True)
+
+
 def fail(message: str, code: int) -> int:
     """The one error line of a failed run; returns its exit code."""
     with contextlib.suppress(OSError):

@@ -104,6 +104,11 @@ def _workbook_commands(command: _Command) -> None:
     _workbooks(p)
     p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="do not wait for requests that got no answer (their rows say pending)",
+    )
     p.set_defaults(func=undo_command.cmd_undo)
 
     p = command("report", help="build the Özet sheet")

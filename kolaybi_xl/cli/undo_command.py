@@ -12,7 +12,7 @@ from ..errors import ExitCode
 from ..i18n import _, ngettext
 from . import common
 from .common import CommandError
-from .console import confirm_on_terminal, say_waiting
+from .console import confirm_on_terminal, say_waiting_undo
 
 if TYPE_CHECKING:  # the jobs are imported when the command runs, not on every start
     from ..jobs.collect import CollectResult, Plan
@@ -56,7 +56,8 @@ def _undo_workbook(path: Path, args: argparse.Namespace, journal: Journal) -> Co
                 confirm=_confirmation(path, yes=args.yes),
                 dry_run=args.dry_run,
                 concurrency=settings.concurrency,
-                on_wait=say_waiting,
+                no_wait=args.no_wait,
+                on_wait=say_waiting_undo,
             )
 
 
