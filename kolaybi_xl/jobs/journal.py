@@ -167,7 +167,8 @@ class Journal:
         data = line.encode("utf-8")
         with self._append_lock:  # threads of this process
             directory = self.path.parent
-            directory.mkdir(parents=True, exist_ok=True)
+            if self._files is None:  # open files: the folder is there (no mkdir per record)
+                directory.mkdir(parents=True, exist_ok=True)
             created = not self.path.exists()
             files = self._open_files()
             try:
