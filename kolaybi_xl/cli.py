@@ -49,12 +49,17 @@ class CommandError(UserError):
 
 @contextmanager
 def open_workbook(
-    path: Path, *, create: bool = False, for_writing: bool = True
+    path: Path, *, create: bool = False, for_writing: bool = True, streamed: bool = False
 ) -> Iterator[FileGrid]:
+    """``streamed``: a new workbook's invoice table is written as a stream (fetch)."""
     from .template import template_for
+    from .workbook.xlsx_stream import open_for_fetch
 
     template = template_for(path) if create and not path.exists() else None
-    grid = FileGrid.open(path, create=create, template=template, for_writing=for_writing)
+    if streamed and create:
+        grid = open_for_fetch(path, template, for_writing=for_writing)
+    else:
+        grid = FileGrid.open(path, create=create, template=template, for_writing=for_writing)
     try:
         yield grid
     finally:
@@ -162,7 +167,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from .jobs.fetch import chosen_types, refresh_invoices
 
     for path in args.workbooks:
-        with open_workbook(path, create=True) as grid:
+        with open_workbook(path, create=True, streamed=True) as grid:
             settings = settings_for(grid, args)
             types = parse_types(args.type) or chosen_types(grid, settings.default_type)
             with client_for(settings) as client:
