@@ -75,7 +75,7 @@ class StreamGrid(FileGrid):
             and self._block is None
             and left == 1
             and len(rows) > MIN_STREAMED_ROWS
-            and 1 <= top
+            and top >= 1
             and top + len(rows) - 1 <= MAX_ROW
             and sheet in self.sheet_names()
             and self._empty_below(sheet, top)

@@ -5,15 +5,16 @@ workbook's style list, so ``cellXfs`` holds them), the same row heights for wrap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import escape
 
 from openpyxl.cell.cell import Cell
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 
-from ..cell_values import CellValue, StoredValue, cell_value, number_text, quote_prefixed
+from ..cell_values import CellValue, cell_value, number_text
+from ..cells import looks_like_formula
 from ..grid import TableFormat
 from ..xlsx_format import (
     INPUT_FILL,
@@ -76,7 +77,7 @@ class _Styles:
         self._ids: dict[tuple[int, type, bool, bool], int] = {}
         self._top: int | None = None
 
-    def _after_store(self, stored: StoredValue, quoted: bool) -> StyleArray | None:
+    def _after_store(self, stored: Any, quoted: bool) -> StyleArray | None:
         """The style ``store`` leaves on a new cell for a value of this kind."""
         key = (type(stored), quoted)
         if key not in self._stored:
@@ -86,14 +87,14 @@ class _Styles:
             self._stored[key] = StyleArray(style) if style is not None else None
         return self._stored[key]
 
-    def id_of(self, column: int, stored: StoredValue, quoted: bool, tall: bool) -> int:
+    def id_of(self, column: int, stored: Any, quoted: bool, tall: bool) -> int:
         key = (column, type(stored), quoted, tall)
         found = self._ids.get(key)
         if found is None:
             found = self._ids[key] = self._resolve(column, stored, quoted, tall)
         return found
 
-    def _resolve(self, column: int, stored: StoredValue, quoted: bool, tall: bool) -> int:
+    def _resolve(self, column: int, stored: Any, quoted: bool, tall: bool) -> int:
         style = self._after_store(stored, quoted)
         if column in self.formats:
             style = formatted_style(style, *self.formats[column], self.replaceable)
@@ -108,7 +109,7 @@ class _Styles:
         return int(self.workbook._cell_styles.add(style))
 
 
-def _as_cell_holds(stored: StoredValue) -> Any:
+def _as_cell_holds(stored: Any) -> Any:
     """The value as ``store`` keeps it in ``cell._value`` (what row heights are judged on)."""
     return number_text(stored) if type(stored) is float else stored
 
@@ -121,9 +122,10 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
     epoch = ws.parent.epoch
     wrapped = wrapped_columns(table)
     letters = [get_column_letter(c).encode() for c in range(1, block.width + 1)]
+    heads = [b'<c r="' + letter for letter in letters]
     out: list[bytes] = []
     for r, values in enumerate(block.rows, start=block.top):
-        stored_row = [cell_value(v) for v in values]
+        stored_row: list[Any] = [cell_value(v) for v in values]
         lines = 1
         for column, width in wrapped:
             if column <= len(stored_row):
@@ -132,18 +134,32 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
         number = b"%d" % r
         cells = []
         for c, stored in enumerate(stored_row, start=1):
-            quoted = quote_prefixed(stored)
+            kind = type(stored)
+            quoted = kind is str and looks_like_formula(stored)
             style = styles.id_of(c, stored, quoted, tall)
-            ref = (letters[c - 1] + number).decode()
-            cells.append(render_cell(b"", ref, style, cell_content(stored, epoch)))
+            head = heads[c - 1] + number + (b'" s="%d"' % style if style else b'"')
+            # The common kinds inline (a new 50k-row table is a million cells); the rest as
+            # ``xlsx_patch.render`` says it, the same rules.
+            if kind is str:
+                text = escape(stored).encode()
+                stripped = stored.strip()  # openpyxl's ``whitespace``: not for blank text
+                space = b' xml:space="preserve"' if stripped and stripped != stored else b""
+                cells.append(
+                    head + b' t="inlineStr"><is><t' + space + b">" + text + b"</t></is></c>"
+                )
+            elif stored is None:
+                cells.append(head + b"/>")
+            elif kind is int:
+                cells.append(head + b"><v>%d</v></c>" % stored)
+            elif kind is float:
+                cells.append(head + b"><v>" + number_text(stored).encode() + b"</v></c>")
+            else:
+                ref = (letters[c - 1] + number).decode()
+                cells.append(render_cell(b"", ref, style, cell_content(stored, epoch)))
         if tall:
             height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
-            head = b'<row r="%s" ht="%s" customHeight="1">' % (number, b"%.16g" % height)
+            row_head = b'<row r="%s" ht="%s" customHeight="1">' % (number, b"%.16g" % height)
         else:
-            head = b'<row r="%s">' % number
-        out.append(head + b"".join(cells) + b"</row>")
+            row_head = b'<row r="%s">' % number
+        out.append(row_head + b"".join(cells) + b"</row>")
     return out
-
-
-def block_rows(rows: Sequence[Sequence[CellValue]]) -> list[list[CellValue]]:
-    return [list(row) for row in rows]

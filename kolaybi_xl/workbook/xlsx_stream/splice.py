@@ -42,7 +42,9 @@ def splice_rows(
                 break
     body = before + b"".join(rows) + after
     xml = xml[:at] + body + xml[at:]
-    xml = re.sub(rb'(<dimension\s+ref=")[^"]*(")', rb"\g<1>" + dimension.encode() + rb"\2", xml, 1)
+    xml = re.sub(
+        rb'(<dimension\s+ref=")[^"]*(")', rb"\g<1>" + dimension.encode() + rb"\2", xml, count=1
+    )
     return package.rebuild({part: xml})
 
 
