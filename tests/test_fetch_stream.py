@@ -109,7 +109,8 @@ def test_streamed_new_workbook_matches_openpyxl(tmp_path, monkeypatch, suffix):
     texts = [v[0] for k, v in cells.items() if k[0] == layout.INVOICES and isinstance(v[0], str)]
     assert any(t.startswith("=HYPERLINK") for t in texts)  # the hostile texts are in there
     quoted = [k for k, v in cells.items() if isinstance(v[0], str) and v[0][:1] in "=+-@"]
-    assert quoted and all(cells[k][3] for k in quoted)  # each with the quote prefix
+    assert quoted
+    assert all(cells[k][3] for k in quoted)
     tall = _sheet_settings(fast)[layout.INVOICES][4]
     assert tall  # some rows were made taller for their wrapped text
 
@@ -194,7 +195,8 @@ def test_a_splice_that_fails_saves_through_openpyxl(tmp_path, monkeypatch):
         for grid in (stream, plain):
             grid.write(layout.INVOICES, 6, 1, ROWS)
             grid.format_table(layout.INVOICES, invoice_table_format(ROWS[0], 6, len(ROWS) - 1))
-        assert stream._block is not None and stream._block.table is not None
+        assert stream._block is not None
+        assert stream._block.table is not None
         stream.save()
         plain.save()
     assert openpyxl_cells(tmp_path / "stream.xlsx") == openpyxl_cells(tmp_path / "plain.xlsx")
