@@ -14,7 +14,7 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 
 from ..cell_values import CellValue, cell_value, number_text
-from ..cells import looks_like_formula
+from ..cells import FORMULA_STARTS
 from ..grid import TableFormat
 from ..xlsx_format import (
     INPUT_FILL,
@@ -124,6 +124,7 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
     letters = [get_column_letter(c).encode() for c in range(1, block.width + 1)]
     heads = [b'<c r="' + letter for letter in letters]
     out: list[bytes] = []
+    known: dict[tuple[int, type, bool, bool], bytes] = {}  # the cell's ``s`` attribute, by kind
     for r, values in enumerate(block.rows, start=block.top):
         stored_row: list[Any] = [cell_value(v) for v in values]
         lines = 1
@@ -135,9 +136,13 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
         cells = []
         for c, stored in enumerate(stored_row, start=1):
             kind = type(stored)
-            quoted = kind is str and looks_like_formula(stored)
-            style = styles.id_of(c, stored, quoted, tall)
-            head = heads[c - 1] + number + (b'" s="%d"' % style if style else b'"')
+            quoted = kind is str and stored.startswith(FORMULA_STARTS)  # ``quote_prefixed``
+            key = (c, kind, quoted, tall)
+            attribute = known.get(key)
+            if attribute is None:
+                style = styles.id_of(c, stored, quoted, tall)
+                attribute = known[key] = b'" s="%d"' % style if style else b'"'
+            head = heads[c - 1] + number + attribute
             # The common kinds inline (a new 50k-row table is a million cells); the rest as
             # ``xlsx_patch.render`` says it, the same rules.
             if kind is str:
@@ -155,6 +160,7 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
                 cells.append(head + b"><v>" + number_text(stored).encode() + b"</v></c>")
             else:
                 ref = (letters[c - 1] + number).decode()
+                style = styles.id_of(c, stored, quoted, tall)
                 cells.append(render_cell(b"", ref, style, cell_content(stored, epoch)))
         if tall:
             height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
