@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from ...gcpause import paused_gc
 from .. import layout
 from ..grid import CellValue, TableFormat
 from ..xlsx_file import FileGrid
@@ -111,7 +112,8 @@ class StreamGrid(FileGrid):
             self._materialise()
             return super()._serialise()
         try:
-            return self._streamed(block)
+            with paused_gc(len(block.rows)):
+                return self._streamed(block)
         except NotPatchable as exc:
             reason = str(exc)
         except Exception as exc:  # a case this code did not foresee: openpyxl writes it all
