@@ -201,3 +201,6 @@ def test_a_splice_that_fails_saves_through_openpyxl(tmp_path, monkeypatch):
         plain.save()
     assert openpyxl_cells(tmp_path / "stream.xlsx") == openpyxl_cells(tmp_path / "plain.xlsx")
     assert _styles(tmp_path / "stream.xlsx") == _styles(tmp_path / "plain.xlsx")
+    settings = _sheet_settings(tmp_path / "stream.xlsx")
+    assert settings == _sheet_settings(tmp_path / "plain.xlsx")
+    assert settings[layout.INVOICES][6]  # the dropdowns, once
