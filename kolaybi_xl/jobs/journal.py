@@ -25,8 +25,8 @@ Readers tolerate a torn last line (a crash mid-write) and garbage lines: they ar
 warning. Appends are serialised by a lock (threads of this process and, through the file lock,
 other processes), and a torn tail is terminated before the next record so it cannot swallow it.
 While a run holds its account lock, the journal and that lock's side file stay open (no open
-per record; each record is still fsync'd before it returns, outside the append lock so
-concurrent senders do not queue behind each other's fsync).
+per record; each record is still fsync'd before it returns, and records written by
+concurrent senders meanwhile share one fsync instead of queueing for one each).
 
 While a collection runs it holds an exclusive, non-blocking lock for its account (a lock file
 beside the journal): a second collection for the same account fails at once with ``JobError``.
@@ -43,7 +43,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -180,16 +180,19 @@ class Journal:
                     _write_record(files.handle, data)
                 finally:
                     unlock(files.guard)
+                files.written += 1
+                number = files.written
                 # Its own descriptor of the file, for the fsync below.
                 synced = os.dup(files.handle.fileno())
             finally:
                 if not self._runs:
                     self._close_files()
-        # The fsync runs outside the locks: the senders' records (an intent and an outcome per
-        # send, on 4 threads) no longer queue behind each other's fsync. Each record is still on
-        # disk when this returns: this fsync starts after its write.
+        # The fsync runs outside the append lock, and one fsync covers every record written
+        # before it started: the senders' records (an intent and an outcome per send, on 4
+        # threads) share fsyncs instead of queueing for one each. Each record is still on disk
+        # when this returns.
         try:
-            os.fsync(synced)
+            files.sync_through(number, synced)
         finally:
             os.close(synced)
         if created:
@@ -453,6 +456,18 @@ class Journal:
 class _OpenFiles:
     guard: IO[bytes]  # the append-lock file
     handle: IO[bytes]  # the journal, opened for appending
+    written: int = 0  # records written through ``handle`` (counted once each is written)
+    synced: int = 0  # records known to be on disk
+    sync_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sync_through(self, number: int, fd: int) -> None:
+        """Return once record ``number`` of this handle is on disk (``fd``: the file)."""
+        with self.sync_lock:  # one fsync at a time; the others wait for it, then look
+            if self.synced >= number:
+                return  # an fsync that started after this record was written covered it
+            covered = self.written  # every record up to here is written (counted after)
+            os.fsync(fd)
+            self.synced = covered
 
     def names(self, path: Path) -> bool:
         """Whether ``path`` still names the journal file held open."""
