@@ -30,6 +30,7 @@ import cProfile
 import io
 import json
 import pstats
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -142,6 +143,7 @@ def case_product(out: Path, profile: Path | None = None) -> dict[str, Any]:
     from kolaybi_xl.api.client import KolayBiClient  # and requests are for the baseline
     from kolaybi_xl.jobs import fetch  # noqa: F401
     from kolaybi_xl.workbook.xlsx_file import FileGrid
+    from kolaybi_xl.workbook.xlsx_stream import StreamGrid
 
     phases: dict[str, float] = {}
 
@@ -155,6 +157,8 @@ def case_product(out: Path, profile: Path | None = None) -> dict[str, Any]:
         timed(FileGrid, "write", "write")
         timed(FileGrid, "format_table", "format")
         timed(FileGrid, "save", "save")
+        timed(StreamGrid, "write", "write")  # the streaming path's own (nested time: the header)
+        timed(StreamGrid, "format_table", "format")
 
     start_mb = rss_mb()
     profiler = cProfile.Profile() if profile is not None else None
@@ -175,7 +179,9 @@ def case_product(out: Path, profile: Path | None = None) -> dict[str, Any]:
         stats.sort_stats("cumulative").print_stats(15)
         stats.sort_stats("tottime").print_stats(15)
         profile.write_text(text.getvalue())
-    with FileGrid.open(out, for_writing=False) as grid:
+    from kolaybi_xl.workbook.xlsx_patch import PatchGrid
+
+    with PatchGrid.open(out, for_writing=False) as grid:  # calamine: quick for 50k rows
         rows = len(grid.read("Faturalar")) - 6
     measured["other"] = wall - sum(measured.values())
     return {
@@ -291,6 +297,83 @@ def summarise(results: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return rows
 
 
+# -- the issue's table: a new 10k workbook and a 50k refresh, both paths ------------------------
+
+PATHS = {"fast": "1", "openpyxl": "0"}
+
+
+def measure_issue_table(
+    runs: int, new_size: int = 10_000, refresh_size: int = 50_000
+) -> dict[str, Any]:
+    """A new workbook of ``new_size`` invoices (the plain baseline beside it) and a refresh of a
+    ``refresh_size``-invoice workbook, each through both paths, ``runs`` times each."""
+    found: dict[str, Any] = {"runs": runs, "new": new_size, "refresh": refresh_size, "raw": {}}
+    raw = found["raw"]
+    with tempfile.TemporaryDirectory(prefix="kolaybi-bench-fetch-table-") as folder:
+        with SandboxProcess(sales=new_size) as sb:
+            for run in range(runs):
+                for case in ("baseline", "fast", "openpyxl"):
+                    out = Path(folder) / f"new-{case}-{run}.xlsx"
+                    args = [__file__, "--case", "baseline" if case == "baseline" else "product"]
+                    args += ["--out", str(out)]
+                    env = sb.env()
+                    if case == "baseline":
+                        args += ["--url", sb.url, "--channel", sb.channel, "--key", sb.api_key]
+                    else:
+                        env = {**env, "KOLAYBI_XL_FAST": PATHS[case]}
+                    raw.setdefault(f"new-{case}", []).append(run_measurement(args, env=env))
+                    out.unlink(missing_ok=True)
+        with SandboxProcess(sales=refresh_size) as sb:
+            book = Path(folder) / "fetched.xlsx"
+            run_measurement([__file__, "--case", "product", "--out", str(book)], env=sb.env())
+            for run in range(runs):
+                for case in ("fast", "openpyxl"):
+                    out = Path(folder) / f"refresh-{case}-{run}.xlsx"
+                    shutil.copyfile(book, out)
+                    env = {**sb.env(), "KOLAYBI_XL_FAST": PATHS[case]}
+                    args = [__file__, "--case", "product", "--out", str(out)]
+                    raw.setdefault(f"refresh-{case}", []).append(run_measurement(args, env=env))
+                    out.unlink(missing_ok=True)
+    return found
+
+
+def print_issue_table(found: dict[str, Any], file: Any = sys.stdout) -> None:
+    raw = found["raw"]
+
+    def wall(case: str) -> float:
+        return median([r["wall"] for r in raw[case]])
+
+    def per_k(case: str, rows: int) -> float:
+        return median([r["peak_mb"] - r["start_mb"] for r in raw[case]]) / rows * 1000
+
+    def cell(case: str, rows: int) -> str:
+        peak = median([r["peak_mb"] for r in raw[case]])
+        return f"{wall(case):.1f} s ({peak:.0f} MB, {per_k(case, rows):.1f} MB/1k rows)"
+
+    new, refresh = found["new"], found["refresh"]
+    print(f"(median of {found['runs']} runs)", file=file)
+    print(
+        "| fetch | fast path | openpyxl path | plain baseline | fast / baseline "
+        "| openpyxl / baseline | openpyxl / fast |",
+        file=file,
+    )
+    print("|---|---|---|---|---|---|---|", file=file)
+    base = wall("new-baseline")
+    print(
+        f"| new workbook, {new // 1000}k invoices | {cell('new-fast', new)} "
+        f"| {cell('new-openpyxl', new)} | {cell('new-baseline', new)} "
+        f"| {wall('new-fast') / base:.2f}x | {wall('new-openpyxl') / base:.2f}x "
+        f"| {wall('new-openpyxl') / wall('new-fast'):.2f}x |",
+        file=file,
+    )
+    print(
+        f"| refresh, {refresh // 1000}k invoices | {cell('refresh-fast', refresh)} "
+        f"| {cell('refresh-openpyxl', refresh)} | - | - | - "
+        f"| {wall('refresh-openpyxl') / wall('refresh-fast'):.2f}x |",
+        file=file,
+    )
+
+
 def print_table(results: dict[str, Any], file: Any = sys.stdout) -> None:
     sizes = results["sizes"]
     title = f"fetch N sale invoices into a new workbook (median of {results['runs']} runs)"
@@ -316,6 +399,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", type=int, metavar="SIZE", help="cProfile the product")
+    parser.add_argument(
+        "--table", action="store_true", help="the issue's table: new 10k, refresh 50k, both paths"
+    )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--case", choices=["baseline", "product"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -332,6 +418,12 @@ def main() -> None:
         print(json.dumps(case_product(args.out, args.profile_to)))
         return
 
+    if args.table:
+        found = measure_issue_table(args.runs)
+        print_issue_table(found)
+        if args.json:
+            args.json.write_text(json.dumps(found, indent=1, default=str))
+        return
     if args.profile is not None and args.profile not in args.sizes:
         args.sizes.append(args.profile)
     results = measure(args.sizes, args.runs, args.profile)

@@ -21,12 +21,17 @@ class CommandError(UserError):
 
 @contextmanager
 def open_workbook(
-    path: Path, *, create: bool = False, for_writing: bool = True
+    path: Path, *, create: bool = False, for_writing: bool = True, streamed: bool = False
 ) -> Iterator[FileGrid]:
+    """``streamed``: a new workbook's invoice table is written as a stream (fetch)."""
     from ..template import template_for
+    from ..workbook.xlsx_stream import open_for_fetch
 
     template = template_for(path) if create and not path.exists() else None
-    grid = FileGrid.open(path, create=create, template=template, for_writing=for_writing)
+    if streamed and create:
+        grid = open_for_fetch(path, template, for_writing=for_writing)
+    else:
+        grid = FileGrid.open(path, create=create, template=template, for_writing=for_writing)
     try:
         yield grid
     finally:
@@ -71,10 +76,10 @@ def _invoice_type(text: str) -> InvoiceType:
 
 @contextmanager
 def workbook_with_client(
-    path: Path, args: argparse.Namespace, *, create: bool = False
+    path: Path, args: argparse.Namespace, *, create: bool = False, streamed: bool = False
 ) -> Iterator[tuple[FileGrid, Settings, KolayBiClient]]:
     """The workbook, its settings and a client; the workbook is saved when the block succeeds."""
-    with open_workbook(path, create=create) as grid:
+    with open_workbook(path, create=create, streamed=streamed) as grid:
         settings = settings_for(grid, args)
         with client_for(settings) as client:
             yield grid, settings, client

@@ -16,7 +16,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from ..jobs.fetch import chosen_types, refresh_invoices
 
     for path in args.workbooks:
-        with workbook_with_client(path, args, create=True) as (grid, settings, client):
+        with workbook_with_client(path, args, create=True, streamed=True) as (
+            grid,
+            settings,
+            client,
+        ):
             types = parse_types(args.type) or chosen_types(grid, settings.default_type)
             result = refresh_invoices(grid, client, types, with_vaults=not args.no_vaults)
         vaults = ngettext("{n} vault", "{n} vaults", result.vaults).format(n=result.vaults)

@@ -144,7 +144,8 @@ def refresh_invoices(
         else ", ".join(INVOICE_TYPE_LABELS[t] for t in types)
     )
     fetched_labels = {INVOICE_TYPE_LABELS[t] for t in types}
-    header_row = write_invoice_table(grid, existing, values, result, fetched_labels)
+    with paused_gc(len(values)):  # a row list per invoice, all kept: nothing to collect
+        header_row = write_invoice_table(grid, existing, values, result, fetched_labels)
     write_control_strip(
         grid, label, result.refreshed_at, result.summary("tr"), header_row=header_row
     )

@@ -65,7 +65,7 @@ WRAP_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 TOP_ALIGNMENT = Alignment(vertical="top")
 
 
-class _StyleIds:
+class StyleIds:
     """Style indices resolved once per table, then copied into each cell's style array.
 
     Setting ``cell.fill = ...`` hashes the style object into the workbook's style list on every
@@ -138,10 +138,12 @@ def _format_column(
     fill_id: int | None,
     replaceable: set[int],
     align_id: int | None = None,
+    streamed: range = range(0),
 ) -> None:
     """A number format (rows ``top..bottom``) and a fill (``top..data_bottom``, over no fill
     but ours) for one column: each cell's style array is patched in place, cells missing
-    from the sheet's cell map are created as ``ws.cell`` would."""
+    from the sheet's cell map are created as ``ws.cell`` would. Rows in ``streamed`` are left
+    out (their cells are written at save by ``xlsx_stream``, with ``formatted_style``)."""
     if top > bottom:
         return
     if bottom > MAX_ROW:
@@ -150,6 +152,8 @@ def _format_column(
     blank = _blank_style(number_id, fill_id, align_id)
     last_row = 0
     for row in range(top, bottom + 1):
+        if row in streamed:
+            continue
         cell = cells.get((row, index))
         if cell is None:
             cell = cells[row, index] = Cell(ws, row=row, column=index)
@@ -170,6 +174,27 @@ def _format_column(
         ws._current_row = last_row
 
 
+def formatted_style(
+    style: StyleArray | None,
+    number_id: int | None,
+    fill_id: int | None,
+    align_id: int | None,
+    replaceable: set[int],
+) -> StyleArray:
+    """The style ``_format_column`` gives a data cell (a row of the data, not a spare one)
+    whose style was ``style`` (None: no style yet)."""
+    if style is None:
+        return _blank_style(number_id, fill_id, align_id)
+    style = StyleArray(style)
+    if number_id is not None:
+        style.numFmtId = number_id
+    if align_id is not None:
+        style.alignmentId = align_id
+    if fill_id is not None and style.fillId in replaceable:
+        style.fillId = fill_id
+    return style
+
+
 def _blank_style(number_id: int | None, fill_id: int | None, align_id: int | None) -> StyleArray:
     """A fresh cell's style: the defaults with this column's format, fill and alignment."""
     blank = StyleArray()
@@ -182,11 +207,11 @@ def _blank_style(number_id: int | None, fill_id: int | None, align_id: int | Non
     return blank
 
 
-def _format_table(ws: Any, table: TableFormat) -> None:
+def _format_table(ws: Any, table: TableFormat, streamed: range = range(0)) -> None:
     rows = _TableRows.of(table)
-    fill_columns, our_fills = _format_columns(ws, table, rows)
+    fill_columns, our_fills = _format_columns(ws, table, rows, streamed)
     _drop_stale_fills(ws, fill_columns, our_fills, rows.data_bottom)
-    _fit_wrapped_columns(ws, table, rows)
+    _fit_wrapped_columns(ws, table, rows, streamed)
     _frame_table(ws, table, rows)
     apply_validations(ws, table, rows.data_top, rows.format_bottom)
     _style_single_cells(ws, table)
@@ -215,10 +240,12 @@ class _TableRows:
         return cls(header, header + 1, data_bottom, data_bottom + max(0, table.spare_rows))
 
 
-def _format_columns(ws: Any, table: TableFormat, rows: _TableRows) -> tuple[set[int], set[int]]:
+def _format_columns(
+    ws: Any, table: TableFormat, rows: _TableRows, streamed: range = range(0)
+) -> tuple[set[int], set[int]]:
     """Width, header style, number format, fill and wrapping of each column; the columns that
     got one of our fills, and our fills' ids."""
-    ids = _StyleIds(ws)
+    ids = StyleIds(ws)
     our_fills = {ids.fill(INPUT_FILL), ids.fill(OUTPUT_FILL)}
     replaceable = our_fills | {0}
     fill_columns: set[int] = set()
@@ -227,7 +254,7 @@ def _format_columns(ws: Any, table: TableFormat, rows: _TableRows) -> tuple[set[
         if column.width is not None:
             _own_column_dimension(ws, index).width = column.width
         _style_header(ws.cell(row=rows.header, column=index), column)
-        number_id, fill_id, align_id = _column_style_ids(ids, column)
+        number_id, fill_id, align_id = column_style_ids(ids, column)
         if fill_id is not None:
             fill_columns.add(index)
         if number_id is None and fill_id is None and align_id is None:
@@ -242,6 +269,7 @@ def _format_columns(ws: Any, table: TableFormat, rows: _TableRows) -> tuple[set[
             fill_id,
             replaceable,
             align_id,
+            streamed,
         )
     return fill_columns, our_fills
 
@@ -259,8 +287,8 @@ def _style_header(head: Any, column: ColumnFormat) -> None:
     head.alignment = HEADER_ALIGNMENT
 
 
-def _column_style_ids(
-    ids: _StyleIds, column: ColumnFormat
+def column_style_ids(
+    ids: StyleIds, column: ColumnFormat
 ) -> tuple[int | None, int | None, int | None]:
     """The column's number format, fill and alignment as style ids (None: leave as is)."""
     number_id = ids.number_format(column.number_format) if column.number_format else None
@@ -284,16 +312,24 @@ def _drop_stale_fills(
                 style.fillId = 0
 
 
-def _fit_wrapped_columns(ws: Any, table: TableFormat, rows: _TableRows) -> None:
+def wrapped_columns(table: TableFormat) -> list[tuple[int, float]]:
+    """(column, width) of the table's wrapping columns."""
     first = table.first_column
-    wrapped = [
+    return [
         (first + offset, column.width or DEFAULT_WIDTH)
         for offset, column in enumerate(table.columns)
         if column.wrap
     ]
+
+
+def _fit_wrapped_columns(
+    ws: Any, table: TableFormat, rows: _TableRows, streamed: range = range(0)
+) -> None:
+    first = table.first_column
+    wrapped = wrapped_columns(table)
     if wrapped:
         columns = range(first, first + len(table.columns))
-        _fit_row_heights(ws, wrapped, columns, rows.data_top, rows.format_bottom)
+        _fit_row_heights(ws, wrapped, columns, rows.data_top, rows.format_bottom, streamed)
 
 
 def _frame_table(ws: Any, table: TableFormat, rows: _TableRows) -> None:
@@ -334,13 +370,20 @@ def wrapped_lines(value: Any, width: float) -> int:
 
 
 def _fit_row_heights(
-    ws: Any, wrapped: list[tuple[int, float]], columns: range, top: int, bottom: int
+    ws: Any,
+    wrapped: list[tuple[int, float]],
+    columns: range,
+    top: int,
+    bottom: int,
+    streamed: range = range(0),
 ) -> None:
     """Rows whose wrapped text needs more than one line get the height for it (at most
     ``MAX_WRAPPED_LINES``); rows this sized earlier and needing one line now lose it."""
     cells = ws._cells
     dimensions = ws.row_dimensions
     for row in range(top, bottom + 1):
+        if row in streamed:
+            continue
         lines = 1
         for column, width in wrapped:
             cell = cells.get((row, column))
@@ -386,7 +429,7 @@ def _align_top(ws: Any, row: int, columns: range) -> None:
         if cell is None or cell._style is None or cell._style.alignmentId != 0:
             continue
         if top_id is None:
-            top_id = _StyleIds(ws).alignment(TOP_ALIGNMENT)
+            top_id = StyleIds(ws).alignment(TOP_ALIGNMENT)
         cell._style.alignmentId = top_id
 
 
@@ -437,6 +480,7 @@ def _is_muted_rule(rule: Any) -> bool:
     )
 
 
-def format_sheet_table(ws: Any, table: TableFormat) -> None:
-    """Apply ``table`` to the sheet (see ``FileGrid.format_table``)."""
-    _format_table(ws, table)
+def format_sheet_table(ws: Any, table: TableFormat, streamed: range = range(0)) -> None:
+    """Apply ``table`` to the sheet (see ``FileGrid.format_table``); the data rows in
+    ``streamed`` (written at save by ``xlsx_stream``) are left to the stream."""
+    _format_table(ws, table, streamed)

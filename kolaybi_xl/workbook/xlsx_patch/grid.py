@@ -433,6 +433,7 @@ class _SheetPatch:
         self.epoch = grid._book.epoch
         self.calc_chain = False
         self._column_styles: dict[int, int] | None = None
+        self._row_styles: dict[int, int | None] = {}
         self._formats: dict[int, str] = {}
         self._format_rows = (0, -1)
         self._lines: dict[int, int] = {}  # row -> lines its new wrapped text needs
@@ -446,7 +447,9 @@ class _SheetPatch:
 
     def _base_style(self, row: int, column: int) -> int:
         """A new cell's style: its row's, else its column's, else the default."""
-        style = self.sheet.row_style(row)
+        if row not in self._row_styles:  # a bisection of the sheet per row, not per cell
+            self._row_styles[row] = self.sheet.row_style(row)
+        style = self._row_styles[row]
         if style is not None:
             return style
         if self._column_styles is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
@@ -31,9 +32,9 @@ class Cell:
     xml: bytes
     head: bytes  # the inside of its start tag, parsed only when needed
 
-    @property
+    @cached_property
     def attributes(self) -> dict[str, str]:
-        return attrs(self.head)
+        return attrs(self.head)  # of the original start tag: read once
 
     @property
     def style(self) -> int:

@@ -23,6 +23,7 @@ class Styles:
         if end < 0:
             raise NotPatchable("styles.xml: unclosed cellXfs")
         self._xfs_span = (section.start(), end)
+        self._wraps: dict[int, bool] = {}
         body = xml[section.end() : end]
         element = re.compile(rb"<" + p + rb"xf\b([^>]*?)(?:/>|>(.*?)</" + p + rb"xf>)", re.S)
         # Each xf as (attributes, children bytes); a canonical key finds identical ones.
@@ -64,6 +65,13 @@ class Styles:
 
     def wraps(self, index: int) -> bool:
         """Whether the style wraps its text (``<alignment wrapText="1">``)."""
+        # Asked for every written text (2,000 outcomes, their log rows): an xf never changes.
+        found = self._wraps.get(index)
+        if found is None:
+            found = self._wraps[index] = self._wraps_now(index)
+        return found
+
+    def _wraps_now(self, index: int) -> bool:
         children = self._xf(index)[1]
         found = re.search(rb"<(?:\w+:)?alignment\b([^>]*?)/?>", children)
         return found is not None and attrs(found.group(1)).get("wrapText") in ("1", "true")

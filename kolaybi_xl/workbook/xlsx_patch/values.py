@@ -54,6 +54,8 @@ def read_values(book: CalamineWorkbook, name: str, sheet_xml: bytes, p: bytes) -
             if (kind := type(v)) is str
             else (int(v) if v.is_integer() and -limit < v < limit else v)
             if kind is float
+            else datetime(v.year, v.month, v.day)
+            if kind is date
             else _plain(v, name)
             for v in source
         ]
@@ -67,7 +69,34 @@ def read_values(book: CalamineWorkbook, name: str, sheet_xml: bytes, p: bytes) -
         if len(line) < column:
             line.extend([None] * (column - len(line)))
         line[column - 1] = formula
-    return trimmed(rows)
+    return _trim(rows)
+
+
+def _trim(rows: list[list[Any]]) -> list[list[Any]]:
+    """``trimmed`` done in place on rows made for this read (a 50k-row block is not copied)."""
+    right = _trim_bottom(rows)
+    for row in rows:
+        n = len(row)
+        if n > right:
+            del row[right:]
+        elif n < right:
+            row.extend([None] * (right - n))
+    return rows
+
+
+def _trim_bottom(rows: list[list[Any]]) -> int:
+    """Drop the empty rows at the end; the width of what is left."""
+    bottom = len(rows)
+    while bottom and all(v is None for v in rows[bottom - 1]):
+        bottom -= 1
+    del rows[bottom:]
+    right = 0
+    for row in rows:
+        n = len(row)
+        while n > right and row[n - 1] is None:
+            n -= 1
+        right = max(right, n)
+    return right
 
 
 def trimmed(rows: list[list[Any]]) -> list[list[Any]]:

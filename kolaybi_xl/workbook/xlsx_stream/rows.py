@@ -1,0 +1,171 @@
+"""The streamed block as worksheet rows: for each cell, the XML openpyxl would write had
+``FileGrid.write`` stored the value (``xlsx_store.store``) and ``format_table`` formatted it
+(``xlsx_format``): the same value conversion, the same style arrays (registered in the
+workbook's style list, so ``cellXfs`` holds them), the same row heights for wrapped text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from openpyxl.cell.cell import Cell
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils import get_column_letter
+
+from ..cell_values import CellValue, cell_value, number_text
+from ..cells import FORMULA_STARTS
+from ..grid import TableFormat
+from ..xlsx_format import (
+    INPUT_FILL,
+    LINE_HEIGHT,
+    MAX_WRAPPED_LINES,
+    OUTPUT_FILL,
+    TOP_ALIGNMENT,
+    StyleIds,
+    column_style_ids,
+    formatted_style,
+    wrapped_columns,
+    wrapped_lines,
+)
+from ..xlsx_patch.render import cell_content, render_cell
+from ..xlsx_store import store
+
+
+@dataclass
+class Block:
+    """Rows of values from ``top`` down, column A rightwards, not yet in the sheet."""
+
+    top: int
+    rows: list[list[CellValue]]
+    table: TableFormat | None = None  # the format that covers exactly these rows
+
+    @property
+    def bottom(self) -> int:
+        return self.top + len(self.rows) - 1
+
+    @property
+    def width(self) -> int:
+        return max((len(row) for row in self.rows), default=0)
+
+    def covered_by(self, table: TableFormat) -> bool:
+        """Whether ``table``'s data rows are exactly this block."""
+        return (
+            table.header_row + 1 == self.top
+            and table.data_rows == len(self.rows)
+            and table.first_column == 1
+            and len(table.columns) >= self.width
+        )
+
+
+class _Styles:
+    """Style ids of the block's cells, resolved once per kind of cell."""
+
+    def __init__(self, ws: Any, table: TableFormat) -> None:
+        self.ws = ws
+        self.workbook = ws.parent
+        ids = self.ids = StyleIds(ws)
+        self.replaceable = {ids.fill(INPUT_FILL), ids.fill(OUTPUT_FILL), 0}
+        first = table.first_column
+        self.formats: dict[int, tuple[int | None, int | None, int | None]] = {}
+        for offset, column in enumerate(table.columns):
+            found = column_style_ids(ids, column)
+            if found != (None, None, None):  # as ``_format_columns``: else left alone
+                self.formats[first + offset] = found
+        self.table_columns = range(first, first + len(table.columns))
+        self._stored: dict[tuple[type, bool], StyleArray | None] = {}
+        self._ids: dict[tuple[int, type, bool, bool], int] = {}
+        self._top: int | None = None
+
+    def _after_store(self, stored: Any, quoted: bool) -> StyleArray | None:
+        """The style ``store`` leaves on a new cell for a value of this kind."""
+        key = (type(stored), quoted)
+        if key not in self._stored:
+            scratch = Cell(self.ws)  # never added to the sheet
+            store(scratch, stored)
+            style = scratch._style
+            self._stored[key] = StyleArray(style) if style is not None else None
+        return self._stored[key]
+
+    def id_of(self, column: int, stored: Any, quoted: bool, tall: bool) -> int:
+        key = (column, type(stored), quoted, tall)
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = self._resolve(column, stored, quoted, tall)
+        return found
+
+    def _resolve(self, column: int, stored: Any, quoted: bool, tall: bool) -> int:
+        style = self._after_store(stored, quoted)
+        if column in self.formats:
+            style = formatted_style(style, *self.formats[column], self.replaceable)
+        if tall and style is not None and style.alignmentId == 0 and column in self.table_columns:
+            # ``_align_top``: the cells of a taller row with no alignment read from its top
+            if self._top is None:
+                self._top = self.ids.alignment(TOP_ALIGNMENT)
+            style = StyleArray(style)
+            style.alignmentId = self._top
+        if style is None or not any(style):
+            return 0  # openpyxl writes no ``s`` for a cell without a style
+        return int(self.workbook._cell_styles.add(style))
+
+
+def _as_cell_holds(stored: Any) -> Any:
+    """The value as ``store`` keeps it in ``cell._value`` (what row heights are judged on)."""
+    return number_text(stored) if type(stored) is float else stored
+
+
+def render_block(ws: Any, block: Block) -> list[bytes]:
+    """The ``<row>`` elements of ``block`` (its table format applied), in order."""
+    table = block.table
+    assert table is not None
+    styles = _Styles(ws, table)
+    epoch = ws.parent.epoch
+    wrapped = wrapped_columns(table)
+    letters = [get_column_letter(c).encode() for c in range(1, block.width + 1)]
+    heads = [b'<c r="' + letter for letter in letters]
+    out: list[bytes] = []
+    known: dict[tuple[int, type, bool, bool], bytes] = {}  # the cell's ``s`` attribute, by kind
+    for r, values in enumerate(block.rows, start=block.top):
+        stored_row: list[Any] = [cell_value(v) for v in values]
+        lines = 1
+        for column, width in wrapped:
+            if column <= len(stored_row):
+                lines = max(lines, wrapped_lines(_as_cell_holds(stored_row[column - 1]), width))
+        tall = lines > 1
+        number = b"%d" % r
+        cells = []
+        for c, stored in enumerate(stored_row, start=1):
+            kind = type(stored)
+            quoted = kind is str and stored.startswith(FORMULA_STARTS)  # ``quote_prefixed``
+            key = (c, kind, quoted, tall)
+            attribute = known.get(key)
+            if attribute is None:
+                style = styles.id_of(c, stored, quoted, tall)
+                attribute = known[key] = b'" s="%d"' % style if style else b'"'
+            head = heads[c - 1] + number + attribute
+            # The common kinds inline (a new 50k-row table is a million cells); the rest as
+            # ``xlsx_patch.render`` says it, the same rules.
+            if kind is str:
+                text = escape(stored).encode()
+                stripped = stored.strip()  # openpyxl's ``whitespace``: not for blank text
+                space = b' xml:space="preserve"' if stripped and stripped != stored else b""
+                cells.append(
+                    head + b' t="inlineStr"><is><t' + space + b">" + text + b"</t></is></c>"
+                )
+            elif stored is None:
+                cells.append(head + b"/>")
+            elif kind is int:
+                cells.append(head + b"><v>%d</v></c>" % stored)
+            elif kind is float:
+                cells.append(head + b"><v>" + number_text(stored).encode() + b"</v></c>")
+            else:
+                ref = (letters[c - 1] + number).decode()
+                style = styles.id_of(c, stored, quoted, tall)
+                cells.append(render_cell(b"", ref, style, cell_content(stored, epoch)))
+        if tall:
+            height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
+            row_head = b'<row r="%s" ht="%s" customHeight="1">' % (number, b"%.16g" % height)
+        else:
+            row_head = b'<row r="%s">' % number
+        out.append(row_head + b"".join(cells) + b"</row>")
+    return out
