@@ -24,7 +24,6 @@ import logging
 import os
 from collections.abc import Callable
 from contextlib import ExitStack
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -150,78 +149,82 @@ def _refresh_vaults(job: Job) -> str:
     return f"Kasalar güncellendi: {len(vaults)} kasa/banka hesabı."
 
 
+@dataclasses.dataclass(frozen=True)
+class _MarkedRows:
+    """What differs between collecting and taking back marked rows, in the Excel dialogs."""
+
+    title: str
+    question: str  # {n}: how many invoices
+    cancelled: str
+    nothing_marked: str
+    see_rows: str
+
+
+_COLLECT = _MarkedRows(
+    title="Tahsilat",
+    question="Bu {n} fatura tahsil edilsin mi?",
+    cancelled="Tahsilat iptal edildi; hiçbir şey gönderilmedi.",
+    nothing_marked=(
+        "İşaretli satır yok; hiçbir şey gönderilmedi. Tahsil etmek istediğiniz "
+        "satırların 'Tahsil Et' sütununa x yazın ve 'Kasa/Banka' seçin."
+    ),
+    see_rows="Tahsil edilemeyen satırlar için 'Tahsilat Durumu' sütununa bakın.",
+)
+_UNDO = _MarkedRows(
+    title="Tahsilatı Geri Al",
+    question="Bu {n} faturanın tahsilatı geri alınsın mı?",
+    cancelled="Geri alma iptal edildi; hiçbir şey gönderilmedi.",
+    nothing_marked=(
+        "Geri alınacak satır yok; hiçbir şey gönderilmedi. Tahsilatını geri almak "
+        "istediğiniz satırların 'Tahsil Et' sütununa geri al yazın."
+    ),
+    see_rows="Geri alınamayan satırlar için 'Tahsilat Durumu' sütununa bakın.",
+)
+
+
 def _collect_marked(job: Job) -> str:
+    from .jobs.collect import collect_marked
+
+    return _run_marked(job, collect_marked, _COLLECT)
+
+
+def _undo_marked(job: Job) -> str:
+    from .jobs.undo import undo_marked
+
+    return _run_marked(job, undo_marked, _UNDO)
+
+
+def _run_marked(job: Job, run: Callable[..., Any], texts: _MarkedRows) -> str:
+    """Collect or take back the marked rows: the plan in a Yes/No box, then the summary."""
     from .jobs.collect import account_key
-    from .jobs.collect import collect_marked as collect
     from .jobs.journal import Journal
 
+    def confirm(plan: Any) -> bool:
+        question = f"{plan.describe('tr')}\n\n{texts.question.format(n=len(plan.rows))}"
+        return job.ask(question, texts.title)
+
     client = job.client
-    result = collect(
+    result = run(
         job.grid,
         client,
         Journal.default(),
         key=account_key(client),
         workbook=job.book.fullname,
-        confirm=partial(_confirm, job),
+        confirm=confirm,
         concurrency=job.settings.concurrency,
         # No per-row callback: the job reports every 5% through grid.progress (the status
         # bar), from this thread; the HTTP worker threads never see the grid.
     )
     if result.cancelled:
-        return "Tahsilat iptal edildi; hiçbir şey gönderilmedi."
+        return texts.cancelled
     if not result.plan.rows and not result.plan.marked and not result.outcomes:
-        return (
-            "İşaretli satır yok; hiçbir şey gönderilmedi. Tahsil etmek istediğiniz "
-            "satırların 'Tahsil Et' sütununa x yazın ve 'Kasa/Banka' seçin."
-        )
+        return texts.nothing_marked
     text = result.summary("tr")
     if not result.plan.rows:
         text = f"Gönderilecek satır yok; hiçbir şey gönderilmedi.\n{text}"
     if result.exit_code:
-        text += "\nTahsil edilemeyen satırlar için 'Tahsilat Durumu' sütununa bakın."
+        text += "\n" + texts.see_rows
     return text
-
-
-def _confirm(job: Job, plan: Any) -> bool:
-    """The collect job's confirmation: a Yes/No box with the plan and its totals."""
-    question = f"{plan.describe('tr')}\n\nBu {len(plan.rows)} fatura tahsil edilsin mi?"
-    return job.ask(question, "Tahsilat")
-
-
-def _undo_marked(job: Job) -> str:
-    from .jobs.collect import account_key
-    from .jobs.journal import Journal
-    from .jobs.undo import undo_marked as undo
-
-    client = job.client
-    result = undo(
-        job.grid,
-        client,
-        Journal.default(),
-        key=account_key(client),
-        workbook=job.book.fullname,
-        confirm=partial(_confirm_undo, job),
-        concurrency=job.settings.concurrency,
-    )
-    if result.cancelled:
-        return "Geri alma iptal edildi; hiçbir şey gönderilmedi."
-    if not result.plan.rows and not result.plan.marked and not result.outcomes:
-        return (
-            "Geri alınacak satır yok; hiçbir şey gönderilmedi. Tahsilatını geri almak "
-            "istediğiniz satırların 'Tahsil Et' sütununa geri al yazın."
-        )
-    text = result.summary("tr")
-    if not result.plan.rows:
-        text = f"Gönderilecek satır yok; hiçbir şey gönderilmedi.\n{text}"
-    if result.exit_code:
-        text += "\nGeri alınamayan satırlar için 'Tahsilat Durumu' sütununa bakın."
-    return text
-
-
-def _confirm_undo(job: Job, plan: Any) -> bool:
-    """The undo's confirmation: each invoice with what it has collected, and the warning."""
-    question = f"{plan.describe('tr')}\n\nBu {len(plan.rows)} faturanın tahsilatı geri alınsın mı?"
-    return job.ask(question, "Tahsilatı Geri Al")
 
 
 def _check_setup(job: Job) -> str:

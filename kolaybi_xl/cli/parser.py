@@ -104,6 +104,7 @@ def _workbook_commands(command: _Command) -> None:
     _workbooks(p)
     p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--concurrency", type=int, choices=range(1, 9), metavar="N", help="1-8")
     p.add_argument(
         "--no-wait",
         action="store_true",

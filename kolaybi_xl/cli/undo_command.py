@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import ExitCode
 from ..i18n import _, ngettext
-from . import common
 from .common import CommandError
 from .console import confirm_on_terminal, say_waiting_undo
+from .marked_rows import run_on_file, run_workbooks
 
 if TYPE_CHECKING:  # the jobs are imported when the command runs, not on every start
     from ..jobs.collect import CollectResult, Plan
@@ -20,14 +20,9 @@ if TYPE_CHECKING:  # the jobs are imported when the command runs, not on every s
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from ..jobs.journal import Journal
-
-    journal = Journal.default()
-    worst: int = ExitCode.OK
-    for path in args.workbooks:
-        result = _undo_workbook(path, args, journal)
-        _show_result(path, result, dry_run=args.dry_run)
-        worst = max(worst, result.exit_code)
+    worst = run_workbooks(
+        args, _undo_workbook(args), cancelled=CommandError("undo cancelled; nothing was sent")
+    )
     if worst == ExitCode.ROWS_FAILED:
         print(
             _("some rows were not taken back: see 'Tahsilat Durumu' in the workbook"),
@@ -38,27 +33,16 @@ def cmd_undo(args: argparse.Namespace) -> int:
     return worst
 
 
-def _undo_workbook(path: Path, args: argparse.Namespace, journal: Journal) -> CollectResult:
-    from ..jobs.collect import account_key
+def _undo_workbook(args: argparse.Namespace) -> Callable[[Path, Journal], CollectResult]:
     from ..jobs.undo import undo_marked
-    from ..workbook.xlsx_patch import open_for_collect
 
-    # Only the rows that change are rewritten when the file allows (KOLAYBI_XL_FAST=0: not).
-    with open_for_collect(path, for_writing=not args.dry_run) as grid:
-        settings = common.settings_for(grid, args)
-        with common.client_for(settings) as client:
-            return undo_marked(
-                grid,
-                client,
-                journal,
-                key=account_key(client),
-                workbook=str(path.resolve()),
-                confirm=_confirmation(path, yes=args.yes),
-                dry_run=args.dry_run,
-                concurrency=settings.concurrency,
-                no_wait=args.no_wait,
-                on_wait=say_waiting_undo,
-            )
+    def run_one(path: Path, journal: Journal) -> CollectResult:
+        return run_on_file(
+            path, args, journal, undo_marked, _confirmation(path, yes=args.yes),
+            on_wait=say_waiting_undo,
+        )  # fmt: skip
+
+    return run_one
 
 
 def _confirmation(path: Path, *, yes: bool) -> Callable[[Plan], bool]:
@@ -83,15 +67,3 @@ def _confirmation(path: Path, *, yes: bool) -> Callable[[Plan], bool]:
         )
 
     return confirm
-
-
-def _show_result(path: Path, result: CollectResult, *, dry_run: bool) -> None:
-    if dry_run:
-        print(result.plan.describe())
-        print(
-            _("{path}: dry run, nothing was sent and the workbook is unchanged").format(path=path)
-        )
-    elif result.cancelled:
-        raise CommandError("undo cancelled; nothing was sent")
-    else:
-        print(f"{path}: {result.summary()}")
