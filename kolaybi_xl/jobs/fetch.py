@@ -187,53 +187,104 @@ def write_invoice_table(
     """
     header, added = merged_header(existing)
     result.added_columns = added
-    positions = {cell_text(h): i for i, h in enumerate(header) if cell_text(h)}
-    width = len(header)
     header_row = existing.header_row if existing else layout.INVOICE_HEADER_ROW
-    data_positions = [(positions[c.header], c.key) for c in DATA_COLUMNS if c.header in positions]
-
-    fresh = {values["id"]: values for values in invoices}
-    rows: list[list[Any]] = []
-    placed: set[int] = set()
-    unlisted: list[list[Any]] = []
+    merge = _Merge.start(header, invoices, result, fetched_labels)
     if existing is not None:
         for old in existing.rows:
-            row = list(old) + [None] * (width - len(old))
-            try:
-                doc_id = parse_document_id(row[positions[layout.ID_HEADER]])
-            except CellError:
-                doc_id = None
-            if doc_id is not None and doc_id in fresh and doc_id not in placed:
-                _fill(row, fresh[doc_id], data_positions)
-                rows.append(row)
-                placed.add(doc_id)
-                result.updated += 1
-            elif any(not is_blank(v) for v in row) and _has_user_content(row, existing):
-                if doc_id is None or doc_id in fresh:
-                    pass  # a repeated or unreadable id: kept as typed, not labelled
-                elif _of_fetched_type(row, positions, fetched_labels):
-                    row[positions[layout.C_DOC_STATUS.header]] = NOT_LISTED
-                    result.kept_unlisted += 1
-                else:
-                    result.kept_other_types += 1
-                unlisted.append(row)
-            elif any(not is_blank(v) for v in row):
-                result.dropped += 1
+            merge.take_old(old, existing)
     for values in invoices:
-        doc_id = values["id"]
-        if doc_id in placed:
-            continue
-        row = [None] * width
-        _fill(row, values, data_positions)
-        rows.append(row)
-        placed.add(doc_id)
-        result.added += 1
-    rows.extend(unlisted)
+        merge.add_new(values)
+    rows = merge.rows + merge.unlisted
+    old_count = len(existing.rows) if existing else 0
+    _write_rows(grid, header, header_row, rows, old_count)
+    return header_row
 
+
+@dataclass
+class _Merge:
+    """The table's rows as they are built: listed invoices first, then the kept rows."""
+
+    width: int
+    positions: dict[str, int]  # header text -> 0-based index in a row
+    data_positions: list[tuple[int, str]]  # (index, invoice_values key) of the API columns
+    fresh: dict[int, dict[str, Any]]  # the fetched invoices by id
+    result: FetchResult
+    fetched_labels: set[str] | None
+    rows: list[list[Any]] = field(default_factory=list)
+    placed: set[int] = field(default_factory=set)
+    unlisted: list[list[Any]] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        header: Sequence[Any],
+        invoices: Sequence[dict[str, Any]],
+        result: FetchResult,
+        fetched_labels: set[str] | None,
+    ) -> _Merge:
+        positions = {cell_text(h): i for i, h in enumerate(header) if cell_text(h)}
+        return cls(
+            width=len(header),
+            positions=positions,
+            data_positions=[
+                (positions[c.header], c.key) for c in DATA_COLUMNS if c.header in positions
+            ],
+            fresh={values["id"]: values for values in invoices},
+            result=result,
+            fetched_labels=fetched_labels,
+        )
+
+    def take_old(self, old: Sequence[Any], existing: InvoiceTable) -> None:
+        """An existing row: refreshed, kept at the end, or dropped (nothing of a person's)."""
+        row = list(old) + [None] * (self.width - len(old))
+        doc_id = self._doc_id(row)
+        if doc_id is not None and doc_id in self.fresh and doc_id not in self.placed:
+            _fill(row, self.fresh[doc_id], self.data_positions)
+            self.rows.append(row)
+            self.placed.add(doc_id)
+            self.result.updated += 1
+        elif any(not is_blank(v) for v in row) and _has_user_content(row, existing):
+            self._keep(row, doc_id)
+        elif any(not is_blank(v) for v in row):
+            self.result.dropped += 1
+
+    def add_new(self, values: dict[str, Any]) -> None:
+        """A fetched invoice no existing row holds."""
+        doc_id = values["id"]
+        if doc_id in self.placed:
+            return
+        row: list[Any] = [None] * self.width
+        _fill(row, values, self.data_positions)
+        self.rows.append(row)
+        self.placed.add(doc_id)
+        self.result.added += 1
+
+    def _doc_id(self, row: Sequence[Any]) -> int | None:
+        try:
+            return parse_document_id(row[self.positions[layout.ID_HEADER]])
+        except CellError:
+            return None
+
+    def _keep(self, row: list[Any], doc_id: int | None) -> None:
+        """A row with user data whose invoice is not (or no longer) placed: kept at the end."""
+        if doc_id is None or doc_id in self.fresh:
+            pass  # a repeated or unreadable id: kept as typed, not labelled
+        elif _of_fetched_type(row, self.positions, self.fetched_labels):
+            row[self.positions[layout.C_DOC_STATUS.header]] = NOT_LISTED
+            self.result.kept_unlisted += 1
+        else:
+            self.result.kept_other_types += 1
+        self.unlisted.append(row)
+
+
+def _write_rows(
+    grid: Grid, header: list[Any], header_row: int, rows: list[list[Any]], old_count: int
+) -> None:
+    """The header and rows, the old table's leftover rows cleared, its format and name."""
     if len(rows) > layout.MAX_DATA_ROWS:
         raise JobError("{rows} rows do not fit on one Excel sheet", rows=len(rows))
+    width = len(header)
     grid.write(layout.INVOICES, header_row, 1, [header, *rows])
-    old_count = len(existing.rows) if existing else 0
     if old_count > len(rows):
         last = header_row + old_count
         grid.clear(layout.INVOICES, header_row + len(rows) + 1, 1, last, width)
@@ -244,7 +295,6 @@ def write_invoice_table(
         layout.INVOICE_TABLE_NAME,
         f"{layout.INVOICES}!$A${header_row}:${column_letter(width)}${last_row}",
     )
-    return header_row
 
 
 def _of_fetched_type(

@@ -29,13 +29,12 @@ from ..cells import looks_like_formula
 from ..grid import BarChart, CellValue, TableFormat
 from ..xlsx_errors import WorkbookError, check_suffix, merged_error
 from ..xlsx_file import FileGrid
-from ..xlsx_format import DEFAULT_WIDTH, LINE_HEIGHT, MAX_WRAPPED_LINES, wrapped_lines
 from ..xlsx_load import Snapshot, check_expansion, load, read_with_snapshot, sniff
 from ..xlsx_locks import find_lock, writer_lock
 from .container import Package
 from .errors import NotPatchable
-from .render import EMPTY, TEXT, cell_content, render_cell
-from .sheet import Cell, CellPatch, Edit, Sheet
+from .sheet import Sheet
+from .sheet_patch import CLEARED, SheetPatch
 from .styles import Styles
 from .values import open_book, read_values, trimmed
 from .workbook_xml import WorkbookXml
@@ -45,13 +44,6 @@ log = logging.getLogger(__name__)
 STYLES = "xl/styles.xml"
 CONTENT_TYPES = "[Content_Types].xml"
 MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
-
-
-class _Cleared:
-    """A cell emptied by ``clear``: its value goes, its style stays (as in ``FileGrid``)."""
-
-
-CLEARED = _Cleared()
 
 
 class _BytesSave(FileGrid):
@@ -247,14 +239,7 @@ class PatchGrid:
         if name not in self._merged:
             covered: set[tuple[int, int]] = set()
             if self._book.sheet_part(name) is not None:
-                sheet = self._sheet_xml(name)
-                tag = rb"<" + sheet.p + rb'mergeCell\b[^>]*?\bref="([^"]+)"'
-                for m in re.finditer(tag, sheet.xml):
-                    left, top, right, bottom = range_boundaries(m.group(1).decode())
-                    for r in range(top or 1, (bottom or top or 1) + 1):
-                        for c in range(left or 1, (right or left or 1) + 1):
-                            if (r, c) != (top, left):
-                                covered.add((r, c))
+                covered = _merge_covered(self._sheet_xml(name))
             self._merged[name] = covered
         return self._merged[name]
 
@@ -270,31 +255,40 @@ class PatchGrid:
         line[column - 1] = shown
 
     def write(self, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]) -> None:
-        self._grid(sheet)
+        grid = self._grid(sheet)
         if top < 1 or left < 1 or top + len(rows) - 1 > MAX_ROW:
             raise ValueError(f"cells outside the sheet: row {top}, column {left}")
         merged = self._merged_cells(sheet)
-        grid = self._grid(sheet)
         pending = self._writes.get(sheet, {})
         for r, values in enumerate(rows, start=top):
             if left + len(values) - 1 > MAX_COLUMN:
                 raise ValueError(f"cells outside the sheet: row {r}")
             line = grid[r - 1] if r <= len(grid) else []
-            for c, value in enumerate(values, start=left):
-                if (r, c) in merged:
-                    if value is None:
-                        continue
-                    raise merged_error(self.path, sheet, f"{get_column_letter(c)}{r}")
-                shown = cell_value(value)
-                # A value written back as it is read changes nothing: not even recorded, so a
-                # block written over 10,000 rows to change 200 costs 200 rows at save. Text that
-                # looks like a formula is always recorded (its cell must have the quote prefix).
-                if (r, c) not in pending and not (type(value) is str and looks_like_formula(value)):
-                    current = line[c - 1] if c <= len(line) else None
-                    if type(current) is type(shown) and current == shown:
-                        continue
-                self._set(sheet, r, c, value, shown)
+            self._write_line(sheet, r, left, values, line, merged, pending)
         self._ops.append(("write", (sheet, top, left, [list(v) for v in rows])))
+
+    def _write_line(
+        self,
+        sheet: str,
+        r: int,
+        left: int,
+        values: Sequence[CellValue],
+        line: list[Any],
+        merged: set[tuple[int, int]],
+        pending: dict[tuple[int, int], Any],
+    ) -> None:
+        """One row of a ``write``: ``line`` is its values as read (before this write)."""
+        for c, value in enumerate(values, start=left):
+            if (r, c) in merged:
+                if value is None:
+                    continue
+                raise merged_error(self.path, sheet, f"{get_column_letter(c)}{r}")
+            shown = cell_value(value)
+            # A value written back as it is read changes nothing: not even recorded, so a
+            # block written over 10,000 rows to change 200 costs 200 rows at save.
+            if (r, c) not in pending and _reads_back(line, c, value, shown):
+                continue
+            self._set(sheet, r, c, value, shown)
 
     def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
         grid = self._grid(sheet)
@@ -313,13 +307,9 @@ class PatchGrid:
         if self._book.sheet_part(sheet) is None:
             self._replay_needed(f"formatting the new sheet {sheet}")
             return
-        xml = self._sheet_xml(sheet)
-        if xml.autofilter_ref() is None or not table.autofilter:
-            self._replay_needed(f"a first table format on {sheet}")
-        elif any(c.input or c.output for c in table.columns) or table.validations:
-            self._replay_needed(f"fills or dropdowns on {sheet}")
-        elif table.title_cells or table.label_cells or table.cell_formats:
-            self._replay_needed(f"titles or labels on {sheet}")
+        reason = _format_replay_reason(self._sheet_xml(sheet), sheet, table)
+        if reason is not None:
+            self._replay_needed(reason)
         self._formats[sheet] = table
 
     def define_name(self, name: str, formula: str) -> None:
@@ -388,7 +378,7 @@ class PatchGrid:
                 continue
             part = self._part(sheet)
             source = self._sheet_xml(sheet)
-            edits, calc = _SheetPatch(self, sheet, source, table).run(
+            edits, calc = SheetPatch(self._styles, self._book, sheet, source, table).run(
                 writes, self._before.get(sheet, {})
             )
             drop_calc_chain |= calc
@@ -421,178 +411,41 @@ class PatchGrid:
         return parts
 
 
-class _SheetPatch:
-    """The changes of one sheet: recorded writes, and a table format extended downwards."""
-
-    def __init__(self, grid: PatchGrid, name: str, sheet: Sheet, table: TableFormat | None):
-        self.grid = grid
-        self.name = name
-        self.sheet = sheet
-        self.table = table
-        self.styles = grid._styles
-        self.epoch = grid._book.epoch
-        self.calc_chain = False
-        self._column_styles: dict[int, int] | None = None
-        self._row_styles: dict[int, int | None] = {}
-        self._formats: dict[int, str] = {}
-        self._format_rows = (0, -1)
-        self._lines: dict[int, int] = {}  # row -> lines its new wrapped text needs
-        self._widths: dict[int, float] | None = None
-        if table is not None:
-            header = table.header_row
-            self._format_rows = (header + 1, header + max(0, table.data_rows) + table.spare_rows)
-            for offset, column in enumerate(table.columns):
-                if column.number_format:
-                    self._formats[table.first_column + offset] = column.number_format
-
-    def _base_style(self, row: int, column: int) -> int:
-        """A new cell's style: its row's, else its column's, else the default."""
-        if row not in self._row_styles:  # a bisection of the sheet per row, not per cell
-            self._row_styles[row] = self.sheet.row_style(row)
-        style = self._row_styles[row]
-        if style is not None:
-            return style
-        if self._column_styles is None:
-            self._column_styles = self.sheet.column_styles()
-        return self._column_styles.get(column, 0)
-
-    def _format_for(self, row: int, column: int) -> str | None:
-        low, high = self._format_rows
-        return self._formats.get(column) if low <= row <= high else None
-
-    def run(
-        self, writes: dict[tuple[int, int], Any], before: dict[tuple[int, int], Any]
-    ) -> tuple[list[Edit], bool]:
-        """The sheet's edits (in order), and whether a formula gave way to a value."""
-        rows: dict[int, dict[int, CellPatch]] = {}
-        for (r, c), value in writes.items():
-            rows.setdefault(r, {})[c] = self._value_patch(value, before.get((r, c)))
-        if self.table is not None and self._formats:
-            # Rows below the sheet's last row get their formats (spare rows), as in FileGrid.
-            low, high = self._format_rows
-            for r in range(max(low, self.sheet.last_row() + 1), high + 1):
-                line = rows.setdefault(r, {})
-                for c in self._formats:
-                    line.setdefault(c, self._format_patch())
-        edits, corner = self.sheet.edits(rows, self._height)
-        if edits:
-            dimension = self.sheet.dimension_edit(corner)
-            if dimension is not None:
-                edits.insert(0, dimension)
-        if self.table is not None:
-            table = self.table
-            last = get_column_letter(table.first_column + max(len(table.columns), 1) - 1)
-            first = get_column_letter(table.first_column)
-            bottom = table.header_row + max(0, table.data_rows)
-            ref = f"{first}{table.header_row}:{last}{bottom}"
-            if self.sheet.autofilter_ref() != ref:
-                edits.append(self.sheet.autofilter_edit(ref))
-                absolute = f"${first}${table.header_row}:${last}${bottom}"
-                self.grid._book.set_filter_database(self.name, absolute)
-        return edits, self.calc_chain
-
-    def _height(self, row: int) -> float | None:
-        lines = self._lines.get(row, 1)
-        return LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES) if lines > 1 else None
-
-    def _note_wrapped(self, row: int, column: int, style: int, text: str) -> None:
-        """A written text in a wrapping cell: how many lines its row needs (as FileGrid's
-        ``grow_wrapped_rows`` does: neither Excel nor LibreOffice sizes rows on opening)."""
-        if len(text) < 8 or not self.styles.wraps(style):
-            return
-        if self._widths is None:
-            self._widths = self.sheet.column_widths()
-        lines = wrapped_lines(text, self._widths.get(column, DEFAULT_WIDTH))
-        self._lines[row] = max(self._lines.get(row, 1), lines)
-
-    def _format_patch(self) -> CellPatch:
-        def create(cell: Cell | None, row: int, column: int) -> bytes | None:
-            code = self._format_for(row, column)
-            if code is None:
-                return None
-            if cell is None:
-                style = self.styles.with_format(self._base_style(row, column), code)
-                empty = cell_content(None, self.epoch)
-                return render_cell(self.sheet.p, _ref(row, column), style, empty)
-            style = self.styles.with_format(cell.style, code)
-            if style == cell.style:
-                return None
-            return _restyle(cell, style)
-
-        return create
-
-    def _formula_goes(self, cell: Cell) -> None:
-        if re.search(rb"<" + self.sheet.p + rb"f\b[^>]*\bref=", cell.xml):
-            raise NotPatchable("a shared or array formula's master cell changes")
-        self.calc_chain = True
-
-    def _value_patch(self, value: Any, before: Any) -> CellPatch:
-        def create(cell: Cell | None, row: int, column: int) -> bytes | None:
-            p = self.sheet.p
-            styles = self.styles
-            if value is CLEARED:
-                if cell is None:
-                    return None
-                if cell.has_formula(p):
-                    self._formula_goes(cell)
-                return _emptied(cell, p)
-            content = cell_content(value, self.epoch)
-            style = cell.style if cell is not None else self._base_style(row, column)
-            style = styles.with_quote(style, content.quoted)
-            if content.date_format is not None and not styles.is_date(style):
-                style = styles.with_format(style, content.date_format)
-            code = self._format_for(row, column)
-            if code is not None:
-                style = styles.with_format(style, code)
-            if cell is None:
-                if content.kind == EMPTY and code is None:
-                    return None  # nothing into a cell that is not there: no cell needed
-            elif style == cell.style and _same(before, value):
-                return None  # written back as it was: the cell keeps its exact XML
-            if cell is not None and cell.has_formula(p):
-                self._formula_goes(cell)
-            if content.kind == TEXT:
-                self._note_wrapped(row, column, style, content.text)
-            return render_cell(p, _ref(row, column), style, content)
-
-        return create
+def _reads_back(line: list[Any], column: int, value: Any, shown: Any) -> bool:
+    """Whether the cell already reads ``shown`` (type included). Text that looks like a
+    formula never does: its cell must get the quote prefix."""
+    if type(value) is str and looks_like_formula(value):
+        return False
+    current = line[column - 1] if column <= len(line) else None
+    return type(current) is type(shown) and current == shown
 
 
-def _ref(row: int, column: int) -> str:
-    return f"{get_column_letter(column)}{row}"
+def _merge_covered(sheet: Sheet) -> set[tuple[int, int]]:
+    """The cells the sheet's merged ranges cover, their top-left cells excepted."""
+    covered: set[tuple[int, int]] = set()
+    tag = rb"<" + sheet.p + rb'mergeCell\b[^>]*?\bref="([^"]+)"'
+    for m in re.finditer(tag, sheet.xml):
+        covered.update(_covered_by(m.group(1).decode()))
+    return covered
 
 
-def _same(before: Any, value: Any) -> bool:
-    """Whether writing ``value`` leaves the cell's value as it was (type included)."""
-    if value is CLEARED:
-        return before is None
-    shown = cell_value(value)
-    return type(shown) is type(before) and shown == before
+def _covered_by(ref: str) -> set[tuple[int, int]]:
+    """The cells of one merged range ``ref``, its top-left cell excepted."""
+    left, top, right, bottom = range_boundaries(ref)
+    rows = range(top or 1, (bottom or top or 1) + 1)
+    columns = range(left or 1, (right or left or 1) + 1)
+    return {(r, c) for r in rows for c in columns if (r, c) != (top, left)}
 
 
-def _restyle(cell: Cell, style: int) -> bytes:
-    xml = cell.xml
-    found = re.match(rb"(<[^>]*?)(\s+s\s*=\s*[\"']\d*[\"'])", xml)
-    attribute = b' s="%d"' % style if style else b""
-    if found is not None:
-        return found.group(1) + attribute + xml[found.end() :]
-    head = re.match(rb"<[\w:]*c\b", xml)
-    assert head is not None
-    return xml[: head.end()] + attribute + xml[head.end() :]
-
-
-def _emptied(cell: Cell, p: bytes) -> bytes:
-    """The cell with its value (and formula) gone, its reference and style kept."""
-    style = cell.style
-    return (
-        b"<"
-        + p
-        + b'c r="'
-        + cell.attributes["r"].encode()
-        + b'"'
-        + (b' s="%d"' % style if style else b"")
-        + b"/>"
-    )
+def _format_replay_reason(sheet: Sheet, name: str, table: TableFormat) -> str | None:
+    """Why ``table`` on an existing sheet needs openpyxl (None: extending it is done here)."""
+    if sheet.autofilter_ref() is None or not table.autofilter:
+        return f"a first table format on {name}"
+    if any(c.input or c.output for c in table.columns) or table.validations:
+        return f"fills or dropdowns on {name}"
+    if table.title_cells or table.label_cells or table.cell_formats:
+        return f"titles or labels on {name}"
+    return None
 
 
 __all__ = ["CLEARED", "NotPatchable", "PatchGrid"]

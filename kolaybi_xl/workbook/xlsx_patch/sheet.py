@@ -167,39 +167,53 @@ class Sheet:
         """The changes ``rows`` (row -> column -> patch) make, as (start, end, new bytes) of the
         original XML in order; and the bottom-right corner of the rows written ((0, 0): none).
         ``height(row)``, asked once the row's cells are patched: the height it needs at least."""
-        p, xml = self.p, self.xml
         edits: list[Edit] = []
         pos = self._data_open.end() if not self._empty_data else self._data_end
         inserted: list[bytes] = []
         corner = (0, 0)
         for row in sorted(rows):
             found = None if self._empty_data else self._locate(row, pos)
-            if found is not None and found[0] == row:
-                _, start, tag_end, end = found
-                tag = xml[start:tag_end]
-                close = len(p) + 6  # </row>
-                body = xml[tag_end : end - close] if not tag.endswith(b"/>") else b""
-                new = self._patch_row(row, tag, body, rows[row], height)
-                if new is None:
-                    continue
-                edits.append((start, end, new[0]))
-                pos = end
+            made = self._row_edit(row, found, rows[row], height)
+            if made is None:
+                continue
+            edit, right = made
+            if self._empty_data:
+                inserted.append(edit[2])
             else:
-                new = self._patch_row(row, None, b"", rows[row], height)
-                if new is None:
-                    continue
-                if self._empty_data:
-                    inserted.append(new[0])
-                else:
-                    at = found[1] if found is not None else self._data_end
-                    edits.append((at, at, new[0]))
-                    pos = at
-            corner = (max(corner[0], row), max(corner[1], new[1]))
+                edits.append(edit)
+                pos = edit[1]
+            corner = (max(corner[0], row), max(corner[1], right))
         if inserted:
-            opening = self._data_open.group(0)[:-2] + b">"
-            block = opening + b"".join(inserted) + b"</" + p + b"sheetData>"
-            edits.append((self._data_open.start(), self._data_open.end(), block))
+            edits.append(self._filled_data(inserted))
         return edits, corner
+
+    def _row_edit(
+        self,
+        row: int,
+        found: tuple[int, int, int, int] | None,
+        patches: dict[int, CellPatch],
+        height: Callable[[int], float | None],
+    ) -> tuple[Edit, int] | None:
+        """The edit that patches ``row`` (``found``: the first row at or after it), and the
+        row's last column; None if nothing changes."""
+        if found is not None and found[0] == row:
+            _, start, tag_end, end = found
+            tag = self.xml[start:tag_end]
+            close = len(self.p) + 6  # </row>
+            body = self.xml[tag_end : end - close] if not tag.endswith(b"/>") else b""
+            new = self._patch_row(row, tag, body, patches, height)
+            return None if new is None else ((start, end, new[0]), new[1])
+        new = self._patch_row(row, None, b"", patches, height)
+        if new is None:
+            return None
+        at = found[1] if found is not None else self._data_end  # a new row goes before it
+        return (at, at, new[0]), new[1]
+
+    def _filled_data(self, inserted: list[bytes]) -> Edit:
+        """An empty ``<sheetData/>`` replaced by one holding the ``inserted`` rows."""
+        opening = self._data_open.group(0)[:-2] + b">"
+        block = opening + b"".join(inserted) + b"</" + self.p + b"sheetData>"
+        return self._data_open.start(), self._data_open.end(), block
 
     def apply(self, edits: list[Edit]) -> bytes:
         """The XML with ``edits`` (in order, not overlapping) made."""
@@ -220,39 +234,47 @@ class Sheet:
         patches: dict[int, CellPatch],
         height: Callable[[int], float | None],
     ) -> tuple[bytes, int] | None:
-        p = self.p
+        """The row rebuilt with ``patches`` made, and its last column; None if none changed."""
+        cells = self._patched_cells(row, body, patches)
+        if cells is None:
+            return None
+        head = self._row_head(row, tag, cells, height)
+        content = b"".join(c.xml for c in cells)
+        right = max((c.column for c in cells), default=0)
+        return head + b">" + content + b"</" + self.p + b"row>", right
+
+    def _patched_cells(
+        self, row: int, body: bytes, patches: dict[int, CellPatch]
+    ) -> list[Cell] | None:
+        """The row's cells in column order with ``patches`` made; None if none changed."""
         cells = self.cells_of(body) if body else []
         if body and self._cell_tag.sub(b"", body).strip():
             raise NotPatchable(f"row {row} holds more than cells")
         by_column = {c.column: c for c in cells}
-        changed = False
-        for column, patch in patches.items():
-            cell = by_column.get(column)
-            new = patch(cell, row, column)
-            if new is None:
-                continue
-            changed = True
-            if cell is not None:
-                cell.xml = new
-            else:
-                by_column[column] = Cell(column, new, b"")
-        if not changed:
+        if not _apply_patches(by_column, row, patches):
             return None
-        ordered = [by_column[c] for c in sorted(by_column)]
+        return [by_column[c] for c in sorted(by_column)]
+
+    def _row_head(
+        self,
+        row: int,
+        tag: bytes | None,
+        cells: list[Cell],
+        height: Callable[[int], float | None],
+    ) -> bytes:
+        """The row's start tag (unclosed): its ``spans`` and height fitted to ``cells``."""
+        p = self.p
         if tag is None:
             a: dict[str, str] = {"r": str(row)}
         else:
             a = attrs(tag[len(p) + 4 : -1].rstrip(b"/"))
-        if "spans" in a and ordered:
-            a["spans"] = f"{ordered[0].column}:{ordered[-1].column}"
+        if "spans" in a and cells:
+            a["spans"] = f"{cells[0].column}:{cells[-1].column}"
         needed = height(row)
         if needed is not None and float(a.get("ht") or 0) < needed:
             a["ht"] = f"{needed:g}"  # files are not re-flowed on opening: size it now
             a["customHeight"] = "1"
-        head = b"<" + p + b"row" + render_attrs(a)
-        content = b"".join(c.xml for c in ordered)
-        right = max((c.column for c in ordered), default=0)
-        return head + b">" + content + b"</" + p + b"row>", right
+        return b"<" + p + b"row" + render_attrs(a)
 
     # -- refs outside sheetData ---------------------------------------------------------------
 
@@ -287,3 +309,19 @@ class Sheet:
         if found is None:
             raise NotPatchable("no autoFilter to move")
         return found.start(1), found.end(1), ref.encode()
+
+
+def _apply_patches(by_column: dict[int, Cell], row: int, patches: dict[int, CellPatch]) -> bool:
+    """Make ``patches`` on a row's cells (column -> cell, new cells added); whether any did."""
+    changed = False
+    for column, patch in patches.items():
+        cell = by_column.get(column)
+        new = patch(cell, row, column)
+        if new is None:
+            continue
+        changed = True
+        if cell is not None:
+            cell.xml = new
+        else:
+            by_column[column] = Cell(column, new, b"")
+    return changed

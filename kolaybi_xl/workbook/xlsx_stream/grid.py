@@ -71,7 +71,18 @@ class StreamGrid(FileGrid):
     def write(self, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]) -> None:
         if self._overlaps(sheet, top, top + len(rows) - 1):
             self._materialise()
-        if (
+        if self._streams(sheet, top, left, rows):
+            # The first row (the header) as cells; the rest streamed at save.
+            super().write(sheet, top, left, rows[:1])
+            self._block = Block(top + 1, [list(row) for row in rows[1:]])
+            return
+        super().write(sheet, top, left, rows)
+
+    def _streams(
+        self, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]
+    ) -> bool:
+        """Whether this write is the invoice table's first, into nothing below its header."""
+        return (
             sheet == STREAMED_SHEET
             and self._block is None
             and left == 1
@@ -80,12 +91,7 @@ class StreamGrid(FileGrid):
             and top + len(rows) - 1 <= MAX_ROW
             and sheet in self.sheet_names()
             and self._empty_below(sheet, top)
-        ):
-            # The first row (the header) as cells; the rest streamed at save.
-            super().write(sheet, top, left, rows[:1])
-            self._block = Block(top + 1, [list(row) for row in rows[1:]])
-            return
-        super().write(sheet, top, left, rows)
+        )
 
     def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
         if self._overlaps(sheet, top, bottom):

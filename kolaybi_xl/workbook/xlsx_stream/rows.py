@@ -118,40 +118,57 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
     """The ``<row>`` elements of ``block`` (its table format applied), in order."""
     table = block.table
     assert table is not None
-    styles = _Styles(ws, table)
-    epoch = ws.parent.epoch
-    wrapped = wrapped_columns(table)
-    letters = [get_column_letter(c).encode() for c in range(1, block.width + 1)]
-    heads = [b'<c r="' + letter for letter in letters]
-    out: list[bytes] = []
-    known: dict[tuple[int, type, bool, bool], bytes] = {}  # the cell's ``s`` attribute, by kind
-    for r, values in enumerate(block.rows, start=block.top):
+    rows = _RowWriter(ws, table, block.width)
+    return [rows.row(r, values) for r, values in enumerate(block.rows, start=block.top)]
+
+
+class _RowWriter:
+    """One block's rows as XML: what every row shares (styles, wrapped columns, cell refs)
+    worked out once."""
+
+    def __init__(self, ws: Any, table: TableFormat, width: int) -> None:
+        self.styles = _Styles(ws, table)
+        self.epoch = ws.parent.epoch
+        self.wrapped = wrapped_columns(table)
+        self.letters = [get_column_letter(c).encode() for c in range(1, width + 1)]
+        self.heads = [b'<c r="' + letter for letter in self.letters]
+        # the cell's ``s`` attribute, by (column, kind, quoted, tall)
+        self.known: dict[tuple[int, type, bool, bool], bytes] = {}
+
+    def row(self, r: int, values: list[CellValue]) -> bytes:
         stored_row: list[Any] = [cell_value(v) for v in values]
-        lines = 1
-        for column, width in wrapped:
-            if column <= len(stored_row):
-                lines = max(lines, wrapped_lines(_as_cell_holds(stored_row[column - 1]), width))
+        lines = self._lines(stored_row)
         tall = lines > 1
         number = b"%d" % r
+        cells = self._cells(number, stored_row, tall)
+        if tall:
+            height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
+            row_head = b'<row r="%s" ht="%s" customHeight="1">' % (number, b"%.16g" % height)
+        else:
+            row_head = b'<row r="%s">' % number
+        return row_head + b"".join(cells) + b"</row>"
+
+    def _lines(self, stored_row: list[Any]) -> int:
+        """The lines the row's wrapped texts need (its height)."""
+        lines = 1
+        for column, width in self.wrapped:
+            if column <= len(stored_row):
+                lines = max(lines, wrapped_lines(_as_cell_holds(stored_row[column - 1]), width))
+        return lines
+
+    def _cells(self, number: bytes, stored_row: list[Any], tall: bool) -> list[bytes]:
         cells = []
         for c, stored in enumerate(stored_row, start=1):
             kind = type(stored)
             quoted = kind is str and stored.startswith(FORMULA_STARTS)  # ``quote_prefixed``
-            key = (c, kind, quoted, tall)
-            attribute = known.get(key)
+            attribute = self.known.get((c, kind, quoted, tall))
             if attribute is None:
-                style = styles.id_of(c, stored, quoted, tall)
-                attribute = known[key] = b'" s="%d"' % style if style else b'"'
-            head = heads[c - 1] + number + attribute
+                attribute = self._attribute(c, stored, quoted, tall)
+            head = self.heads[c - 1] + number + attribute
             # The common kinds inline (a new 50k-row table is a million cells); the rest as
             # ``xlsx_patch.render`` says it, the same rules.
             if kind is str:
-                text = escape(stored).encode()
-                stripped = stored.strip()  # openpyxl's ``whitespace``: not for blank text
-                space = b' xml:space="preserve"' if stripped and stripped != stored else b""
-                cells.append(
-                    head + b' t="inlineStr"><is><t' + space + b">" + text + b"</t></is></c>"
-                )
+                cells.append(_text_cell(head, stored))
             elif stored is None:
                 cells.append(head + b"/>")
             elif kind is int:
@@ -159,13 +176,22 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
             elif kind is float:
                 cells.append(head + b"><v>" + number_text(stored).encode() + b"</v></c>")
             else:
-                ref = (letters[c - 1] + number).decode()
-                style = styles.id_of(c, stored, quoted, tall)
-                cells.append(render_cell(b"", ref, style, cell_content(stored, epoch)))
-        if tall:
-            height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
-            row_head = b'<row r="%s" ht="%s" customHeight="1">' % (number, b"%.16g" % height)
-        else:
-            row_head = b'<row r="%s">' % number
-        out.append(row_head + b"".join(cells) + b"</row>")
-    return out
+                ref = (self.letters[c - 1] + number).decode()
+                style = self.styles.id_of(c, stored, quoted, tall)
+                cells.append(render_cell(b"", ref, style, cell_content(stored, self.epoch)))
+        return cells
+
+    def _attribute(self, c: int, stored: Any, quoted: bool, tall: bool) -> bytes:
+        """The end of a cell's ``r`` attribute and its ``s`` (none for style 0)."""
+        style = self.styles.id_of(c, stored, quoted, tall)
+        attribute = self.known[(c, type(stored), quoted, tall)] = (
+            b'" s="%d"' % style if style else b'"'
+        )
+        return attribute
+
+
+def _text_cell(head: bytes, stored: str) -> bytes:
+    text = escape(stored).encode()
+    stripped = stored.strip()  # openpyxl's ``whitespace``: not for blank text
+    space = b' xml:space="preserve"' if stripped and stripped != stored else b""
+    return head + b' t="inlineStr"><is><t' + space + b">" + text + b"</t></is></c>"
