@@ -89,27 +89,11 @@ def _workbook_commands(command: _Command) -> None:
     p.set_defaults(func=workbook_commands.cmd_vaults)
 
     p = command("collect", help="collect the marked rows (Tahsil Et) and write outcomes")
-    _workbooks(p)
-    p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--concurrency", type=int, choices=range(1, 9), metavar="N", help="1-8")
-    p.add_argument(
-        "--no-wait",
-        action="store_true",
-        help="do not wait for collections that got no answer (their rows say pending)",
-    )
+    _marked_rows_options(p, "collections")
     p.set_defaults(func=collect_command.cmd_collect)
 
     p = command("undo", help="take back the collections of the rows marked 'geri al'")
-    _workbooks(p)
-    p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--concurrency", type=int, choices=range(1, 9), metavar="N", help="1-8")
-    p.add_argument(
-        "--no-wait",
-        action="store_true",
-        help="do not wait for requests that got no answer (their rows say pending)",
-    )
+    _marked_rows_options(p, "requests")
     p.set_defaults(func=undo_command.cmd_undo)
 
     p = command("report", help="build the Özet sheet")
@@ -121,6 +105,20 @@ def _workbook_commands(command: _Command) -> None:
     p.add_argument("path", type=Path, metavar="PATH")
     p.add_argument("--force", action="store_true", help="replace an existing file")
     p.set_defaults(func=workbook_commands.cmd_init_workbook)
+
+
+def _marked_rows_options(p: argparse.ArgumentParser, sent: str) -> None:
+    """What ``collect`` and ``undo`` take: workbooks, the plan only, no question, how many at
+    once, and not waiting for ``sent`` requests that got no answer."""
+    _workbooks(p)
+    p.add_argument("--dry-run", action="store_true", help="show the plan, send nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--concurrency", type=int, choices=range(1, 9), metavar="N", help="1-8")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help=f"do not wait for {sent} that got no answer (their rows say pending)",
+    )
 
 
 def _tool_commands(command: _Command) -> None:

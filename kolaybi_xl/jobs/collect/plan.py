@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_DOWN, Decimal
 
 from ...api.errors import KolayBiError
@@ -70,13 +70,22 @@ def _issue(
     issues.append(RowOutcome(index, table.sheet_row(index), doc_id, text, status))
 
 
-def _marked_ids(table: InvoiceTable, issues: list[RowOutcome]) -> tuple[list[tuple[int, int]], int]:
+def _marked_for_collect(table: InvoiceTable, index: int) -> bool:
+    """The row's ``Tahsil Et`` marks it for collecting (``CellError``: not a mark at all)."""
+    return parse_mark(table.get(index, layout.C_MARK.header))
+
+
+def _marked_ids(
+    table: InvoiceTable,
+    issues: list[RowOutcome],
+    is_marked: Callable[[InvoiceTable, int], bool] = _marked_for_collect,
+) -> tuple[list[tuple[int, int]], int]:
     """Step 1: marks and ids -> (index, document id) of each usable marked row, rows marked."""
     candidates: list[tuple[int, int]] = []
     marked = 0
     for index in range(len(table.rows)):
         try:
-            if not parse_mark(table.get(index, layout.C_MARK.header)):
+            if not is_marked(table, index):
                 continue
         except CellError as exc:
             marked += 1

@@ -10,6 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from ...api.errors import (
     AuthenticationError,
@@ -193,24 +194,36 @@ class _Sender:
     ) -> Attempt | None:
         """The journal's intent for one send, on disk before it; None (and halt) if it failed."""
         seen, seen_at = self.settler.evidence.seen(row.vault.id, amount)
+        return self._journal_intent(
+            row,
+            amount,
+            remaining_before,
+            vault_id=row.vault.id,
+            vault_name=row.vault_label,
+            seen=seen,
+            seen_at=seen_at,
+        )
+
+    def _journal_intent(
+        self, row: PlannedRow, amount: Decimal, remaining_before: Decimal, **specific: Any
+    ) -> Attempt | None:
+        """The intent of ``row`` (``specific``: what a collection or an undo adds), on disk
+        when this returns; None (and halt: nothing is sent) if it could not be written."""
         try:
             return self.journal.intent(
                 key=self.key,
                 document_id=row.document_id,
-                vault_id=row.vault.id,
                 amount=amount,
                 currency=row.currency,
                 remaining_before=remaining_before,
                 workbook=self.workbook,
                 row=row.sheet_row,
-                vault_name=row.vault_label,
                 serial_no=row.serial_no,
                 party=row.party,
                 invoice_type=row.invoice_type,
                 grand_total=row.grand_total,
                 workbook_id=self.workbook_id,
-                seen=seen,
-                seen_at=seen_at,
+                **specific,
             )
         except Exception as exc:
             log.exception("journal: could not record the intent; nothing sent")

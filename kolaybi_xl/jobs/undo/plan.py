@@ -13,11 +13,10 @@ from ...workbook.cells import (
     VaultRef,
     cell_text,
     parse_decimal,
-    parse_document_id,
     tr_amount,
 )
 from ...workbook.grid import Grid
-from ..collect.plan import _issue, _singles, _strip_type, _type_label
+from ..collect.plan import _marked_ids, _singles, _strip_type, _type_label
 from ..collect.reading import _invoice_type, _is_undo_marked, _Prefetch, _Reader, _row_type
 from ..collect.records import (
     T_NOTHING_TO_UNDO,
@@ -97,28 +96,6 @@ class UndoPlan(Plan):
             if issue.status.is_error:
                 lines.append(row_issue.format(row=issue.sheet_row, outcome=issue.outcome))
         return "\n".join(lines)
-
-
-def _undo_marked_ids(
-    table: InvoiceTable, issues: list[RowOutcome]
-) -> tuple[list[tuple[int, int]], int]:
-    """(index, document id) of each row marked ``geri al`` with a usable id; rows marked."""
-    candidates: list[tuple[int, int]] = []
-    marked = 0
-    for index in range(len(table.rows)):
-        if not _is_undo_marked(table, index):
-            continue
-        marked += 1
-        try:
-            doc_id = parse_document_id(table.get(index, layout.ID_HEADER))
-        except CellError as exc:
-            _issue(issues, table, index, None, error_text(exc.message))
-            continue
-        if doc_id is None:
-            _issue(issues, table, index, None, error_text("Belge ID boş"))
-            continue
-        candidates.append((index, doc_id))
-    return candidates, marked
 
 
 def collected(invoice: Invoice) -> Decimal | None:
@@ -207,7 +184,7 @@ def build_undo_plan(
     """The rows marked ``geri al``: validated like collect's (id, duplicates, an earlier
     attempt still open), each invoice read afresh; nothing collected -> skipped, not sent."""
     issues: list[RowOutcome] = []
-    candidates, marked = _undo_marked_ids(table, issues)
+    candidates, marked = _marked_ids(table, issues, _is_undo_marked)
     singles = _singles(table, candidates, blocked, issues) if candidates else []
     rows: list[PlannedRow] = []
     if singles:

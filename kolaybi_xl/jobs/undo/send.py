@@ -58,27 +58,7 @@ class UndoSender(_Sender):
     ) -> Attempt | None:
         """The journal's intent (kind undo: what the invoice had collected and its remaining
         amount), on disk before the DELETE; None (and halt) if it could not be written."""
-        try:
-            return self.journal.intent(
-                key=self.key,
-                document_id=row.document_id,
-                vault_id=0,
-                amount=amount,
-                currency=row.currency,
-                remaining_before=remaining_before,
-                workbook=self.workbook,
-                row=row.sheet_row,
-                serial_no=row.serial_no,
-                party=row.party,
-                invoice_type=row.invoice_type,
-                grand_total=row.grand_total,
-                workbook_id=self.workbook_id,
-                kind=UNDO,
-            )
-        except Exception as exc:
-            log.exception("journal: could not record the intent; nothing sent")
-            self.halt(f"tahsilat günlüğü yazılamadı ({type(exc).__name__})")
-            return None
+        return self._journal_intent(row, amount, remaining_before, vault_id=0, kind=UNDO)
 
     def _send(self, row: PlannedRow) -> RowOutcome:
         attempts: list[Attempt] = []
