@@ -432,7 +432,7 @@ def test_two_spellings_share_the_lock_and_the_recovery(sandbox: Sandbox, journal
 def test_the_account_key_is_built_in_one_place() -> None:
     """cli, excel and demo all call ``collect.account_key`` (-> ``account.account_key``)."""
     root = Path(__file__).parent.parent / "kolaybi_xl"
-    for name in ("cli/collect_command.py", "excel.py", "demo.py"):
+    for name in ("cli/marked_rows.py", "excel.py", "demo.py"):
         text = (root / name).read_text(encoding="utf-8")
         assert "key=account_key(client)" in text, name
         assert "base_url}|" not in text, name
