@@ -258,7 +258,19 @@ def _invoices_sheet(sheet: Any, styles: _Styles, *, buttons: bool) -> None:
             "source": "=" + layout.VAULT_NAMES_RANGE,
             "show_error": False,
             "input_title": "Kasa/Banka",
-            "input_message": "Kasalar sayfasındaki bir kasa adı ya da Kasa ID",
+            "input_message": layout.VAULT_PROMPT,
+        },
+    )  # fmt: skip
+    amount = layout.INVOICE_COLUMNS.index(layout.C_AMOUNT)
+    sheet.data_validation(
+        first, amount, last, amount,
+        {
+            "validate": "decimal",
+            "criteria": ">",
+            "value": 0,
+            "show_error": False,  # a hint: the product checks amounts and reports the row
+            "input_title": layout.C_AMOUNT.header,
+            "input_message": layout.AMOUNT_PROMPT,
         },
     )  # fmt: skip
     if buttons:

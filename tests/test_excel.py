@@ -42,7 +42,14 @@ from kolaybi_xl.api import KolayBiClient
 from kolaybi_xl.sandbox import Sandbox
 from kolaybi_xl.workbook import layout
 from kolaybi_xl.workbook.excel_grid import ExcelGrid, excel_would_change, has_path
-from kolaybi_xl.workbook.grid import BarChart, Formula, TableFormat
+from kolaybi_xl.workbook.grid import (
+    POSITIVE_DECIMAL,
+    BarChart,
+    ColumnFormat,
+    Formula,
+    TableFormat,
+    Validation,
+)
 
 # =============================================================================================
 # Fixtures and helpers
@@ -332,6 +339,50 @@ def test_format_table_sets_column_blocks_not_cells(xl: Excel) -> None:
     assert rules[(layout.INVOICES, h + 1, mark, h + 50_200, mark)] == expected
     assert rules[(layout.INVOICES, h + 1, vault, h + 50_200, vault)].box == (2, 2, 6, 2)
     assert not book.api_mock.mock_calls  # nothing through .api off Windows
+
+
+def test_amount_check_replaces_the_templates_in_constant_calls(xl: Excel) -> None:
+    """Tahsil Tutarı gets a decimal > 0 rule over data + spare rows, whatever the rows."""
+    book = new_book(xl)
+    book.defined["KasaAdlari"] = "=Kasalar!$B$2:$B$6"
+    h = layout.INVOICE_HEADER_ROW
+    amount = layout.INVOICE_COLUMNS.index(layout.C_AMOUNT) + 1
+    rules = book.validations
+    rules[(layout.INVOICES, h + 1, amount, h + 20_000, amount)] = ("decimal", "greater_than", "0")
+    grid = ExcelGrid(book, windows=False)
+    grid.format_table(layout.INVOICES, invoice_format(50))
+    assert [k for k in rules if k[2] == amount] == [
+        (layout.INVOICES, h + 1, amount, h + 250, amount)
+    ]
+    xl.calls.clear()
+    grid.format_table(layout.INVOICES, invoice_format(60))
+    small = xl.calls.count("DataValidation.set_decimal()")
+    xl.calls.clear()
+    grid.format_table(layout.INVOICES, invoice_format(50_000))
+    # the rule of the earlier refresh covers other rows: one refused set, then delete + set
+    assert xl.calls.count("DataValidation.set_decimal()") == small == 2
+    key = (layout.INVOICES, h + 1, amount, h + 50_200, amount)
+    assert [k for k in rules if k[2] == amount] == [key]
+    assert rules[key] == ("decimal", "greater_than", "0")
+
+
+def test_amount_check_prompt_and_hint_only_on_windows(xl: Excel) -> None:
+    book = new_book(xl)
+    grid = ExcelGrid(book, windows=True)
+    grid.write(layout.INVOICES, 1, 1, [[layout.C_AMOUNT.header]])
+    table = TableFormat(
+        header_row=1,
+        columns=[ColumnFormat("#,##0.00", input=True)],
+        data_rows=3,
+        validations=[Validation(1, kind=POSITIVE_DECIMAL, prompt=layout.AMOUNT_PROMPT)],
+    )
+    grid.format_table(layout.INVOICES, table)
+    api = book.api_mock.Worksheets.return_value.Range.return_value.Validation
+    assert api.ShowError is False  # a hint: Turkish text like "1.234,50" stays typeable
+    assert api.ShowInput is True
+    assert api.InputTitle == layout.C_AMOUNT.header
+    assert api.InputMessage == layout.AMOUNT_PROMPT
+    assert book.validations[(layout.INVOICES, 2, 1, 204, 1)] == ("decimal", "greater_than", "0")
 
 
 def test_a_dropdown_xlwings_cannot_set_keeps_the_templates(xl: Excel) -> None:

@@ -92,7 +92,10 @@ def _sheet_settings(path: Path) -> dict[str, Any]:
             ws.print_title_rows,
             {r: (d.height, d.customHeight) for r, d in ws.row_dimensions.items() if d.height},
             sorted((k, d.width, d.min, d.max) for k, d in ws.column_dimensions.items()),
-            [(str(v.sqref), v.type, v.formula1) for v in ws.data_validations.dataValidation],
+            [
+                (str(v.sqref), v.type, v.operator, v.formula1, v.showErrorMessage, v.prompt)
+                for v in ws.data_validations.dataValidation
+            ],
             [(str(f.sqref), [r.formula for r in f.rules]) for f in ws.conditional_formatting],
         )
     return found
@@ -103,7 +106,13 @@ def test_streamed_new_workbook_matches_openpyxl(tmp_path, monkeypatch, suffix):
     slow, fast = _fetch_both(tmp_path, monkeypatch, suffix)
     assert openpyxl_cells(fast) == openpyxl_cells(slow)  # values, types, formats, quote prefix
     assert _styles(fast) == _styles(slow)
-    assert _sheet_settings(fast) == _sheet_settings(slow)
+    settings = _sheet_settings(fast)
+    assert settings == _sheet_settings(slow)
+    checks = settings[layout.INVOICES][6]
+    # Tahsil Tutarı's number check (decimal > 0, a hint only) with its prompt, once
+    assert [c[1:] for c in checks if c[1] == "decimal"] == [
+        ("decimal", "greaterThan", "0", False, layout.AMOUNT_PROMPT)
+    ]
     assert calamine_values(fast) == calamine_values(slow)
     cells = openpyxl_cells(fast)
     texts = [v[0] for k, v in cells.items() if k[0] == layout.INVOICES and isinstance(v[0], str)]

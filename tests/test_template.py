@@ -15,6 +15,7 @@ from pathlib import Path
 
 import openpyxl
 import xlwings
+from openpyxl.utils import get_column_letter
 
 from kolaybi_xl.jobs.settings import SECRET_LABELS
 from kolaybi_xl.template import BUTTONS, TEMPLATE_PATH, build_template, init_workbook
@@ -101,6 +102,15 @@ def test_template_sheets_and_layout():
     assert layout.VAULT_NAMES_RANGE in book.defined_names
     formulas = {dv.formula1 for dv in sheet.data_validations.dataValidation}
     assert layout.VAULT_NAMES_RANGE in formulas
+    # Tahsil Tutarı: a decimal > 0 that only hints (Turkish text like "1.234,50" stays typeable)
+    amount = get_column_letter(layout.INVOICE_COLUMNS.index(layout.C_AMOUNT) + 1)
+    (check,) = [
+        dv for dv in sheet.data_validations.dataValidation if str(dv.sqref).startswith(amount)
+    ]
+    assert (check.type, check.operator, check.formula1) == ("decimal", "greaterThan", "0")
+    assert check.showErrorMessage is False
+    assert check.showInputMessage is True
+    assert (check.promptTitle, check.prompt) == (layout.C_AMOUNT.header, layout.AMOUNT_PROMPT)
     settings = book[layout.SETTINGS]
     labels = [row[0].value for row in settings.iter_rows(min_row=2)]
     assert labels[: len(layout.SETTINGS_ROWS)] == [label for label, _, _ in layout.SETTINGS_ROWS]

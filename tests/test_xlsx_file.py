@@ -21,6 +21,7 @@ from kolaybi_xl import atomic
 from kolaybi_xl.template import TEMPLATE_PATH
 from kolaybi_xl.workbook import layout, xlsx_file, xlsx_format, xlsx_save
 from kolaybi_xl.workbook.grid import (
+    POSITIVE_DECIMAL,
     ColumnFormat,
     Formula,
     Grid,
@@ -431,6 +432,45 @@ def test_format_table_keeps_user_validations_and_fills(tmp_path: Path) -> None:
     assert sheet["E8"].fill.fill_type is None  # our highlight left with the data
     assert sheet["E7"].fill.fgColor.rgb == xlsx_format.INPUT_FILL.fgColor.rgb
     assert sheet.auto_filter.ref == "A6:F7"
+
+
+def test_amount_check_is_a_decimal_hint_replaced_not_piled(tmp_path: Path) -> None:
+    """Tahsil Tutarı: decimal > 0, not strict, with the prompt; re-formatting replaces it (and
+    the template's own check on that column) instead of adding copies."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    path = new_book(tmp_path)
+    grid = FileGrid.open(path)
+    grid.write(S, 6, 1, [["Belge ID", "Tahsil Et", layout.C_AMOUNT.header]])
+    sheet = grid.workbook[S]
+    templates = DataValidation(type="decimal", operator="greaterThan", formula1="0")
+    templates.add("C7:C20006")
+    sheet.add_data_validation(templates)
+    table = TableFormat(
+        header_row=6,
+        columns=[ColumnFormat(), ColumnFormat(), ColumnFormat("#,##0.00", input=True)],
+        data_rows=2,
+        spare_rows=3,
+        validations=[
+            Validation(2, layout.MARK_CHOICES),
+            Validation(3, kind=POSITIVE_DECIMAL, prompt=layout.AMOUNT_PROMPT),
+        ],
+    )
+    grid.format_table(S, table)
+    grid.format_table(S, dataclasses.replace(table, data_rows=4))
+    grid.save()
+
+    sheet = openpyxl.load_workbook(path)[S]
+    checks = {str(dv.sqref): dv for dv in sheet.data_validations.dataValidation}
+    assert set(checks) == {"B7:B13", "C7:C13"}
+    amount = checks["C7:C13"]
+    assert (amount.type, amount.operator, amount.formula1) == ("decimal", "greaterThan", "0")
+    assert amount.showErrorMessage is False  # "1.234,50" stays typeable; the product checks it
+    assert amount.showInputMessage is True
+    assert (amount.promptTitle, amount.prompt) == (layout.C_AMOUNT.header, layout.AMOUNT_PROMPT)
+    assert len(layout.AMOUNT_PROMPT) <= 255
+    assert checks["B7:B13"].type == "list"
+    assert sheet_xml(path).count("<dataValidation ") == 2
 
 
 def test_inline_list_too_long_is_refused(tmp_path: Path) -> None:

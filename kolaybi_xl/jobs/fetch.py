@@ -29,7 +29,14 @@ from ..workbook.cells import (
     is_blank,
     parse_document_id,
 )
-from ..workbook.grid import ColumnFormat, Grid, MutedRows, TableFormat, Validation
+from ..workbook.grid import (
+    POSITIVE_DECIMAL,
+    ColumnFormat,
+    Grid,
+    MutedRows,
+    TableFormat,
+    Validation,
+)
 from .errors import JobError
 from .table import (
     DATA_COLUMNS,
@@ -333,11 +340,11 @@ def invoice_table_format(header: Sequence[Any], header_row: int, data_rows: int)
             validations.append(Validation(index, layout.MARK_CHOICES, prompt=layout.MARK_PROMPT))
         elif spec is layout.C_VAULT:
             validations.append(
-                Validation(
-                    index,
-                    layout.VAULT_NAMES_RANGE,
-                    prompt="Kasalar sayfasındaki bir kasa adı ya da Kasa ID",
-                )
+                Validation(index, layout.VAULT_NAMES_RANGE, prompt=layout.VAULT_PROMPT)
+            )
+        elif spec is layout.C_AMOUNT:
+            validations.append(
+                Validation(index, kind=POSITIVE_DECIMAL, prompt=layout.AMOUNT_PROMPT)
             )
     strip = header_row > layout.STATUS_CELL[0]  # no strip above a table that starts higher
     positions = {cell_text(text): index for index, text in enumerate(header, start=1)}

@@ -22,8 +22,9 @@ How the grid's rules are kept in Excel:
   holds numbers or dates, such a string is written with a leading apostrophe (Excel's quote
   prefix: stored as text, the apostrophe itself is not part of the value).
 - ``format_table`` sets per column one number format (data rows plus the spare rows), one width,
-  a fill for input/output columns and the header cell's colours; dropdowns use xlwings' own
-  ``Range.data_validation`` (cross-platform since 0.37.5). Freeze panes, the autofilter and the
+  a fill for input/output columns and the header cell's colours; dropdowns and the
+  ``Tahsil Tutarı`` number check (decimal > 0) use xlwings' own ``Range.data_validation``
+  (cross-platform since 0.37.5). Freeze panes, the autofilter and the
   dropdowns' prompt/"suggestion only" setting have no cross-platform xlwings API: they are done
   through ``.api`` on Windows only, each inside try/except (a failure is logged, never raised).
   The template (built by XlsxWriter) already carries frozen panes, an autofilter and
@@ -65,7 +66,7 @@ except ImportError as exc:  # pragma: no cover - only on installs without xlwing
 from . import layout
 from .cell_values import cell_value
 from .cells import clean_text, looks_like_formula
-from .grid import BarChart, CellValue, ColumnFormat, TableFormat, Validation
+from .grid import POSITIVE_DECIMAL, BarChart, CellValue, ColumnFormat, TableFormat, Validation
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ DARK_FONT = layout.rgb(layout.DARK_FONT)
 TITLE_FONT = layout.rgb(layout.TITLE_FONT)
 TITLE_SIZE = 16
 VALIDATION_ERROR_TR = "Lütfen listeden bir değer seçin."
+AMOUNT_ERROR_TR = "Lütfen 0'dan büyük bir tutar yazın."
 VALIDATION_TITLE = "KolayBi"
 
 # Excel constants used through .api (Windows only).
@@ -348,6 +350,15 @@ class ExcelGrid:
         self, ws: xlwings.Sheet, validation: Validation, header: int, top: int, bottom: int
     ) -> None:
         target = ws.range((top, validation.column), (bottom, validation.column))
+        if validation.kind == POSITIVE_DECIMAL:
+            rule = target.data_validation
+            try:
+                rule.set_decimal("greater_than", 0)
+            except XlwingsError:  # another rule (the template's) overlaps ours: replace it
+                rule.delete()
+                rule.set_decimal("greater_than", 0)
+            self._prompt(ws, target, validation, header)
+            return
         try:
             source = self._validation_source(validation.source)
             rule = target.data_validation
@@ -373,6 +384,12 @@ class ExcelGrid:
                 Operator=_XL_BETWEEN,
                 Formula1="=" + validation.source.lstrip("="),
             )
+        self._prompt(ws, target, validation, header)
+
+    def _prompt(
+        self, ws: xlwings.Sheet, target: xlwings.Range, validation: Validation, header: int
+    ) -> None:
+        """The input prompt and the "only a hint" setting (no cross-platform API: Windows)."""
         if self.windows:
             title = clean_text(str(ws.range((header, validation.column)).value or ""))[:32]
             self._best_effort(
@@ -395,7 +412,9 @@ class ExcelGrid:
         api.IgnoreBlank = True
         api.ShowError = validation.strict
         api.ErrorTitle = VALIDATION_TITLE
-        api.ErrorMessage = VALIDATION_ERROR_TR
+        api.ErrorMessage = (
+            AMOUNT_ERROR_TR if validation.kind == POSITIVE_DECIMAL else VALIDATION_ERROR_TR
+        )
         api.ShowInput = validation.prompt is not None
         if validation.prompt is not None:
             api.InputTitle = title

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from . import layout
 from .cell_values import CellValue, cell_value
@@ -35,14 +35,25 @@ class ColumnFormat:
     wrap: bool = False  # long or multi-line text wraps inside its row
 
 
+# What a ``Validation`` checks: a list (dropdown) or a number greater than 0.
+ValidationKind = Literal["list", "positive_decimal"]
+LIST: Final = "list"
+POSITIVE_DECIMAL: Final = "positive_decimal"
+
+
 @dataclass(frozen=True)
 class Validation:
-    """A dropdown on one column of the data rows."""
+    """A data validation on one column of the data rows: a dropdown by default.
+
+    ``kind=POSITIVE_DECIMAL``: a decimal greater than 0 (``source`` unused); like a list that
+    is not ``strict`` it only warns, so text like "1.234,50" can still be typed (the product
+    parses amounts itself and reports a row error in Turkish)."""
 
     column: int  # 1-based
-    source: str  # "a,b,c" inline list, or a range / defined name (no leading '=')
-    strict: bool = False  # False: the list is a suggestion, other values may be typed
-    prompt: str | None = None
+    source: str = ""  # list: "a,b,c" inline, or a range / defined name (no leading '=')
+    strict: bool = False  # False: a suggestion, other values may be typed
+    prompt: str | None = None  # the input prompt Excel shows on a selected cell (≤255 chars)
+    kind: ValidationKind = LIST
 
 
 @dataclass(frozen=True)

@@ -330,3 +330,6 @@ MARK_NO = frozenset({"", "hayır", "hayir", "h", "no", "n", "0", "false", "yanl�
 MARK_UNDO = "geri al"
 MARK_CHOICES = "x,evet,hayır,geri al"
 MARK_PROMPT = "Tahsil etmek için x, tahsilatı geri almak için geri al yazın"
+VAULT_PROMPT = "Kasalar sayfasındaki bir kasa adı ya da Kasa ID"
+# The input prompt of ``Tahsil Tutarı`` (a decimal > 0 that only warns; Excel limits it to 255).
+AMOUNT_PROMPT = "Boş: kalan tutarın tamamı. Kısmi tahsilat için tutarı yazın (en çok 2 ondalık)."

@@ -1,4 +1,4 @@
-"""The dropdowns (data validations) of a formatted table, for ``xlsx_format``.
+"""The dropdowns and number checks (data validations) of a formatted table, for ``xlsx_format``.
 
 Ours carry ``VALIDATION_TAG`` as their error title, so a later format replaces them and keeps
 everyone else's.
@@ -12,12 +12,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .cells import clean_text
-from .grid import TableFormat, Validation
+from .grid import POSITIVE_DECIMAL, TableFormat, Validation
 
 # Validations this backend adds carry this error title, so re-formatting replaces them
 # instead of piling up copies (openpyxl keeps every DataValidation it is given).
 VALIDATION_TAG = "KolayBi"
 VALIDATION_ERROR_TR = "Lütfen listeden bir değer seçin."
+AMOUNT_ERROR_TR = "Lütfen 0'dan büyük bir tutar yazın."
 # Excel refuses a file whose inline list is longer than this (the quotes not counted).
 INLINE_LIST_LIMIT = 255
 
@@ -82,14 +83,19 @@ def _data_validation(
 ) -> DataValidation:
     letter = get_column_letter(validation.column)
     title = ws.cell(row=table.header_row, column=validation.column).value
+    if validation.kind == POSITIVE_DECIMAL:
+        rule: dict[str, Any] = {"type": "decimal", "operator": "greaterThan", "formula1": "0"}
+        error = AMOUNT_ERROR_TR
+    else:
+        rule = {"type": "list", "formula1": _validation_formula(validation.source)}
+        error = VALIDATION_ERROR_TR
     dv = DataValidation(
-        type="list",
-        formula1=_validation_formula(validation.source),
+        **rule,
         allow_blank=True,
         showErrorMessage=validation.strict,
         errorStyle="stop",
         errorTitle=VALIDATION_TAG,
-        error=VALIDATION_ERROR_TR,
+        error=error,
         showInputMessage=validation.prompt is not None,
         promptTitle=_truncate(str(title), 32) if validation.prompt and title else None,
         prompt=_truncate(validation.prompt, 255),

@@ -621,6 +621,17 @@ class FakeValidation(Fake):
         self.rng.sheet.book.validations[self.key] = source
 
     @xlmethod
+    def set_decimal(self, operator: str, formula1: Any, formula2: Any = None) -> None:
+        assert operator == "greater_than"
+        assert formula2 is None
+        if any(k != self.key for k in self._overlapping()):
+            raise xlwings.XlwingsError(
+                "Cannot update data validation because the target cells have different "
+                "validation rules."
+            )
+        self.rng.sheet.book.validations[self.key] = ("decimal", operator, str(formula1))
+
+    @xlmethod
     def delete(self) -> None:
         for k in self._overlapping():
             del self.rng.sheet.book.validations[k]
