@@ -244,6 +244,27 @@ class _Sender:
             return error_text(f"gönderilmedi: {self.stop_reason}")
         return None
 
+    def _settle_unclear(
+        self, row: PlannedRow, attempt: Attempt, exc: Exception
+    ) -> tuple[Attempt, _Verdict, bool]:
+        """The verdict on a request whose outcome is unclear (a proceed or an undo), by the
+        horizon rule; halts the run when KolayBi cannot be reached. Returns the attempt as
+        answered or not, the verdict, and whether the server answered."""
+        answered = bool(getattr(exc, "answered", False))
+        log.warning(
+            "document %s: unclear outcome (%s, %s); reconciling",
+            row.document_id,
+            exc,
+            "answered" if answered else "no answer",
+        )
+        if answered:
+            self.waits.sleep(self.waits.reconcile_delay)
+        attempt = _replace_answered(attempt, answered)
+        verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
+        if verdict.halt is not None:
+            self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
+        return attempt, verdict, answered
+
     def _unclear(
         self,
         row: PlannedRow,
@@ -258,19 +279,7 @@ class _Sender:
         truth. No answer (timeout, drop, 504, anything unexpected): KolayBi may still apply it
         until the horizon; nothing is sent again before that. Returns the row's outcome, or
         (None, the invoice's remaining amount) when it may be sent again."""
-        answered = bool(getattr(exc, "answered", False))
-        log.warning(
-            "document %s: unclear outcome (%s, %s); reconciling",
-            row.document_id,
-            exc,
-            "answered" if answered else "no answer",
-        )
-        if answered:
-            self.waits.sleep(self.waits.reconcile_delay)
-        attempt = _replace_answered(attempt, answered)
-        verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
-        if verdict.halt is not None:
-            self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
+        attempt, verdict, answered = self._settle_unclear(row, attempt, exc)
         if verdict.result != RowStatus.NOT_APPLIED:
             return self._judged(row, attempt, attempts, verdict, answered), None
         # Provably not applied: it may be sent again.

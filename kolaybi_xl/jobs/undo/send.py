@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from decimal import Decimal
 from typing import Protocol, cast
 
+from ...api.models import Invoice
 from ...workbook.cells import tr_amount
 from ..collect.reading import _read_again, _reread
 from ..collect.records import (
@@ -88,13 +88,7 @@ class UndoSender(_Sender):
         """The invoice read again right before its DELETE: (its remaining amount, why not to
         send). The plan — what the accountant confirmed — may be minutes old; a collection
         made since (a colleague's) would be taken back with ours, unconfirmed and unseen."""
-        try:
-            invoice = _read_again(
-                lambda doc: _reread(self.client, doc, row.invoice_type), row.document_id, self.waits
-            )
-        except Exception as exc:
-            log.warning("document %s: not read before the undo (%s)", row.document_id, exc)
-            invoice = None
+        invoice = self._read_invoice(row, "not read before the undo")
         now = invoice.remaining if invoice is not None else None
         if now is None:
             return None, error_text(
@@ -112,14 +106,18 @@ class UndoSender(_Sender):
     def _remaining_now(self, row: PlannedRow) -> Decimal | None:
         """The invoice's remaining amount after an undo KolayBi confirmed (its answer has no
         amounts): read again, for the row's Kalan and Ödenen; None if it cannot be read."""
+        invoice = self._read_invoice(row, "undone, but not read again")
+        return invoice.remaining if invoice is not None else None
+
+    def _read_invoice(self, row: PlannedRow, failure: str) -> Invoice | None:
+        """The row's invoice read afresh (with collect's retries); None, logged, if it cannot be."""
         try:
-            invoice = _read_again(
+            return _read_again(
                 lambda doc: _reread(self.client, doc, row.invoice_type), row.document_id, self.waits
             )
         except Exception as exc:
-            log.warning("document %s: undone, but not read again (%s)", row.document_id, exc)
+            log.warning("document %s: %s (%s)", row.document_id, failure, exc)
             return None
-        return invoice.remaining
 
     def _unclear_undo(
         self, row: PlannedRow, attempt: Attempt, attempts: list[Attempt], exc: Exception
@@ -127,19 +125,7 @@ class UndoSender(_Sender):
         """Settled by the same horizon rule as a collection, read the other way round: the
         remaining amount went back up -> undone; unchanged -> not applied (only once the
         request is over); anything else -> unknown, for ``journal --resolve``."""
-        answered = bool(getattr(exc, "answered", False))
-        log.warning(
-            "document %s: unclear undo (%s, %s); reconciling",
-            row.document_id,
-            exc,
-            "answered" if answered else "no answer",
-        )
-        if answered:
-            self.waits.sleep(self.waits.reconcile_delay)
-        attempt = replace(attempt, answered=answered)
-        verdict = self.settler.settle(attempt, answered=answered, stop=self.stop)
-        if verdict.halt is not None:
-            self.halt(f"KolayBi'ye ulaşılamadı ({verdict.halt})", unreachable=True)
+        attempt, verdict, answered = self._settle_unclear(row, attempt, exc)
         if verdict.result == RowStatus.APPLIED and verdict.remaining is not None:
             taken = verdict.remaining - attempt.remaining_before
             text = undone_text(taken, row.currency, verdict.remaining, verified=True)
