@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from xlsx_writers import (
     SOFFICE,
     libreoffice_values,
     log_prepared,
+    no_openpyxl_fallback,
     raw_members,
     resave_with_libreoffice,
     rewrite_with_xlsxwriter,
@@ -105,22 +105,9 @@ def _collect_both(
     return before, results["0"], results["1"]
 
 
-@contextlib.contextmanager
-def _no_fallback() -> Iterator[None]:
+def _no_fallback() -> contextlib.AbstractContextManager[None]:
     """Fail if the fast path gave the file or its save to openpyxl."""
-    seen: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("kolaybi_xl.workbook.xlsx_patch")
-    old_level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-    assert not [m for m in seen if "openpyxl" in m], seen
+    return no_openpyxl_fallback("kolaybi_xl.workbook.xlsx_patch")
 
 
 def _plain(value: Any) -> Any:

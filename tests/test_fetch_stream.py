@@ -9,16 +9,14 @@ autofilter, defined names, print titles); an ``.xlsm`` keeps its VBA project byt
 from __future__ import annotations
 
 import contextlib
-import logging
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 from test_collect_fast import LO_PROFILE, _plain, calamine_values, openpyxl_cells
-from xlsx_writers import SOFFICE, libreoffice_values
+from xlsx_writers import SOFFICE, libreoffice_values, no_openpyxl_fallback
 
 from kolaybi_xl.cli import main
 from kolaybi_xl.sandbox import Sandbox
@@ -33,22 +31,9 @@ from kolaybi_xl.workbook.xlsx_stream import grid as stream_grid
 SEED, INVOICES = 5, 90
 
 
-@contextlib.contextmanager
-def _no_fallback() -> Iterator[None]:
+def _no_fallback() -> contextlib.AbstractContextManager[None]:
     """Fail if the streaming backend gave the save to openpyxl."""
-    seen: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("kolaybi_xl.workbook.xlsx_stream")
-    old_level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-    assert not [m for m in seen if "openpyxl" in m], seen
+    return no_openpyxl_fallback("kolaybi_xl.workbook.xlsx_stream")
 
 
 def _fetch_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str) -> tuple[Path, Path]:

@@ -4,11 +4,14 @@ or with SpreadsheetML's namespace under an ``x:`` prefix (as some .NET writers d
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import re
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -138,3 +141,21 @@ def raw_members(path: Path) -> dict[str, bytes]:
     infos = sorted(archive.infolist(), key=lambda i: i.header_offset)
     ends = [i.header_offset for i in infos[1:]] + [archive.start_dir]  # type: ignore[attr-defined]
     return {i.filename: data[i.header_offset : end] for i, end in zip(infos, ends, strict=True)}
+
+
+@contextlib.contextmanager
+def no_openpyxl_fallback(logger_name: str) -> Iterator[None]:
+    """Fail if a fast backend (its logger ``logger_name``) gave the work to openpyxl."""
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger(logger_name)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert not [m for m in seen if "openpyxl" in m], seen
