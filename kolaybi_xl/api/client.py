@@ -41,9 +41,10 @@ from .errors import (
 )
 from .http import MAX_RETRY_AFTER, USER_AGENT, BearerAuth, Redactor, backoff_delay
 from .inputs import check_base_url, checked_credentials, format_amount, is_loopback
+from .listed import InvoiceStream
 from .listing import InvoiceListing
 from .models import Invoice, InvoiceType, ProceedResult, Vault, VaultTransaction
-from .paging import Listing, fetch_all_pages
+from .paging import Listing, PageWalk
 
 log = logging.getLogger("kolaybi_xl.api")
 
@@ -162,28 +163,39 @@ class KolayBiClient:
         ``.skipped`` names the malformed ones left out.
         """
         invoice_type = InvoiceType.parse(type)
+        walk = self._page_walk("/invoices", {"type": invoice_type.value}, "commercial_doc_id")
+        invoices: Listing[Invoice] = Listing()
+        skipped: list[str] = []
         # Tens of thousands of parsed dicts and models that all live on: the cyclic collector
         # would walk them over and over for nothing (see ``gcpause``).
         with paused_gc():
-            items = self._get_all_pages(
-                "/invoices", {"type": invoice_type.value}, "commercial_doc_id"
-            )
-            # In order, each answer dict dropped as soon as its model exists: at the peak
-            # memory holds about one form of the list, not both.
-            items.reverse()
-            invoices: Listing[Invoice] = Listing(notes=items.notes)
-            skipped: list[str] = []
-            while items:
-                item = items.pop()
-                try:
-                    invoices.append(self._parse(Invoice, item, "invoice"))
-                except InvalidResponse as exc:
-                    # One malformed invoice is that invoice's problem, not the whole list's.
-                    log.warning("%s; skipped", exc.message)
-                    skipped.append(exc.message)
-            invoices.skipped = tuple(skipped)
-            self.skipped.extend(skipped)
-            return invoices
+            for page in walk.pages():
+                # In order, each answer dict dropped as soon as its model exists: at the peak
+                # memory holds about one form of a page, not both.
+                page.reverse()
+                while page:
+                    item = page.pop()
+                    try:
+                        invoices.append(self._parse(Invoice, item, "invoice"))
+                    except InvalidResponse as exc:
+                        # One malformed invoice is that invoice's problem, not the whole list's.
+                        log.warning("%s; skipped", exc.message)
+                        skipped.append(exc.message)
+        invoices.notes = tuple(walk.notes)
+        invoices.skipped = tuple(skipped)
+        self.warnings.extend(walk.notes)
+        self.skipped.extend(skipped)
+        return invoices
+
+    def iter_invoices(self, type: InvoiceType | str = InvoiceType.SALE_INVOICE) -> InvoiceStream:
+        """``list_invoices`` as a stream of ``ListedInvoice`` (the values a table row shows):
+        each invoice is read while its page is at hand, no model or list of them is kept.
+        Malformed invoices are skipped and reported as ``list_invoices`` does them."""
+        invoice_type = InvoiceType.parse(type)
+        walk = self._page_walk("/invoices", {"type": invoice_type.value}, "commercial_doc_id")
+        return InvoiceStream(
+            walk, lambda item: self._parse(Invoice, item, "invoice"), self.skipped, self.warnings
+        )
 
     def invoice_listing(self, type: InvoiceType | str = InvoiceType.SALE_INVOICE) -> InvoiceListing:
         """``list_invoices`` as the answer's plain data: each item validated only when asked
@@ -271,6 +283,14 @@ class KolayBiClient:
         self, path: str, params: dict[str, str], id_field: str
     ) -> Listing[dict[str, Any]]:
         """Every item of a paged list (see ``paging``); its notes also go to ``warnings``."""
+        walk = self._page_walk(path, params, id_field)
+        items: Listing[dict[str, Any]] = Listing(item for page in walk.pages() for item in page)
+        items.notes = tuple(walk.notes)
+        self.warnings.extend(walk.notes)
+        return items
+
+    def _page_walk(self, path: str, params: dict[str, str], id_field: str) -> PageWalk:
+        """A walk over the pages of a list (see ``paging``); nothing is sent until it starts."""
 
         def fetch(page_path: str, page_params: dict[str, str]) -> dict[str, Any]:
             body: dict[str, Any] = self._request(
@@ -278,11 +298,7 @@ class KolayBiClient:
             )
             return body
 
-        items = fetch_all_pages(
-            fetch, self.base_url, path, params, id_field, max_pages=self.max_pages
-        )
-        self.warnings.extend(items.notes)
-        return items
+        return PageWalk(fetch, self.base_url, path, params, id_field, max_pages=self.max_pages)
 
     # -- token -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ walk stops when a page adds nothing new, when the pages run out, or at a page ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, parse_qs, urlencode, urlsplit
 
@@ -48,71 +48,92 @@ class Listing(list[T]):
         return "; ".join(self.notes) or None
 
 
-def fetch_all_pages(
-    fetch: FetchPage,
-    base_url: str,
-    path: str,
-    params: dict[str, str],
-    id_field: str,
-    *,
-    max_pages: int,
-) -> Listing[dict[str, Any]]:
-    """Every item of a paged list, de-duplicated by ``id_field``, in the server's order."""
-    body = fetch(path, params)
-    seen: dict[int, dict[str, Any]] = {}
-    _collect_items(body, seen, path, id_field)
-    notes: list[str] = []
-    pages = 1
-    page_no = 1
-    while True:
-        next_request = _next_page(body, base_url, path, params, page_no, len(seen))
-        if next_request is None:
-            break
-        if pages >= max_pages:
-            log.warning("%s: stopped after %s pages", path, max_pages)
-            notes.append(f"{path}: stopped after {max_pages} pages")
-            break
-        next_path, next_params = next_request
-        try:
-            page_no = int(next_params.get("page", page_no + 1))
-        except ValueError:
-            page_no += 1
-        body = fetch(next_path, next_params)
-        pages += 1
-        if _collect_items(body, seen, path, id_field) == 0:
-            log.warning("%s: page %s added no new items; stopping", path, page_no)
-            break
-    total = _paging_total(body)
-    if total is not None and total != len(seen):
-        log.warning("%s: server reported %s items, received %s", path, total, len(seen))
-        notes.append(
-            f"{path}?{urlencode(params)}: KolayBi reported {total} items, {len(seen)} received"
-        )
-    return Listing(seen.values(), notes=notes)
+class PageWalk:
+    """A paged list walked page by page: ``pages()`` yields each page's new items as the page
+    arrives, so a caller can turn them into what it keeps and let the answer go before the
+    next page comes. ``notes`` (filled once the walk ends) say why the list may be incomplete.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        base_url: str,
+        path: str,
+        params: dict[str, str],
+        id_field: str,
+        *,
+        max_pages: int,
+    ) -> None:
+        self._fetch = fetch
+        self._base_url = base_url
+        self._path = path
+        self._params = params
+        self._id_field = id_field
+        self._max_pages = max_pages
+        self.notes: list[str] = []
+        self.received = 0
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        """Each page's items not seen on an earlier page, in the server's order."""
+        path, params = self._path, self._params
+        seen: set[int] = set()
+        body = self._fetch(path, params)
+        yield _new_items(body, seen, path, self._id_field)
+        pages = 1
+        page_no = 1
+        while True:
+            next_request = _next_page(body, self._base_url, path, params, page_no, len(seen))
+            if next_request is None:
+                break
+            if pages >= self._max_pages:
+                log.warning("%s: stopped after %s pages", path, self._max_pages)
+                self.notes.append(f"{path}: stopped after {self._max_pages} pages")
+                break
+            next_path, next_params = next_request
+            try:
+                page_no = int(next_params.get("page", page_no + 1))
+            except ValueError:
+                page_no += 1
+            body = self._fetch(next_path, next_params)
+            pages += 1
+            fresh = _new_items(body, seen, path, self._id_field)
+            if not fresh:
+                log.warning("%s: page %s added no new items; stopping", path, page_no)
+                break
+            yield fresh
+        self.received = len(seen)
+        total = _paging_total(body)
+        if total is not None and total != len(seen):
+            log.warning("%s: server reported %s items, received %s", path, total, len(seen))
+            self.notes.append(
+                f"{path}?{urlencode(params)}: KolayBi reported {total} items, {len(seen)} received"
+            )
 
 
-def _collect_items(
-    body: dict[str, Any], seen: dict[int, dict[str, Any]], path: str, id_field: str
-) -> int:
-    """Add a page's new items to ``seen``; return how many were new."""
+def _new_items(
+    body: dict[str, Any], seen: set[int], path: str, id_field: str
+) -> list[dict[str, Any]]:
+    """A page's items whose id is not in ``seen`` (added to it); the page's own list is
+    emptied, so the items live on only in what is returned."""
     data = body.get("data")
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]  # a paginator nested inside data
     if not isinstance(data, list):
         raise InvalidResponse(f"{path}: expected a list in 'data'")
-    added = 0
+    fresh: list[dict[str, Any]] = []
     for item in data:
         if not isinstance(item, dict):
             raise InvalidResponse(f"{path}: list item is not an object")
         key = _int_id(item.get(id_field))
         if key is None:
             raise InvalidResponse(
-                f"{path}: list item {len(seen) + added + 1} without an integer {id_field!r}"
+                f"{path}: list item {len(seen) + 1} without an integer {id_field!r}"
             )
         if key not in seen:
-            seen[key] = item
-            added += 1
-    return added
+            seen.add(key)
+            fresh.append(item)
+    data.clear()
+    return fresh
 
 
 def _next_page(

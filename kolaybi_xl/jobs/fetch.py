@@ -129,16 +129,16 @@ def refresh_invoices(
 ) -> FetchResult:
     result = FetchResult(types=list(types))
     existing = read_invoice_table(grid)  # validate before any API call or write
-    # Each invoice becomes its cell values at once and the parsed models go: a model weighs
-    # ~8 KB, its values ~0.5 KB, and the sheet's cells are built after this.
+    # Each invoice becomes its cell values while its page is at hand: neither the answer's
+    # dicts nor any model outlive it (the sheet's cells are built after this).
     values: list[dict[str, Any]] = []
     with paused_gc():  # bulk allocations only (see ``gcpause``)
         for invoice_type in types:
             grid.progress(f"{invoice_type.label} getiriliyor…")
-            listing = client.list_invoices(invoice_type)
+            listing = client.iter_invoices(invoice_type)
+            values.extend(invoice_values(inv) for inv in listing)
             result.warnings.extend(listing.notes)  # the list may be incomplete: say why
             result.skipped.extend(listing.skipped)
-            values.extend(invoice_values(inv) for inv in listing)
     if with_vaults:
         result.vaults = len(refresh_vaults(grid, client))
     grid.progress("Faturalar yazılıyor…")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
+from ..api.listed import ListedInvoice
 from ..api.models import INVOICE_TYPE_LABELS, Invoice, InvoiceType
 from ..workbook import layout
 from ..workbook.cells import cell_text, duplicate_headers, find_header_row, header_positions
@@ -129,47 +130,43 @@ def require_columns(table: InvoiceTable, columns: Sequence[layout.Column]) -> No
 
 
 def type_label(invoice: Invoice) -> str:
-    value = invoice.type
+    kind = invoice.commercial_doc_type
+    return _type_label(invoice.type, kind.description if kind else None)
+
+
+def _type_label(value: str | None, description: str | None) -> str:
+    """The Turkish name of a known type; else the API's description, else its value."""
     try:
         return INVOICE_TYPE_LABELS[InvoiceType(value)] if value else ""
     except ValueError:
-        described = invoice.commercial_doc_type.description if invoice.commercial_doc_type else None
-        return described or value or ""
+        return description or value or ""
 
 
-def invoice_values(invoice: Invoice) -> dict[str, Any]:
+def invoice_values(invoice: ListedInvoice | Invoice) -> dict[str, Any]:
     """Column key -> cell value for the tool-owned (DATA) columns of one invoice."""
-    header = invoice.header
-    plan = invoice.payment_plan
+    if isinstance(invoice, Invoice):
+        invoice = ListedInvoice.of(invoice)
+    issued, due = invoice.issue_date, invoice.due_date
     return {
-        "id": invoice.commercial_doc_id,
-        "serial_no": header.serial_no,
-        "issue_date": _day(header.issue_date),
-        "due_date": _day(header.due_date),
-        "party": header.associate.full_name,
-        "tax_id": header.associate.identity_no,
+        "id": invoice.id,
+        "serial_no": invoice.serial_no,
+        "issue_date": issued.date() if issued else None,
+        "due_date": due.date() if due else None,
+        "party": invoice.party,
+        "tax_id": invoice.tax_id,
         "currency": invoice.currency,
-        "subtotal": invoice.total.subtotal,
-        "vat": invoice.total.total_vat,
-        "grand_total": invoice.total.grand_total,
-        "paid": plan.total_paid if plan else None,
-        "remaining": plan.total_remaining if plan else None,
-        "payment_status": _label(
-            layout.PAYMENT_STATUS_LABELS, plan.payment_status_value if plan else None
-        ),
-        "type": type_label(invoice),
-        "doc_status": _label(
-            layout.DOC_STATUS_LABELS,
-            invoice.commercial_doc_status.value if invoice.commercial_doc_status else None,
-        ),
+        "subtotal": invoice.subtotal,
+        "vat": invoice.vat,
+        "grand_total": invoice.grand_total,
+        "paid": invoice.paid,
+        "remaining": invoice.remaining,
+        "payment_status": _label(layout.PAYMENT_STATUS_LABELS, invoice.payment_status),
+        "type": _type_label(invoice.type, invoice.type_description),
+        "doc_status": _label(layout.DOC_STATUS_LABELS, invoice.doc_status),
         "edoc_status": _label(layout.E_DOCUMENT_STATUS_LABELS, invoice.e_document_status),
-        "description": header.description,
-        "tags": ", ".join(t.name for t in invoice.tags if t.name),
+        "description": invoice.description,
+        "tags": ", ".join(invoice.tags),
     }
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None
 
 
 def _label(labels: Mapping[str, str], value: str | None) -> str | None:
