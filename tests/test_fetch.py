@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from kolaybi_xl.jobs.errors import JobError
 from kolaybi_xl.jobs.fetch import NOT_LISTED, chosen_types, refresh_invoices
 from kolaybi_xl.jobs.table import read_invoice_table
 from kolaybi_xl.jobs.vaults import read_vaults
-from kolaybi_xl.sandbox import Sandbox
+from kolaybi_xl.sandbox import Books, Sandbox
 from kolaybi_xl.workbook import layout
 from kolaybi_xl.workbook.grid import MemoryGrid
 
@@ -281,3 +282,64 @@ def test_an_incomplete_list_is_said_to_the_user():
     assert result.warnings
     assert "stopped after 2 pages" in result.summary("en")
     assert "UYARI" in grid.value(layout.INVOICES, *layout.STATUS_CELL)
+
+
+# -- the streamed listing (``iter_invoices``) against the models' path ------------------------
+
+
+def test_fetch_writes_what_the_invoice_models_say(sandbox, client):
+    """The rows come from the plain-data stream; each must equal what the ``Invoice`` model
+    of the same answer gives (``invoice_values`` of a model), hostile seeds included."""
+    from kolaybi_xl.jobs.table import invoice_values
+    from kolaybi_xl.workbook.cell_values import cell_value
+
+    grid = MemoryGrid()
+    fetch(grid, client, InvoiceType.SALE_INVOICE, InvoiceType.PURCHASE_INVOICE)
+    rows = rows_by_id(grid)
+    models = [
+        m
+        for kind in (InvoiceType.SALE_INVOICE, InvoiceType.PURCHASE_INVOICE)
+        for m in client.list_invoices(kind)
+    ]
+    assert set(rows) == {m.commercial_doc_id for m in models}
+    headers = {c.key: c.header for c in layout.INVOICE_COLUMNS}
+    for model in models:
+        row = rows[model.commercial_doc_id]
+        for key, value in invoice_values(model).items():
+            assert row[headers[key]] == cell_value(value), (key, value)
+
+
+def test_a_malformed_invoice_on_a_later_page_is_skipped_and_said(monkeypatch):
+    """Paged answers (real HTTP): a malformed invoice on page 3 is left out and named in the
+    summary, the others (an unusual but valid one too) are written; no crash."""
+    from kolaybi_xl.sandbox import endpoints
+
+    books = Books.seeded(invoices=60, seed=4)
+    sales = books.invoice_records("sale_invoice")
+    broken, odd = sales[17].id, sales[18].id
+    render = endpoints.invoice_item
+
+    def rendered(record: Any, **options: Any) -> dict[str, Any]:
+        item = render(record, **options)
+        if record.id == broken:
+            item["payment_plan"]["total_remaining"] = "abc"
+        if record.id == odd:
+            item["header"]["serial_no"] = 4242  # a number: the model makes it text
+        return item
+
+    monkeypatch.setattr(endpoints, "invoice_item", rendered)
+    with (
+        Sandbox(books=books, page_size=7) as sb,
+        KolayBiClient(sb.url, sb.channel, sb.api_key) as client,
+    ):
+        grid = MemoryGrid()
+        result = fetch(grid, client)
+    rows = rows_by_id(grid)
+    assert set(rows) == {r.id for r in sales} - {broken}
+    assert rows[odd][layout.C_SERIAL.header] == "4242"
+    assert result.invoices == len(sales) - 1
+    assert len(result.skipped) == 1
+    assert str(broken) in result.skipped[0]
+    assert "total_remaining" in result.skipped[0]
+    assert "unreadable invoice skipped" in result.summary("en")
+    assert result.warnings == []  # every page came: complete
