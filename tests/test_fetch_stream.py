@@ -27,6 +27,7 @@ from kolaybi_xl.workbook.xlsx_patch import FAST_ENV
 from kolaybi_xl.workbook.xlsx_patch.errors import NotPatchable
 from kolaybi_xl.workbook.xlsx_stream import StreamGrid, open_for_fetch
 from kolaybi_xl.workbook.xlsx_stream import grid as stream_grid
+from kolaybi_xl.workbook.xlsx_stream import rows as stream_rows
 
 SEED, INVOICES = 5, 90
 
@@ -198,3 +199,14 @@ def test_a_splice_that_fails_saves_through_openpyxl(tmp_path, monkeypatch):
     settings = _sheet_settings(tmp_path / "stream.xlsx")
     assert settings == _sheet_settings(tmp_path / "plain.xlsx")
     assert settings[layout.INVOICES][6]  # the dropdowns, once
+
+
+@pytest.mark.parametrize("reused", [0, 3])
+def test_streamed_cells_do_not_depend_on_the_reuse_of_renderings(tmp_path, monkeypatch, reused):
+    """Cells of repeated values are rendered once and reused (``rows.REUSED_PER_COLUMN``):
+    with no reuse, or a cache that fills at once, the file is the same as openpyxl's."""
+    monkeypatch.setattr(stream_rows, "REUSED_PER_COLUMN", reused)
+    slow, fast = _fetch_both(tmp_path, monkeypatch, ".xlsx")
+    assert openpyxl_cells(fast) == openpyxl_cells(slow)
+    assert _styles(fast) == _styles(slow)
+    assert _sheet_settings(fast) == _sheet_settings(slow)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from math import isfinite
 from typing import Any
 
 from .errors import InvalidResponse
@@ -115,8 +116,8 @@ def _read(item: dict[str, Any]) -> ListedInvoice:
     if plan is not None:
         if type(plan) is not dict:
             raise _ForTheModel
-        _money(plan, "actual_amount")
-        _money(plan, "total_amount")
+        _check_money(plan, "actual_amount")
+        _check_money(plan, "total_amount")
         _int(plan, "cash_flow_direction")
         paid, remaining = _money(plan, "total_paid"), _money(plan, "total_remaining")
         payment_status = _text(plan, "payment_status_value")
@@ -124,7 +125,7 @@ def _read(item: dict[str, Any]) -> ListedInvoice:
         paid = remaining = payment_status = None
     _text(header, "issue_time")
     for key in ("total_amount", "exchange_grand_total", "subtotal_discount_value"):
-        _money(total, key)
+        _check_money(total, key)
     _labelled(total.get("subtotal_discount_type"))
     return ListedInvoice(
         id=doc_id,
@@ -182,13 +183,32 @@ def _flag(parent: dict[str, Any], key: str) -> None:
 
 
 def _money(parent: dict[str, Any], key: str) -> Decimal | None:
-    value = parent.get(key)
+    """An amount as ``to_decimal`` reads it (a float by its shortest text, so exactly what
+    the server wrote); ValueError for what the model refuses too."""
+    value: Any = parent.get(key)
+    kind = type(value)
+    if kind is float:
+        if not isfinite(value):
+            raise ValueError("not a finite amount")
+        return Decimal(repr(value))
+    if kind is int:
+        return Decimal(value)
     if value is None:
         return None
-    kind = type(value)
-    if kind is not int and kind is not float and kind is not str:
+    if kind is not str:
         raise _ForTheModel
-    return to_decimal(value)  # ValueError for what the model refuses too
+    return to_decimal(value)
+
+
+def _check_money(parent: dict[str, Any], key: str) -> None:
+    """An amount no row shows: only whether the model would accept it."""
+    value: Any = parent.get(key)
+    kind = type(value)
+    if kind is float:
+        if not isfinite(value):
+            raise ValueError("not a finite amount")
+    elif kind is not int:
+        _money(parent, key)
 
 
 def _date(parent: dict[str, Any], key: str) -> datetime | None:

@@ -6,6 +6,7 @@ workbook's style list, so ``cellXfs`` holds them), the same row heights for wrap
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -122,9 +123,16 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
     return [rows.row(r, values) for r, values in enumerate(block.rows, start=block.top)]
 
 
+# A cell's rendering is kept for reuse when its value is one of these types (currencies,
+# statuses, labels and dates repeat down a column); at most this many per column, so a column
+# of unique texts costs no more than a bounded cache.
+_REUSED = frozenset({str, date, type(None)})
+REUSED_PER_COLUMN = 2_000
+
+
 class _RowWriter:
     """One block's rows as XML: what every row shares (styles, wrapped columns, cell refs)
-    worked out once."""
+    worked out once, and each cell after its ``r="A`` by (column, value, taller row)."""
 
     def __init__(self, ws: Any, table: TableFormat, width: int) -> None:
         self.styles = _Styles(ws, table)
@@ -134,52 +142,69 @@ class _RowWriter:
         self.heads = [b'<c r="' + letter for letter in self.letters]
         # the cell's ``s`` attribute, by (column, kind, quoted, tall)
         self.known: dict[tuple[int, type, bool, bool], bytes] = {}
+        self.reused: dict[tuple[int, type, Any, bool], bytes] = {}
+        self.reused_in = [0] * (width + 1)
 
     def row(self, r: int, values: list[CellValue]) -> bytes:
-        stored_row: list[Any] = [cell_value(v) for v in values]
-        lines = self._lines(stored_row)
+        lines = self._lines(values)
         tall = lines > 1
         number = b"%d" % r
-        cells = self._cells(number, stored_row, tall)
         if tall:
             height = LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES)
-            row_head = b'<row r="%s" ht="%s" customHeight="1">' % (number, b"%.16g" % height)
+            parts = [b'<row r="%s" ht="%s" customHeight="1">' % (number, b"%.16g" % height)]
         else:
-            row_head = b'<row r="%s">' % number
-        return row_head + b"".join(cells) + b"</row>"
+            parts = [b'<row r="%s">' % number]
+        heads, reused, reused_in = self.heads, self.reused, self.reused_in
+        for c, value in enumerate(values, start=1):
+            kind = type(value)
+            if kind in _REUSED:
+                key = (c, kind, value, tall)
+                tail = reused.get(key)
+                if tail is None:
+                    tail = self._tail(c, number, value, tall)
+                    if reused_in[c] < REUSED_PER_COLUMN:
+                        reused[key] = tail
+                        reused_in[c] += 1
+            else:
+                tail = self._tail(c, number, value, tall)
+            parts.append(heads[c - 1])
+            parts.append(number)
+            parts.append(tail)
+        parts.append(b"</row>")
+        return b"".join(parts)
 
-    def _lines(self, stored_row: list[Any]) -> int:
+    def _lines(self, values: list[CellValue]) -> int:
         """The lines the row's wrapped texts need (its height)."""
         lines = 1
         for column, width in self.wrapped:
-            if column <= len(stored_row):
-                lines = max(lines, wrapped_lines(_as_cell_holds(stored_row[column - 1]), width))
+            if column <= len(values):
+                stored = _as_cell_holds(cell_value(values[column - 1]))
+                lines = max(lines, wrapped_lines(stored, width))
         return lines
 
-    def _cells(self, number: bytes, stored_row: list[Any], tall: bool) -> list[bytes]:
-        cells = []
-        for c, stored in enumerate(stored_row, start=1):
-            kind = type(stored)
-            quoted = kind is str and stored.startswith(FORMULA_STARTS)  # ``quote_prefixed``
-            attribute = self.known.get((c, kind, quoted, tall))
-            if attribute is None:
-                attribute = self._attribute(c, stored, quoted, tall)
-            head = self.heads[c - 1] + number + attribute
-            # The common kinds inline (a new 50k-row table is a million cells); the rest as
-            # ``xlsx_patch.render`` says it, the same rules.
-            if kind is str:
-                cells.append(_text_cell(head, stored))
-            elif stored is None:
-                cells.append(head + b"/>")
-            elif kind is int:
-                cells.append(head + b"><v>%d</v></c>" % stored)
-            elif kind is float:
-                cells.append(head + b"><v>" + number_text(stored).encode() + b"</v></c>")
-            else:
-                ref = (self.letters[c - 1] + number).decode()
-                style = self.styles.id_of(c, stored, quoted, tall)
-                cells.append(render_cell(b"", ref, style, cell_content(stored, self.epoch)))
-        return cells
+    def _tail(self, c: int, number: bytes, value: CellValue, tall: bool) -> bytes:
+        """The cell's XML after its ``<c r="`` and row number: the rest of its reference's
+        attribute, its ``s``, its content. The same for any row (the number is not in it)."""
+        stored: Any = cell_value(value)
+        kind = type(stored)
+        quoted = kind is str and stored.startswith(FORMULA_STARTS)  # ``quote_prefixed``
+        attribute = self.known.get((c, kind, quoted, tall))
+        if attribute is None:
+            attribute = self._attribute(c, stored, quoted, tall)
+        # The common kinds inline (a new 50k-row table is a million cells); the rest as
+        # ``xlsx_patch.render`` says it, the same rules.
+        if kind is str:
+            return _text_cell(attribute, stored)
+        if stored is None:
+            return attribute + b"/>"
+        if kind is int:
+            return attribute + b"><v>%d</v></c>" % stored
+        if kind is float:
+            return attribute + b"><v>" + number_text(stored).encode() + b"</v></c>"
+        ref = (self.letters[c - 1] + number).decode()
+        style = self.styles.id_of(c, stored, quoted, tall)
+        whole = render_cell(b"", ref, style, cell_content(stored, self.epoch))
+        return whole[len(b'<c r="') + len(ref) :]
 
     def _attribute(self, c: int, stored: Any, quoted: bool, tall: bool) -> bytes:
         """The end of a cell's ``r`` attribute and its ``s`` (none for style 0)."""
