@@ -18,12 +18,19 @@ _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
 def splice_rows(
     data: bytes, sheet: str, rows: list[bytes], top: int, bottom: int, dimension: str
 ) -> bytes:
-    """``data`` (a package openpyxl wrote) with ``rows`` (rows ``top..bottom``) in ``sheet``."""
+    """``data`` (a package openpyxl wrote) with ``rows`` (rows ``top..bottom``) in ``sheet``.
+
+    ``rows`` is emptied: the sheet's XML is put together in one piece and the rows live on
+    only in it (a 50k-row sheet is over 100 MB of XML: one copy at a time, not three)."""
     package = Package(data)
     part = WorkbookXml(package).sheet_part(sheet)
     if part is None:
         raise NotPatchable(f"no part for {sheet}")
     xml = package.read(part)
+    # Before the rows go in: the substitution then copies openpyxl's few KB, not the rows.
+    xml = re.sub(
+        rb'(<dimension\s+ref=")[^"]*(")', rb"\g<1>" + dimension.encode() + rb"\2", xml, count=1
+    )
     opened = re.search(rb"<sheetData\s*(/?)>", xml)
     if opened is None:
         raise NotPatchable("openpyxl wrote no sheetData")
@@ -40,12 +47,9 @@ def splice_rows(
             if number > bottom:
                 at = found.start()
                 break
-    body = before + b"".join(rows) + after
-    xml = xml[:at] + body + xml[at:]
-    xml = re.sub(
-        rb'(<dimension\s+ref=")[^"]*(")', rb"\g<1>" + dimension.encode() + rb"\2", xml, count=1
-    )
-    return package.rebuild({part: xml})
+    whole = b"".join([xml[:at], before, *rows, after, xml[at:]])
+    rows.clear()
+    return package.rebuild({part: whole})
 
 
 def dimension_ref(min_row: int, min_col: int, max_row: int, max_col: int) -> str:
