@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -124,9 +125,9 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
 
 
 # A cell's rendering is kept for reuse when its value is one of these types (currencies,
-# statuses, labels and dates repeat down a column); at most this many per column, so a column
+# statuses, labels, dates and amounts repeat down a column; equal values, equal cells); at most this many per column, so a column
 # of unique texts costs no more than a bounded cache.
-_REUSED = frozenset({str, date, type(None)})
+_REUSED = frozenset({str, date, type(None), Decimal})
 REUSED_PER_COLUMN = 2_000
 
 
@@ -159,7 +160,12 @@ class _RowWriter:
             kind = type(value)
             if kind in _REUSED:
                 key = (c, kind, value, tall)
-                tail = reused.get(key)
+                try:
+                    tail = reused.get(key)
+                except TypeError:  # Decimal("sNaN") has no hash
+                    tail = self._tail(c, number, value, tall)
+                    parts += (heads[c - 1], number, tail)
+                    continue
                 if tail is None:
                     tail = self._tail(c, number, value, tall)
                     if reused_in[c] < REUSED_PER_COLUMN:
