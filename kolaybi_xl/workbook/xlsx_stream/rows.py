@@ -125,8 +125,8 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
 
 
 # A cell's rendering is kept for reuse when its value is one of these types (currencies,
-# statuses, labels, dates and amounts repeat down a column; equal values, equal cells); at most this many per column, so a column
-# of unique texts costs no more than a bounded cache.
+# statuses, labels, dates and amounts repeat down a column; equal values, equal cells); at
+# most this many per column, so a column of unique texts costs no more than a bounded cache.
 _REUSED = frozenset({str, date, type(None), Decimal})
 REUSED_PER_COLUMN = 2_000
 
