@@ -127,6 +127,8 @@ def render_block(ws: Any, block: Block) -> list[bytes]:
 # A cell's rendering is kept for reuse when its value is one of these types (currencies,
 # statuses, labels, dates and amounts repeat down a column; equal values, equal cells); at
 # most this many per column, so a column of unique texts costs no more than a bounded cache.
+# A value of one of them never equals one of another (unlike ``1 == True == Decimal(1)``), so
+# the value alone is the key.
 _REUSED = frozenset({str, date, type(None), Decimal})
 REUSED_PER_COLUMN = 2_000
 
@@ -143,8 +145,10 @@ class _RowWriter:
         self.heads = [b'<c r="' + letter for letter in self.letters]
         # the cell's ``s`` attribute, by (column, kind, quoted, tall)
         self.known: dict[tuple[int, type, bool, bool], bytes] = {}
-        self.reused: dict[tuple[int, type, Any, bool], bytes] = {}
-        self.reused_in = [0] * (width + 1)
+        # reused cells: [tall][column - 1][value]
+        self.reused: tuple[list[dict[Any, bytes]], ...] = tuple(
+            [{} for _ in range(width)] for _ in range(2)
+        )
 
     def row(self, r: int, values: list[CellValue]) -> bytes:
         lines = self._lines(values)
@@ -155,27 +159,23 @@ class _RowWriter:
             parts = [b'<row r="%s" ht="%s" customHeight="1">' % (number, b"%.16g" % height)]
         else:
             parts = [b'<row r="%s">' % number]
-        heads, reused, reused_in = self.heads, self.reused, self.reused_in
+        heads, reused = self.heads, self.reused[tall]
         for c, value in enumerate(values, start=1):
-            kind = type(value)
-            if kind in _REUSED:
-                key = (c, kind, value, tall)
+            if type(value) in _REUSED:
+                cache = reused[c - 1]
                 try:
-                    tail = reused.get(key)
+                    tail = cache.get(value)
                 except TypeError:  # Decimal("sNaN") has no hash
                     tail = self._tail(c, number, value, tall)
                     parts += (heads[c - 1], number, tail)
                     continue
                 if tail is None:
                     tail = self._tail(c, number, value, tall)
-                    if reused_in[c] < REUSED_PER_COLUMN:
-                        reused[key] = tail
-                        reused_in[c] += 1
+                    if len(cache) < REUSED_PER_COLUMN:
+                        cache[value] = tail
             else:
                 tail = self._tail(c, number, value, tall)
-            parts.append(heads[c - 1])
-            parts.append(number)
-            parts.append(tail)
+            parts += (heads[c - 1], number, tail)
         parts.append(b"</row>")
         return b"".join(parts)
 
