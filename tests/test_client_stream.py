@@ -140,3 +140,14 @@ def test_a_page_that_is_not_a_list_fails_the_stream(rsps, client):
 
     with pytest.raises(InvalidResponse, match="expected a list"):
         list(client.iter_invoices())
+
+
+def test_a_stream_is_read_once(rsps, client):
+    add_token(rsps)
+    rsps.add(responses.GET, INVOICES_URL, json={"success": True, "data": [_item(1)]})
+
+    stream = client.iter_invoices()
+    assert [i.id for i in stream] == [1]
+    with pytest.raises(RuntimeError, match="read once"):
+        iter(stream)
+    assert len(calls(rsps, INVOICES_URL)) == 1

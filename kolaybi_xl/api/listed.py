@@ -276,8 +276,15 @@ class InvoiceStream:
         self._notes_into = notes_into
         self.skipped: list[str] = []
         self.notes: tuple[str, ...] = ()
+        self._started = False
 
     def __iter__(self) -> Iterator[ListedInvoice]:
+        if self._started:
+            raise RuntimeError("an invoice stream is read once; ask the client for another")
+        self._started = True
+        return self._invoices()
+
+    def _invoices(self) -> Iterator[ListedInvoice]:
         for page in self._walk.pages():
             page.reverse()  # popped in order: each item dict goes once it is read
             while page:
