@@ -210,3 +210,32 @@ def test_streamed_cells_do_not_depend_on_the_reuse_of_renderings(tmp_path, monke
     assert openpyxl_cells(fast) == openpyxl_cells(slow)
     assert _styles(fast) == _styles(slow)
     assert _sheet_settings(fast) == _sheet_settings(slow)
+
+
+def test_mixed_values_in_one_column_render_as_openpyxl_writes_them(tmp_path):
+    """The reuse of a cell's XML is keyed by value: equal values of different types (1, True,
+    1.0, Decimal("1"), Decimal("1.00")), NaNs (an sNaN has no hash) and dates beside
+    datetimes must each still render as ``FileGrid`` stores them."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from kolaybi_xl.jobs.fetch import invoice_table_format
+
+    mixed = [
+        1, True, 1.0, Decimal("1"), Decimal("1.00"), Decimal("NaN"), Decimal("sNaN"),
+        Decimal("-0"), 0, False, None, "", "1", "=1", date(2024, 1, 15),
+        datetime(2024, 1, 15), datetime(2024, 1, 15, 10, 30), Decimal("1E+400"),
+    ]  # fmt: skip
+    rows = [["Belge ID", "Açıklama", "Tutar"]] + [
+        [i, mixed[(i + 3) % len(mixed)], mixed[i % len(mixed)]] for i in range(1, 3 * len(mixed))
+    ]
+    stream, plain = _grids(tmp_path)
+    with _no_fallback(), stream, plain:
+        for grid in (stream, plain):
+            grid.write(layout.INVOICES, 6, 1, rows)
+            grid.format_table(layout.INVOICES, invoice_table_format(rows[0], 6, len(rows) - 1))
+        assert stream._block is not None
+        stream.save()
+        plain.save()
+    assert openpyxl_cells(tmp_path / "stream.xlsx") == openpyxl_cells(tmp_path / "plain.xlsx")
+    assert _styles(tmp_path / "stream.xlsx") == _styles(tmp_path / "plain.xlsx")
