@@ -124,6 +124,7 @@ def run_marked(
             return result
 
         # 3. send
+        _prepare_save(grid)
         sender = steps.sender(
             client,
             journal,
@@ -152,6 +153,14 @@ def run_marked(
             _write_back(grid, table, result, to_log, sender.times, new_id, now)
             _mark_written(journal, to_log, workbook)
         return result
+
+
+def _prepare_save(grid: Grid) -> None:
+    """A workbook file's grid may start the slow part of its save (deflating a big sheet)
+    now, while the sends run (``PatchGrid.prepare_save``; other grids have nothing to do)."""
+    prepare = getattr(grid, "prepare_save", None)
+    if prepare is not None:
+        prepare()
 
 
 def _note_stop(result: CollectResult, sender: _Sender) -> None:
