@@ -33,7 +33,8 @@ from kolaybi_xl.cli import main
 from kolaybi_xl.sandbox import Sandbox
 from kolaybi_xl.workbook import layout
 from kolaybi_xl.workbook.xlsx_file import FileGrid
-from kolaybi_xl.workbook.xlsx_patch import FAST_ENV, PatchGrid, open_for_collect
+from kolaybi_xl.workbook.xlsx_patch import FAST_ENV, PatchGrid, early_deflate, open_for_collect
+from kolaybi_xl.workbook.xlsx_patch import grid as patch_grid
 
 SEED, INVOICES = 21, 120
 LO_PROFILE = "/tmp/lo_speed"
@@ -198,6 +199,27 @@ def test_fast_collect_matches_openpyxl(tmp_path, monkeypatch, writer):
     assert changed <= EXPECTED_CHANGES
     assert "xl/worksheets/sheet1.xml" in changed  # outcomes
     assert "xl/worksheets/sheet4.xml" in changed  # the log
+
+
+def test_fast_collect_with_sheets_deflated_ahead_matches_openpyxl(tmp_path, monkeypatch):
+    """Every sheet deflated ahead in small pieces while the sends run (as a 50,000-row one
+    is): the same workbook, and the same members changed."""
+    monkeypatch.setattr(patch_grid, "BIG", 1)
+    monkeypatch.setattr(early_deflate, "PIECE", 700)
+    made: list[int] = []
+    real = early_deflate.EarlyDeflate.edited
+
+    def edited(self: Any, edits: Any) -> Any:
+        made.append(len(self.original))
+        return real(self, edits)
+
+    monkeypatch.setattr(early_deflate.EarlyDeflate, "edited", edited)
+    before, slow, fast = _collect_both(tmp_path, monkeypatch, "openpyxl", ".xlsx")
+    assert made  # the invoice sheet's new bytes came from the pieces
+    _assert_same_cells(slow, fast)
+    changed = _changed_members(before, fast)
+    assert changed <= EXPECTED_CHANGES
+    assert "xl/worksheets/sheet1.xml" in changed
 
 
 def test_first_fast_collect_on_a_fetched_xlsm_keeps_vba_byte_identical(tmp_path, monkeypatch):

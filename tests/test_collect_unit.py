@@ -1207,3 +1207,30 @@ def test_a_failing_progress_display_never_stops_a_collection(
     assert result.exit_code == 0
     assert books.collected_documents() == dict.fromkeys(docs, 1)
     assert all(outcome_of(grid, FIRST + i).startswith("Tamamlandı") for i in range(3))
+
+
+def test_vault_transactions_by_amount_find_what_a_scan_finds():
+    """The evidence's per-vault index gives the ids a scan of every transaction gives (either
+    sign, within the tolerance, in the vault's order)."""
+    import random
+    from decimal import Decimal
+
+    from kolaybi_xl.api.models import VaultTransaction
+    from kolaybi_xl.jobs.collect.settle import _ByAmount, _same_amount
+
+    rng = random.Random(3)
+    items = [
+        VaultTransaction(
+            id=i,
+            amount=None
+            if rng.random() < 0.05
+            else Decimal(rng.choice([1, -1]) * rng.randrange(0, 3000)) / 100,
+        )
+        for i in range(2000)
+    ]
+    by_amount = _ByAmount(items)
+    nudges = [Decimal(n) for n in ("0", "0.005", "-0.005", "0.004", "0.006", "-0.006")]
+    for _ in range(2000):
+        amount = (Decimal(rng.randrange(0, 3000)) / 100 + rng.choice(nudges)) * rng.choice([1, -1])
+        expected = tuple(t.id for t in items if _same_amount(t.amount, amount))
+        assert by_amount.ids_of(amount) == expected

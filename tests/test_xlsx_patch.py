@@ -318,3 +318,33 @@ def test_locked_or_changed_files_are_never_overwritten(tmp_path):
         grid.save()
     assert error.value.reason == "changed"
     assert openpyxl.load_workbook(path)[INV]["A1"].value == "başkası"
+
+
+def test_shared_rows_keep_what_was_read(tmp_path):
+    """``read_shared`` lends the grid's own rows (no copy): they equal ``read``, and a later
+    write changes the grid (and the saved file) but never the rows lent."""
+    source = _book(tmp_path / "b.xlsx")
+    _, fast = _both(tmp_path, source, _apply)
+    copy = tmp_path / "shared.xlsx"
+    shutil.copyfile(source, copy)
+    with PatchGrid.open(copy) as grid:
+        expected = grid.read(INV)
+        lent = grid.read_shared(INV)
+        assert lent == expected
+        snapshot = [list(row) for row in lent]
+        assert grid.read_shared(INV) is not lent  # lent once; later reads are copies
+        _apply(grid)
+        assert lent == snapshot
+        assert grid.read(INV) != expected
+        grid.save()
+    assert _cells(copy) == _cells(fast)
+    assert raw_members(copy) == raw_members(fast)
+
+
+def test_shared_read_after_a_write_is_a_copy(tmp_path):
+    path = _book(tmp_path / "b.xlsx")
+    with PatchGrid.open(path) as grid:
+        grid.write(INV, 2, 2, [["yeni"]])
+        block = grid.read_shared(INV)
+        block[1][1] = "başka"
+        assert grid.read(INV)[1][1] == "yeni"

@@ -141,8 +141,10 @@ class Journal:
             directory = self.path.parent
             if self._files is None:  # open files: the folder is there (no mkdir per record)
                 directory.mkdir(parents=True, exist_ok=True)
-            created = not self.path.exists()
-            files = self._open_files()
+            # A journal held open that the path still names exists: no stat per record for it.
+            was_open = self._files is not None and self._files.names(self.path)
+            created = not was_open and not self.path.exists()
+            files = self._open_files(checked=was_open)
             try:
                 # Other processes (another account's collection) append to the same file;
                 # they take turns through a side file, so readers are never blocked (Windows
@@ -170,11 +172,12 @@ class Journal:
         if created:
             fsync_folder(directory)
 
-    def _open_files(self) -> _OpenFiles:
+    def _open_files(self, *, checked: bool = False) -> _OpenFiles:
         """The journal and its append-lock file, opened once per run (not once per record);
-        opened again when the journal file was removed or replaced meanwhile."""
+        opened again when the journal file was removed or replaced meanwhile (``checked``:
+        the caller has just seen that the path still names the open file)."""
         files = self._files
-        if files is not None and not files.names(self.path):
+        if files is not None and not checked and not files.names(self.path):
             self._close_files()
             files = None
         if files is None:

@@ -49,17 +49,23 @@ class InvoiceTable:
         return [c.header for c in columns if c.header not in self.columns]
 
 
-def read_invoice_table(grid: Grid) -> InvoiceTable | None:
+def read_invoice_table(grid: Grid, *, shared: bool = False) -> InvoiceTable | None:
     """The invoice table, or None when ``Faturalar`` has none yet (missing or empty sheet).
+
+    ``shared``: the caller never changes the table's rows, so a grid that can (``read_shared``:
+    a workbook file's) may hand them out without copying them.
 
     Raises ``JobError`` when the sheet holds something that is not our table, so a refresh
     never writes over what a user put there.
     """
     if layout.INVOICES not in grid.sheet_names():
         return None
-    # The block is ours alone (``read`` returns new lists): its rows become the table's rows
-    # as they are, not copied once more (50,000 rows: about a second).
-    return parse_invoice_table(grid.read(layout.INVOICES), owned=True)
+    lend = getattr(grid, "read_shared", None) if shared else None
+    block = lend(layout.INVOICES) if lend is not None else grid.read(layout.INVOICES)
+    # The block is ours alone (``read`` returns new lists; shared ones are never changed):
+    # its rows become the table's rows as they are, not copied once more (50,000 rows:
+    # about a second).
+    return parse_invoice_table(block, owned=True)
 
 
 def parse_invoice_table(

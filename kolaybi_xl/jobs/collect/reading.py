@@ -45,7 +45,9 @@ def _read_table(grid: Grid) -> InvoiceTable:
         raise JobError(
             "the workbook has no '{sheet}' sheet; fetch invoices first", sheet=layout.INVOICES
         )
-    table = read_invoice_table(grid)
+    # Shared: a run never changes its table's rows (``_as_recovered`` copies the few it
+    # adjusts), so a workbook file's grid lends them instead of copying 50,000 rows.
+    table = read_invoice_table(grid, shared=True)
     if table is None:
         raise JobError(
             "sheet '{sheet}' has no invoice table (no '{header}' header); fetch invoices first",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ...gcpause import frozen_heap, paused_gc
 from ...workbook import layout
 from ...workbook.grid import Grid
 from ..identity import read_workbook_id, write_workbook_id
@@ -124,6 +125,7 @@ def run_marked(
             return result
 
         # 3. send
+        _prepare_save(grid)
         sender = steps.sender(
             client,
             journal,
@@ -134,14 +136,17 @@ def run_marked(
             waits=waits,
             settler=settler,
         )
-        sent = _send_all(
-            sender,
-            plan,
-            grid=grid,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            on_wait=on_wait,
-        )
+        # The table, the listing and the plan live on unchanged: the collector need not walk
+        # them again and again while the sends and the write-back allocate.
+        with frozen_heap():
+            sent = _send_all(
+                sender,
+                plan,
+                grid=grid,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                on_wait=on_wait,
+            )
         _note_stop(result, sender)
 
         # 4. write back: earlier outcomes first, this run's override them row by row
@@ -149,9 +154,18 @@ def run_marked(
         to_log = [*taken, *_attempts_of(sent)]
         new_id = workbook_id if id_to_write else ""
         if result.outcomes or to_log:
-            _write_back(grid, table, result, to_log, sender.times, new_id, now)
+            with paused_gc(len(result.outcomes) + len(to_log)):  # cells and rows that live on
+                _write_back(grid, table, result, to_log, sender.times, new_id, now)
             _mark_written(journal, to_log, workbook)
         return result
+
+
+def _prepare_save(grid: Grid) -> None:
+    """A workbook file's grid may start the slow part of its save (deflating a big sheet)
+    now, while the sends run (``PatchGrid.prepare_save``; other grids have nothing to do)."""
+    prepare = getattr(grid, "prepare_save", None)
+    if prepare is not None:
+        prepare()
 
 
 def _note_stop(result: CollectResult, sender: _Sender) -> None:

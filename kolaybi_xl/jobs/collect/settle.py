@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections.abc import Callable
@@ -44,6 +45,27 @@ def _same_amount(a: Decimal | None, b: Decimal) -> bool:
     return a is not None and abs(abs(a) - abs(b)) <= TOLERANCE
 
 
+class _ByAmount:
+    """A vault's transactions sorted by size, for the ids of those of one amount (within
+    ``TOLERANCE``, either sign) in their original order: one send of thousands looks up its
+    amount without walking the vault's whole history."""
+
+    def __init__(self, items: list[VaultTransaction]) -> None:
+        ordered = sorted(
+            (abs(t.amount), position, t.id)
+            for position, t in enumerate(items)
+            if t.amount is not None
+        )
+        self._sizes = [size for size, _, _ in ordered]
+        self._entries = [(position, id_) for _, position, id_ in ordered]
+
+    def ids_of(self, amount: Decimal) -> tuple[int, ...]:
+        size = abs(amount)
+        low = bisect.bisect_left(self._sizes, size - TOLERANCE)
+        high = bisect.bisect_right(self._sizes, size + TOLERANCE)
+        return tuple(id_ for _, id_ in sorted(self._entries[low:high]))
+
+
 class _Evidence:
     """Proof that a collection was *ours*: a transaction of its amount in its vault that was
     not there before it was sent (ids remembered in the intent) and is not accounted for by
@@ -58,7 +80,7 @@ class _Evidence:
         self.key = key
         self.waits = waits
         self._lock = threading.Lock()
-        self._snapshots: dict[int, tuple[float, list[VaultTransaction]]] = {}
+        self._snapshots: dict[int, tuple[float, _ByAmount]] = {}
 
     def seen(self, vault_id: int, amount: Decimal) -> tuple[tuple[int, ...] | None, float | None]:
         """Ids of the vault's transactions of this amount before sending (read once per vault
@@ -73,9 +95,9 @@ class _Evidence:
                     # attempt cannot be proven ours; the next send tries to read them again.
                     log.warning("vault %s: transactions not readable (%s)", vault_id, exc)
                     return None, None
-                self._snapshots[vault_id] = (at, items)
-            at, items = self._snapshots[vault_id]
-        return tuple(t.id for t in items if _same_amount(t.amount, amount)), at
+                self._snapshots[vault_id] = (at, _ByAmount(items))
+            at, by_amount = self._snapshots[vault_id]
+        return by_amount.ids_of(amount), at
 
     def _transactions(self, vault_id: int) -> list[VaultTransaction]:
         read = getattr(self.client, "vault_transactions", None)

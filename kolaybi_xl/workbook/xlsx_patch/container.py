@@ -8,6 +8,7 @@ import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -24,7 +25,16 @@ _CHUNK = 4 << 20
 _LEVEL = 6
 # A big sheet at level 3: a third of level 6's time for ~15% more bytes (Excel recompresses it
 # when it saves anyway).
-_BIG, _BIG_LEVEL = 2 << 20, 3
+BIG, BIG_LEVEL = 2 << 20, 3
+
+
+@dataclass(frozen=True)
+class Deflated:
+    """A member's new content already deflated (raw deflate), with its CRC-32 and size."""
+
+    data: bytes
+    crc: int
+    size: int
 
 
 @dataclass(frozen=True)
@@ -97,9 +107,11 @@ class Package:
         except (zipfile.BadZipFile, zlib.error, OSError) as exc:
             raise NotPatchable(f"unreadable part {name}: {exc}") from None
 
-    def rebuild(self, replaced: dict[str, bytes], removed: frozenset[str] = frozenset()) -> bytes:
-        """A new package: ``replaced`` members deflated anew, ``removed`` left out, every other
-        member copied byte for byte, in the original order."""
+    def rebuild(
+        self, replaced: Mapping[str, bytes | Deflated], removed: frozenset[str] = frozenset()
+    ) -> bytes:
+        """A new package: ``replaced`` members deflated anew (or as deflated already),
+        ``removed`` left out, every other member copied byte for byte, in the original order."""
         out = io.BytesIO()
         central: list[bytes] = []
         for name in self.order:
@@ -129,10 +141,13 @@ class Package:
         return out.getvalue()
 
 
-def _new_member(member: Member, content: bytes, offset: int) -> tuple[bytes, bytes]:
+def _new_member(member: Member, content: bytes | Deflated, offset: int) -> tuple[bytes, bytes]:
     """Local record and central record of a member with new content (deflated, no descriptor)."""
     info = member.info
-    compressed, crc, size = deflate(content), zlib.crc32(content), len(content)
+    if isinstance(content, Deflated):
+        compressed, crc, size = content.data, content.crc, content.size
+    else:
+        compressed, crc, size = deflate(content), zlib.crc32(content), len(content)
     if max(size, len(compressed), offset) >= _ZIP64_LIMIT:
         raise NotPatchable("the new package would need zip64")
     name = info.filename.encode("utf-8")
@@ -162,17 +177,17 @@ def _dos_stamp(date_time: tuple[int, int, int, int, int, int]) -> tuple[int, int
 def deflate(content: bytes) -> bytes:
     """Raw deflate; big contents in chunks on threads, joined into one valid stream."""
     if len(content) <= 2 * _CHUNK:
-        return _deflate_chunk(content, True, _LEVEL if len(content) < _BIG else _BIG_LEVEL)
+        return deflate_chunk(content, True, _LEVEL if len(content) < BIG else BIG_LEVEL)
     chunks = [content[i : i + _CHUNK] for i in range(0, len(content), _CHUNK)]
     last = len(chunks) - 1
     with ThreadPoolExecutor(max_workers=2) as pool:
         parts = pool.map(
-            lambda ic: _deflate_chunk(ic[1], ic[0] == last, _BIG_LEVEL), enumerate(chunks)
+            lambda ic: deflate_chunk(ic[1], ic[0] == last, BIG_LEVEL), enumerate(chunks)
         )
         return b"".join(parts)
 
 
-def _deflate_chunk(chunk: bytes, final: bool, level: int) -> bytes:
+def deflate_chunk(chunk: bytes, final: bool, level: int) -> bytes:
     engine = zlib.compressobj(level, zlib.DEFLATED, -15)
     # A sync flush ends a chunk on a byte boundary without the "last block" bit, so the next
     # chunk's blocks can follow it in the same stream.

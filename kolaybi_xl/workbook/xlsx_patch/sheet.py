@@ -15,6 +15,8 @@ from .errors import NotPatchable
 from .xmlbits import attrs, main_prefix, render_attrs
 
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
+_STYLE = re.compile(rb"""\ss\s*=\s*(?:"(\d*)"|'(\d*)')""")
+_HAS_STYLE = re.compile(rb"\ss\s*=")
 _CELL_REF = re.compile(rb"""\sr\s*=\s*["']\$?([A-Z]{1,3})\$?\d+["']""")
 
 
@@ -38,6 +40,13 @@ class Cell:
 
     @property
     def style(self) -> int:
+        # The plain ``s="12"`` of every writer read directly (2,000 rows: 10,000 cells);
+        # anything else through the full attribute parse.
+        plain = _STYLE.search(self.head)
+        if plain is not None:
+            return int(plain.group(1) or plain.group(2) or 0)
+        if _HAS_STYLE.search(self.head) is None:
+            return 0
         return int(self.attributes.get("s", "0") or 0)
 
     def has_formula(self, p: bytes) -> bool:
@@ -103,6 +112,10 @@ class Sheet:
         """The first row numbered ``row`` or more, its start tag at or after ``low``: a
         bisection over the bytes (rows are in order), so a 50 MB sheet is not walked."""
         high = self._data_end
+        first = self._row_from(low)
+        if first is None or first[0] >= row:
+            return first  # the next row already: rows written in order are often adjacent
+        low = first[3]
         while low < high:
             middle = (low + high) // 2
             found = self._row_from(middle)

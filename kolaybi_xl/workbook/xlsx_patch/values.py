@@ -14,6 +14,7 @@ from typing import Any, cast
 from openpyxl.formula.translate import Translator
 from python_calamine import CalamineWorkbook
 
+from ...gcpause import paused_gc
 from ..grid import Formula
 from .errors import NotPatchable
 from .sheet import split_ref
@@ -48,19 +49,20 @@ def read_values(book: CalamineWorkbook, name: str, sheet_xml: bytes, p: bytes) -
     limit = _EXACT_INT
     # One comprehension with the common cells (text, numbers) inline: a call per cell would
     # make this 3x slower on a big sheet.
-    rows: list[list[Any]] = [
-        [
-            (v or None)
-            if (kind := type(v)) is str
-            else (int(v) if v.is_integer() and -limit < v < limit else v)
-            if kind is float
-            else datetime(v.year, v.month, v.day)
-            if kind is date
-            else _plain(v, name)
-            for v in source
+    with paused_gc(len(raw)):  # 50,000 row lists that all live on
+        rows: list[list[Any]] = [
+            [
+                (v or None)
+                if (kind := type(v)) is str
+                else (int(v) if v.is_integer() and -limit < v < limit else v)
+                if kind is float
+                else datetime(v.year, v.month, v.day)
+                if kind is date
+                else _plain(v, name)
+                for v in source
+            ]
+            for source in cast(list[list[Any]], raw)
         ]
-        for source in cast(list[list[Any]], raw)
-    ]
     exact = {**errors(sheet_xml, p), **formulas(sheet_xml, p)}
     for (row_number, column), formula in exact.items():
         while len(rows) < row_number:
