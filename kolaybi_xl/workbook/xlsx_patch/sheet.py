@@ -70,6 +70,7 @@ class Sheet:
         self._row_tag = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
         self._cell_tag = re.compile(rb"<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
         self._row_number = re.compile(rb'\sr\s*=\s*["\'](\d+)')
+        self._fit: Callable[[int, dict[str, str]], None] | None = None
 
     def check(self) -> None:
         """Refuse now what ``patch`` could not handle (rows or cells without their reference)."""
@@ -163,10 +164,13 @@ class Sheet:
         self,
         rows: dict[int, dict[int, CellPatch]],
         height: Callable[[int], float | None] = lambda row: None,
+        fit: Callable[[int, dict[str, str]], None] | None = None,
     ) -> tuple[list[Edit], tuple[int, int]]:
         """The changes ``rows`` (row -> column -> patch) make, as (start, end, new bytes) of the
         original XML in order; and the bottom-right corner of the rows written ((0, 0): none).
-        ``height(row)``, asked once the row's cells are patched: the height it needs at least."""
+        ``height(row)``, asked once the row's cells are patched: the height it needs at least;
+        ``fit(row, attributes)`` then may set or drop a patched row's height exactly."""
+        self._fit = fit
         edits: list[Edit] = []
         pos = self._data_open.end() if not self._empty_data else self._data_end
         inserted: list[bytes] = []
@@ -274,6 +278,8 @@ class Sheet:
         if needed is not None and float(a.get("ht") or 0) < needed:
             a["ht"] = f"{needed:g}"  # files are not re-flowed on opening: size it now
             a["customHeight"] = "1"
+        if self._fit is not None:
+            self._fit(row, a)
         return b"<" + p + b"row" + render_attrs(a)
 
     # -- refs outside sheetData ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from .errors import NotPatchable
 from .render import EMPTY, TEXT, cell_content, render_cell
 from .sheet import Cell, CellPatch, Edit, Sheet
 from .styles import Styles
+from .table_format import TableReformat
 from .workbook_xml import WorkbookXml
 
 
@@ -35,8 +36,12 @@ class SheetPatch:
         name: str,
         sheet: Sheet,
         table: TableFormat | None,
+        reformat: TableReformat | None = None,
+        values: list[list[Any]] | None = None,
     ):
         self.book = book
+        self.reformat = reformat
+        self.values = values or []
         self.name = name
         self.sheet = sheet
         self.table = table
@@ -49,7 +54,7 @@ class SheetPatch:
         self._format_rows = (0, -1)
         self._lines: dict[int, int] = {}  # row -> lines its new wrapped text needs
         self._widths: dict[int, float] | None = None
-        if table is not None:
+        if table is not None and reformat is None:
             header = table.header_row
             self._format_rows = (header + 1, header + max(0, table.data_rows) + table.spare_rows)
             for offset, column in enumerate(table.columns):
@@ -85,11 +90,18 @@ class SheetPatch:
                 line = rows.setdefault(r, {})
                 for c in self._formats:
                     line.setdefault(c, self._format_patch())
-        edits, corner = self.sheet.edits(rows, self._height)
+        fit = None
+        if self.reformat is not None:
+            self._reformat_rows(rows)
+            fit = self.reformat.fit
+        edits, corner = self.sheet.edits(rows, self._height, fit)
         if edits:
             dimension = self.sheet.dimension_edit(corner)
             if dimension is not None:
                 edits.insert(0, dimension)
+        if self.reformat is not None:
+            edits.extend(self.reformat.outside_edits())
+            edits.sort(key=lambda edit: (edit[0], edit[1]))
         if self.table is not None:
             table = self.table
             last = get_column_letter(table.first_column + max(len(table.columns), 1) - 1)
@@ -101,6 +113,42 @@ class SheetPatch:
                 absolute = f"${first}${table.header_row}:${last}${bottom}"
                 self.book.set_filter_database(self.name, absolute)
         return edits, self.calc_chain
+
+    def _reformat_rows(self, rows: dict[int, dict[int, CellPatch]]) -> None:
+        """The table format made again over the rows (``TableReformat``): every cell it may
+        restyle or create gets a patch that runs after the written value's."""
+        reformat = self.reformat
+        assert reformat is not None
+        reformat.fit_rows(sorted(rows), self.values)
+        for row, columns in reformat.rows_to_visit().items():
+            line = rows.setdefault(row, {})
+            for column in columns:
+                line.setdefault(column, _no_value)
+        for line in rows.values():
+            for column, patch in line.items():
+                line[column] = self._restyled(patch)
+
+    def _restyled(self, patch: CellPatch) -> CellPatch:
+        reformat = self.reformat
+        assert reformat is not None
+
+        def create(cell: Cell | None, row: int, column: int) -> bytes | None:
+            new = patch(cell, row, column)
+            xml = new if new is not None else cell.xml if cell is not None else None
+            if xml is None:
+                style = reformat.blank(row, column)
+                if style is None:
+                    return None
+                empty = cell_content(None, self.epoch)
+                return render_cell(self.sheet.p, _ref(row, column), style, empty)
+            found = _STYLE.search(xml, 0, xml.find(b">"))
+            style = int(found.group(1)) if found else 0
+            wanted = reformat.target(style, row, column)
+            if wanted == style:
+                return new
+            return _restyle(Cell(column, xml, b""), wanted)
+
+        return create
 
     def _height(self, row: int) -> float | None:
         lines = self._lines.get(row, 1)
@@ -167,6 +215,13 @@ class SheetPatch:
             return render_cell(p, _ref(row, column), style, content)
 
         return create
+
+
+_STYLE = re.compile(rb"""\ss\s*=\s*["'](\d+)["']""")
+
+
+def _no_value(cell: Cell | None, row: int, column: int) -> bytes | None:
+    return None  # a cell only the table format may change
 
 
 def _ref(row: int, column: int) -> str:

@@ -1,0 +1,475 @@
+"""A table format applied again to a sheet that already carries it (``fetch``'s refresh): the
+same result ``xlsx_format.format_sheet_table`` gives, made as byte edits.
+
+What stays the same from one refresh to the next (widths, header styles, frozen panes, the
+title and labels, how the sheet prints) is *checked* here; any difference raises
+``NotPatchable`` and the save goes through openpyxl. What moves with the row count is made:
+each cell's number format, alignment and fill over the data and spare rows (our fill dropped
+below the data), missing cells of the formatted range created, wrapped rows sized (and a row
+sized by us earlier given its height back), the dropdowns' and the grey rows' ranges.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
+from .. import layout
+from ..grid import TableFormat
+from ..xlsx_format import DEFAULT_WIDTH, LINE_HEIGHT, MAX_WRAPPED_LINES, wrapped_lines
+from ..xlsx_validation import VALIDATION_TAG
+from .errors import NotPatchable
+from .sheet import Edit, Sheet
+from .styles import Styles
+from .workbook_xml import WorkbookXml
+from .xmlbits import attrs, unescape
+
+OUR_HEIGHTS = {f"{LINE_HEIGHT * n:g}" for n in range(2, MAX_WRAPPED_LINES + 1)}
+_WRAP = {"wrapText": "1", "vertical": "top"}  # xlsx_format.WRAP_ALIGNMENT
+_TOP = {"vertical": "top"}  # xlsx_format.TOP_ALIGNMENT
+_HEADER_ALIGN = {"horizontal": "center", "vertical": "center", "wrapText": "1"}
+_TRUE = {"1": "1", "true": "1", "0": "0", "false": "0"}
+
+
+def _norm(a: dict[str, str]) -> dict[str, str]:
+    return {k: _TRUE.get(v, v) for k, v in a.items() if _TRUE.get(v, v) != "0"}
+
+
+class StyleParts:
+    """The fills and fonts of styles.xml, and xfs changed in their fill or alignment."""
+
+    def __init__(self, styles: Styles) -> None:
+        self.styles = styles
+        xml, p = styles.xml, styles.p
+        self.fills = _children(xml, p, b"fills", b"fill")
+        self.fonts = _children(xml, p, b"fonts", b"font")
+        self._memo: dict[tuple[Any, ...], int] = {}
+
+    def fill_id(self, style: int) -> int:
+        return int(self.styles._xf(style)[0].get("fillId", "0") or 0)
+
+    def solid_fill(self, color: str, *, ours: bool) -> int | None:
+        """The index of the solid fill of ``color``: as openpyxl writes ``PatternFill`` (ours)
+        or any solid fill of that foreground colour."""
+        for index, fill in enumerate(self.fills):
+            if not re.search(rb'patternType="solid"', fill):
+                continue
+            fg = re.search(rb'<(?:\w+:)?fgColor\b[^>]*?rgb="([0-9A-Fa-f]{8})"', fill)
+            if fg is None:
+                continue
+            if ours:
+                want = b'rgb="00' + color.upper().encode() + b'"'
+                bg = re.search(rb"<(?:\w+:)?bgColor\b[^>]*/?>", fill)
+                if fg.group(1).upper() == b"00" + color.upper().encode() and bg and want in bg[0]:
+                    return index
+            elif fg.group(1).upper().endswith(color.upper().encode()):
+                return index
+        return None
+
+    def font(self, style: int) -> bytes:
+        index = int(self.styles._xf(style)[0].get("fontId", "0") or 0)
+        return self.fonts[index] if 0 <= index < len(self.fonts) else b""
+
+    def alignment(self, style: int) -> dict[str, str]:
+        found = re.search(rb"<(?:\w+:)?alignment\b([^>]*?)/?>", self.styles._xf(style)[1])
+        return _norm(attrs(found.group(1))) if found else {}
+
+    def with_fill(self, style: int, fill: int) -> int:
+        if self.fill_id(style) == fill:
+            return style
+        key = ("fill", style, fill)
+        if key not in self._memo:
+            attributes, children = self.styles._xf(style)
+            changed = {**attributes, "fillId": str(fill)}
+            changed["applyFill"] = "1" if fill else "0"
+            self._memo[key] = self.styles._find_or_add(changed, children)
+        return self._memo[key]
+
+    def with_alignment(self, style: int, alignment: dict[str, str]) -> int:
+        if self.alignment(style) == alignment:
+            return style
+        key = ("align", style, tuple(alignment.items()))
+        if key not in self._memo:
+            attributes, children = self.styles._xf(style)
+            p = self.styles.p
+            element = b"<" + p + b"alignment" + b"".join(
+                b' %s="%s"' % (k.encode(), v.encode()) for k, v in alignment.items()
+            ) + b"/>"  # fmt: skip
+            rest = re.sub(rb"<(?:\w+:)?alignment\b[^>]*?(?:/>|>.*?</(?:\w+:)?alignment>)", b"",
+                          children, flags=re.S)  # fmt: skip
+            changed = {**attributes, "applyAlignment": "1"}
+            self._memo[key] = self.styles._find_or_add(changed, element + rest)
+        return self._memo[key]
+
+
+def _children(xml: bytes, p: bytes, section: bytes, item: bytes) -> list[bytes]:
+    found = re.search(rb"<" + p + section + rb"\b[^>]*?>(.*?)</" + p + section + rb">", xml, re.S)
+    if found is None:
+        return []
+    element = rb"<" + p + item + rb"\b[^>]*?(?:/>|>.*?</" + p + item + rb">)"
+    return [m.group(0) for m in re.finditer(element, found.group(1), re.S)]
+
+
+class TableReformat:
+    """``table`` applied again to ``sheet``; built (and checked) when ``format_table`` is
+    called, made at save once the sheet's final values are known."""
+
+    def __init__(
+        self, styles: Styles, book: WorkbookXml, name: str, sheet: Sheet, table: TableFormat
+    ) -> None:
+        self.styles = styles
+        self.parts = StyleParts(styles)
+        self.book = book
+        self.name = name
+        self.sheet = sheet
+        self.table = table
+        header = table.header_row
+        self.top = header + 1
+        self.data_bottom = header + max(0, table.data_rows)
+        self.format_bottom = self.data_bottom + max(0, table.spare_rows)
+        self.span = range(table.first_column, table.first_column + len(table.columns))
+        self.tall: dict[int, int] = {}  # row -> lines its wrapped text needs (rows written)
+        self._check_plain_xf()
+        self._find_fills()
+        self._columns()
+        self._check_widths()
+        self._check_header()
+        self._check_frame()
+        self._check_strip()
+        if table.print_fit:
+            self._check_paper()
+
+    # -- checks: what a refresh leaves as it was must already be so ------------------------------
+
+    def _check_plain_xf(self) -> None:
+        xf = self.styles._xf(0)[0]
+        if any(xf.get(k, "0") != "0" for k in ("fontId", "fillId", "borderId", "numFmtId")):
+            raise NotPatchable("the default cell style is not plain")
+
+    def _find_fills(self) -> None:
+        parts = self.parts
+        self.input_fill = parts.solid_fill(layout.INPUT_FILL, ours=True)
+        self.output_fill = parts.solid_fill(layout.OUTPUT_FILL, ours=True)
+        self.our_fills = {f for f in (self.input_fill, self.output_fill) if f is not None}
+
+    def _columns(self) -> None:
+        """Column -> (number format, fill id, wraps) of each formatted column."""
+        self.formats: dict[int, tuple[str | None, int | None, bool]] = {}
+        self.fill_columns: set[int] = set()
+        self.wrapped: list[tuple[int, float]] = []
+        widths = self.sheet.column_widths()
+        for index, column in zip(self.span, self.table.columns, strict=True):
+            fill: int | None = None
+            if column.input or column.output:
+                fill = self.input_fill if column.input else self.output_fill
+                if fill is None:
+                    raise NotPatchable("our input/outcome fill is not in styles.xml yet")
+                self.fill_columns.add(index)
+            if column.wrap:
+                self.wrapped.append((index, column.width or widths.get(index, DEFAULT_WIDTH)))
+            if column.number_format or fill is not None or column.wrap:
+                self.formats[index] = (column.number_format, fill, column.wrap)
+
+    def _check_widths(self) -> None:
+        own: dict[int, float] = {}
+        cols = re.search(rb"<" + self.sheet.p + rb"cols>(.*?)</" + self.sheet.p + rb"cols>",
+                         self.sheet.xml, re.S)  # fmt: skip
+        for m in re.finditer(rb"<(?:\w+:)?col\b([^>]*?)/?>", cols.group(1) if cols else b""):
+            a = attrs(m.group(1))
+            if a.get("min") == a.get("max") and "width" in a:
+                own[int(a["min"])] = float(a["width"])
+        for index, column in zip(self.span, self.table.columns, strict=True):
+            if column.width is not None and abs(own.get(index, -1) - column.width) > 1e-6:
+                raise NotPatchable(f"column {get_column_letter(index)}'s width changes")
+
+    def _cell_style(self, row: int, column: int) -> int | None:
+        found = self.sheet._locate(row, self.sheet._data_open.end())
+        if found is None or found[0] != row:
+            return None
+        body = self.sheet.xml[found[2] : found[3]]
+        for cell in self.sheet.cells_of(body):
+            if cell.column == column:
+                return cell.style
+        return None
+
+    def _check_header(self) -> None:
+        parts = self.parts
+        for index, column in zip(self.span, self.table.columns, strict=True):
+            style = self._cell_style(self.table.header_row, index)
+            if style is None:
+                raise NotPatchable("a header cell without its style")
+            color = (
+                layout.INPUT_HEADER_FILL
+                if column.input
+                else layout.OUTPUT_HEADER_FILL
+                if column.output
+                else layout.HEADER_FILL
+            )
+            fill = parts.fill_id(style)
+            xf = self.styles._xf(style)[0]
+            if (
+                fill >= len(parts.fills)
+                or not re.search(rb'rgb="[0-9A-Fa-f]{2}' + color.encode(), parts.fills[fill], re.I)
+                or not re.search(rb"<(?:\w+:)?b\b", parts.font(style))
+                or xf.get("borderId", "0") == "0"
+                or parts.alignment(style) != _norm(_HEADER_ALIGN)
+            ):
+                raise NotPatchable(f"header cell {get_column_letter(index)} is not styled yet")
+
+    def _check_frame(self) -> None:
+        table, xml, p = self.table, self.sheet.xml, self.sheet.p
+        head = xml[: self.sheet._data_open.start()]
+        if table.freeze:
+            pane = re.search(rb"<" + p + rb"pane\b([^>]*?)/?>", head)
+            want = f"{get_column_letter(table.first_column + 1)}{self.top}"
+            a = attrs(pane.group(1)) if pane else {}
+            if a.get("topLeftCell") != want or a.get("state") != "frozen":
+                raise NotPatchable("frozen panes differ")
+        found = self.sheet._locate(table.header_row, self.sheet._data_open.end())
+        if found is None or found[0] != table.header_row:
+            raise NotPatchable("no header row")
+        height = attrs(xml[found[1] : found[2]]).get("ht")
+        if height is None or abs(float(height) - 30.0) > 1e-6:
+            raise NotPatchable("the header row's height differs")
+
+    def _check_strip(self) -> None:
+        for cells, size in ((self.table.title_cells, 16), (self.table.label_cells, None)):
+            for row, column in cells:
+                style = self._cell_style(row, column)
+                font = self.parts.font(style) if style is not None else b""
+                if not re.search(rb"<(?:\w+:)?b\b", font):
+                    raise NotPatchable("a title or label cell is not styled yet")
+                if size is not None and not re.search(rb'<(?:\w+:)?sz val="%d"' % size, font):
+                    raise NotPatchable("the title cell is not styled yet")
+
+    def _check_paper(self) -> None:
+        xml = self.sheet.xml
+        tail = xml[self.sheet._data_end :]
+        setup = re.search(rb"<(?:\w+:)?pageSetup\b([^>]*?)/?>", tail)
+        a = attrs(setup.group(1)) if setup else {}
+        if a.get("orientation") != "landscape" or a.get("paperSize") != str(layout.A4):
+            raise NotPatchable("the page setup differs")
+        if re.search(rb"<(?:\w+:)?rowBreaks\b[^>]*[^/]>", tail) or self.table.page_breaks:
+            raise NotPatchable("page breaks")
+        index = self.book.sheet_names().index(self.name)
+        titles = self.book.local_name("_xlnm.Print_Titles", index) or ""
+        header = self.table.header_row
+        if not self.table.freeze or f"${header}:${header}" not in titles:
+            raise NotPatchable("print titles differ")
+
+    # -- made at save --------------------------------------------------------------------------
+
+    def fit_rows(self, rows: Sequence[int], values: list[list[Any]]) -> None:
+        """The lines each of ``rows`` (rows written) needs for its wrapped text."""
+        for row in rows:
+            if not self.top <= row <= self.format_bottom or not self.wrapped:
+                continue
+            line = values[row - 1] if row <= len(values) else []
+            lines = 1
+            for column, width in self.wrapped:
+                if column <= len(line):
+                    lines = max(lines, wrapped_lines(line[column - 1], width))
+            self.tall[row] = lines
+
+    def fit(self, row: int, a: dict[str, str]) -> None:
+        """A written row's height, as ``xlsx_format._fit_row_heights`` leaves it."""
+        lines = self.tall.get(row)
+        if lines is None:
+            return
+        if lines > 1:
+            a["ht"] = f"{LINE_HEIGHT * min(lines, MAX_WRAPPED_LINES):g}"
+            a["customHeight"] = "1"
+        elif a.get("ht") is not None and f"{float(a['ht']):g}" in OUR_HEIGHTS:
+            a.pop("ht")
+            a.pop("customHeight", None)
+
+    def target(self, style: int, row: int, column: int) -> int:
+        """The style ``format_sheet_table`` leaves a cell of this style with."""
+        parts, styles = self.parts, self.styles
+        spec = self.formats.get(column)
+        if spec is not None and self.top <= row:
+            code, fill, wrap = spec
+            if row <= self.format_bottom:
+                if code:
+                    style = styles.with_format(style, code)
+                if wrap:
+                    style = parts.with_alignment(style, _norm(_WRAP))
+            if fill is not None:
+                current = parts.fill_id(style)
+                if row <= self.data_bottom:
+                    if current == 0 or current in self.our_fills:
+                        style = parts.with_fill(style, fill)
+                elif current in self.our_fills:
+                    style = parts.with_fill(style, 0)
+        for (r, c), code in self.table.cell_formats:
+            if (r, c) == (row, column):
+                style = styles.with_format(style, code)
+        if self.tall.get(row, 1) > 1 and column in self.span and not parts.alignment(style):
+            style = parts.with_alignment(style, _TOP)
+        return style
+
+    def blank(self, row: int, column: int) -> int | None:
+        """The style of a cell ``format_sheet_table`` creates (None: it creates none there)."""
+        if (row, column) in dict(self.table.cell_formats):
+            return self.target(0, row, column)
+        spec = self.formats.get(column)
+        if spec is None or not self.top <= row <= self.format_bottom:
+            return None
+        code, fill, wrap = spec
+        style = self.styles.with_format(0, code) if code else 0
+        if wrap:
+            style = self.parts.with_alignment(style, _norm(_WRAP))
+        if fill is not None and row <= self.data_bottom:
+            style = self.parts.with_fill(style, fill)
+        if self.tall.get(row, 1) > 1 and not self.parts.alignment(style):
+            style = self.parts.with_alignment(style, _TOP)
+        return style
+
+    def rows_to_visit(self) -> dict[int, set[int]]:
+        """Row -> the columns whose cells may change or be created, found by one scan of the
+        sheet's cells (``r`` and ``s`` read from each start tag)."""
+        found: dict[int, set[int]] = {}
+        sheet = self.sheet
+        columns = {get_column_letter(c).encode(): c for c in self.formats}
+        fill_columns = self.fill_columns
+        seen: dict[int, int] = {}
+        verdicts: dict[tuple[int, int, int], bool] = {}
+        start = sheet._locate(self.top, sheet._data_open.end())
+        pos = start[1] if start is not None else sheet._data_end
+        pattern = re.compile(
+            rb"<" + sheet.p + rb'c\s+r="([A-Z]{1,3})(\d+)"(?:\s+s="(\d+)")?'
+        )  # fmt: skip
+        bottom, data_bottom = self.format_bottom, self.data_bottom
+        for letter, number, s in pattern.findall(sheet.xml, pos, sheet._data_end):
+            column = columns.get(letter)
+            if column is None:
+                continue
+            row = int(number)
+            if row <= bottom:
+                seen[row] = seen.get(row, 0) + 1
+                zone = 0 if row <= data_bottom else 1
+            elif column in fill_columns:
+                zone = 2
+            else:
+                continue
+            style = int(s) if s else 0
+            key = (column, style, zone)
+            verdict = verdicts.get(key)
+            if verdict is None:
+                probe = self.top if zone == 0 else data_bottom + 1 if zone == 1 else bottom + 1
+                verdict = verdicts[key] = self.target(style, probe, column) != style
+            if verdict:
+                found.setdefault(row, set()).add(column)
+        every = set(self.formats)
+        for row in range(self.top, bottom + 1):
+            if seen.get(row, 0) < len(every):
+                found.setdefault(row, set()).update(every)
+        for row, lines in self.tall.items():
+            if lines > 1:
+                found.setdefault(row, set()).update(self.span)
+        for (row, column), _code in self.table.cell_formats:
+            found.setdefault(row, set()).add(column)
+        return found
+
+    def outside_edits(self) -> list[Edit]:
+        """The dropdowns' and the grey rows' ranges (after ``sheetData``)."""
+        return [*self._validation_edits(), *self._muted_edits()]
+
+    def _validation_edits(self) -> list[Edit]:
+        table, sheet = self.table, self.sheet
+        block = re.compile(
+            rb"<" + sheet.p + rb"dataValidation\b([^>]*?)(?:/>|>(.*?)</" + sheet.p
+            + rb"dataValidation>)", re.S
+        )  # fmt: skip
+        found = list(block.finditer(sheet.xml, sheet._data_end))
+        validated = [v.column for v in table.validations]
+        ours = [m for m in found if self._replaced(attrs(m.group(1)), set(validated))]
+        if [self._single_column(attrs(m.group(1))) for m in ours] != validated:
+            raise NotPatchable("the dropdowns are not ours as we left them")
+        if ours and found[-len(ours) :] != ours:
+            raise NotPatchable("other dropdowns after ours")
+        if self.format_bottom < self.top:
+            raise NotPatchable("a table format without rows")
+        edits: list[Edit] = []
+        for m, column in zip(ours, validated, strict=True):
+            a = attrs(m.group(1))
+            if a.get("errorTitle") != VALIDATION_TAG:
+                raise NotPatchable("a dropdown not tagged as ours")
+            letter = get_column_letter(column)
+            want = f"{letter}{self.top}:{letter}{self.format_bottom}"
+            if a["sqref"] != want:
+                ref = re.search(rb'\ssqref="([^"]*)"', b" " + m.group(1))
+                assert ref is not None
+                start = m.start(1) + ref.start(1) - 1
+                edits.append((start, start + len(ref.group(1)), want.encode()))
+        return edits
+
+    def _single_column(self, a: dict[str, str]) -> int | None:
+        ref = a.get("sqref", "")
+        m = re.fullmatch(r"([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)", ref)
+        if m is None or m.group(1) != m.group(3) or int(m.group(2)) != self.top:
+            return None
+        return column_index_from_string(m.group(1))
+
+    def _replaced(self, a: dict[str, str], validated: set[int]) -> bool:
+        """``xlsx_validation._replaced`` on the raw attributes."""
+        ranges = []
+        for part in a.get("sqref", "").split():
+            m = re.fullmatch(r"([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?", part)
+            if m is None:
+                raise NotPatchable("an unexpected dropdown range")
+            low = column_index_from_string(m.group(1))
+            high = column_index_from_string(m.group(3) or m.group(1))
+            ranges.append((int(m.group(2)), low, high))
+        if not ranges or not all(r[0] > self.table.header_row for r in ranges):
+            return False
+        span = set(self.span) | validated
+        if a.get("errorTitle") == VALIDATION_TAG:
+            return all(low in span and high in span for _, low, high in ranges)
+        return all(low == high and low in validated for _, low, high in ranges)
+
+    def _muted_edits(self) -> list[Edit]:
+        table, sheet = self.table, self.sheet
+        block = re.compile(
+            rb"<" + sheet.p + rb'conditionalFormatting\b[^>]*?\ssqref="([^"]*)"[^>]*>(.*?)</'
+            + sheet.p + rb"conditionalFormatting>", re.S
+        )  # fmt: skip
+        found = list(block.finditer(sheet.xml, sheet._data_end))
+        muted = [m for m in found if self._is_muted(m.group(2))]
+        if table.muted is None:
+            if muted:
+                raise NotPatchable("grey rows to remove")
+            return []
+        if len(muted) != 1 or found[-1] is not muted[0] or muted[0].group(2).count(b"<") > 6:
+            raise NotPatchable("the grey rows' format is not as we left it")
+        m = muted[0]
+        text = table.muted.text.replace('"', '""')
+        formula = f'${get_column_letter(table.muted.column)}{self.top}="{text}"'
+        body = re.search(rb"<(?:\w+:)?formula>(.*?)</(?:\w+:)?formula>", m.group(2), re.S)
+        if body is None or _unescaped(body.group(1)) != formula:
+            raise NotPatchable("the grey rows' rule differs")
+        first = get_column_letter(table.first_column)
+        last = get_column_letter(self.span[-1])
+        want = f"{first}{self.top}:{last}{self.format_bottom}".encode()
+        return [] if m.group(1) == want else [(m.start(1), m.end(1), want)]
+
+    def _is_muted(self, rules: bytes) -> bool:
+        """A rule with our grey font (``xlsx_format._is_muted_rule``)."""
+        found = re.search(rb'\sdxfId="(\d+)"', rules)
+        if found is None or b'type="expression"' not in rules:
+            return False
+        dxfs = _children(self.styles.xml, self.styles.p, b"dxfs", b"dxf")
+        index = int(found.group(1))
+        if index >= len(dxfs):
+            return False
+        color = re.search(rb'<(?:\w+:)?color\b[^>]*?rgb="([0-9A-Fa-f]+)"', dxfs[index])
+        return color is not None and color.group(1).upper().endswith(layout.MUTED_FONT.encode())
+
+
+def _unescaped(raw: bytes) -> str:
+    return unescape(raw)
+
+__all__ = ["OUR_HEIGHTS", "StyleParts", "TableReformat"]
