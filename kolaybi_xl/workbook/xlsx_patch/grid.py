@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from datetime import date, datetime, time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -441,7 +442,15 @@ def _reads_back(line: list[Any], column: int, value: Any, shown: Any) -> bool:
     if type(value) is str and looks_like_formula(value):
         return False
     current = line[column - 1] if column <= len(line) else None
-    return type(current) is type(shown) and current == shown
+    if type(current) is type(shown):
+        return bool(current == shown)
+    # The same number or day stored the same way: a whole number reads back as an int, and a
+    # date in a date-formatted cell as a datetime at midnight (a refresh rewrites every row).
+    if type(current) is int and type(shown) is float:
+        return current == shown
+    if type(current) is datetime and type(shown) is date:
+        return current == datetime.combine(shown, time())
+    return False
 
 
 def _merge_covered(sheet: Sheet) -> set[tuple[int, int]]:
