@@ -99,9 +99,6 @@ class SheetPatch:
             dimension = self.sheet.dimension_edit(corner)
             if dimension is not None:
                 edits.insert(0, dimension)
-        if self.reformat is not None:
-            edits.extend(self.reformat.outside_edits())
-            edits.sort(key=lambda edit: (edit[0], edit[1]))
         if self.table is not None:
             table = self.table
             last = get_column_letter(table.first_column + max(len(table.columns), 1) - 1)
@@ -112,6 +109,9 @@ class SheetPatch:
                 edits.append(self.sheet.autofilter_edit(ref))
                 absolute = f"${first}${table.header_row}:${last}${bottom}"
                 self.book.set_filter_database(self.name, absolute)
+        if self.reformat is not None:
+            edits.extend(self.reformat.outside_edits())
+            edits.sort(key=lambda edit: (edit[0], edit[1]))  # Sheet.apply takes them in order
         return edits, self.calc_chain
 
     def _reformat_rows(self, rows: dict[int, dict[int, CellPatch]]) -> None:
