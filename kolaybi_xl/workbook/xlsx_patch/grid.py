@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from datetime import date, datetime, time
 from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 

@@ -472,4 +472,5 @@ class TableReformat:
 def _unescaped(raw: bytes) -> str:
     return unescape(raw)
 
+
 __all__ = ["OUR_HEIGHTS", "StyleParts", "TableReformat"]

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 from .. import layout
-from ..grid import Grid
 from ..xlsx_file import FileGrid
 from ..xlsx_patch.choose import fast_path_enabled
 from ..xlsx_patch.errors import NotPatchable
@@ -22,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def open_for_fetch(
     path: Path, template: str | os.PathLike[str] | None, *, for_writing: bool = True
-) -> Grid:
+) -> FileGrid | PatchGrid:
     """The grid ``fetch`` fills (``open(..., create=True)``, see ``FileGrid.open``)."""
     if not fast_path_enabled():
         return FileGrid.open(path, create=True, template=template, for_writing=for_writing)
