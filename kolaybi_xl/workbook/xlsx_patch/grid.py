@@ -37,7 +37,7 @@ from .errors import NotPatchable
 from .sheet import Sheet
 from .sheet_patch import CLEARED, SheetPatch
 from .styles import Styles
-from .table_format import TableReformat
+from .table_format import TableReformat, channel_of
 from .values import open_book, read_values, trimmed
 from .workbook_xml import WorkbookXml
 
@@ -315,8 +315,9 @@ class PatchGrid:
         self._reformats.pop(sheet, None)
         if reason is not None and _reformats(source, table):
             try:  # the table format the sheet already has, made again (fetch's refresh)
+                settings = self._grid(layout.SETTINGS) if layout.SETTINGS in self._names else []
                 self._reformats[sheet] = TableReformat(
-                    self._styles, self._book, sheet, source, table
+                    self._styles, self._book, sheet, source, table, channel_of(settings)
                 )
                 reason = None
             except NotPatchable as exc:
