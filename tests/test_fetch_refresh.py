@@ -17,7 +17,14 @@ import openpyxl
 import pytest
 from test_collect_fast import LO_PROFILE, _plain, calamine_values, openpyxl_cells
 from test_fetch_stream import _sheet_settings, _styles
-from xlsx_writers import SOFFICE, libreoffice_values, no_openpyxl_fallback, resave_with_libreoffice
+from xlsx_writers import (
+    SOFFICE,
+    libreoffice_values,
+    no_openpyxl_fallback,
+    resave_with_libreoffice,
+    rewrite_with_xlsxwriter,
+    with_x_prefix,
+)
 
 from kolaybi_xl.cli import main
 from kolaybi_xl.sandbox import Sandbox
@@ -142,6 +149,40 @@ def test_a_refresh_with_changed_added_and_no_longer_listed_invoices(tmp_path, mo
     assert settings[7]  # the grey rows' conditional format
     cells = openpyxl_cells(fast)
     assert any(v[0] == "Listede yok" for k, v in cells.items() if k[0] == layout.INVOICES)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xlsm"])
+def test_a_refresh_of_a_workbook_with_user_data_keeps_the_vba_project(
+    tmp_path, monkeypatch, suffix
+):
+    first = _fetched(tmp_path, monkeypatch, suffix)
+    _user_edits(first)
+    _, fast = _refresh_both(first, monkeypatch, patched=False)  # their column's first format
+    original = tmp_path / f"edited{suffix}"
+    shutil.copyfile(fast, original)
+    slow, fast = _refresh_both(original, monkeypatch, invoices=INVOICES + 20, seed=SEED + 2)
+    _assert_same(slow, fast)
+    changed = _changed_members(original, fast)
+    assert changed <= {_invoice_part(original), "xl/styles.xml", "xl/workbook.xml"}
+    if suffix == ".xlsm":
+        with zipfile.ZipFile(original) as before, zipfile.ZipFile(fast) as after:
+            assert after.read("xl/vbaProject.bin") == before.read("xl/vbaProject.bin")
+
+
+def test_a_refresh_of_a_sheet_with_prefixed_elements(tmp_path, monkeypatch):
+    fetched = _fetched(tmp_path, monkeypatch)
+    original = tmp_path / "prefixed.xlsx"
+    with_x_prefix(fetched, original)  # <x:c>, <x:row>, as some .NET writers do
+    slow, fast = _refresh_both(original, monkeypatch, invoices=INVOICES - 20, seed=SEED + 1)
+    _assert_same(slow, fast)
+
+
+def test_a_workbook_written_by_xlsxwriter_is_refreshed_the_same(tmp_path, monkeypatch):
+    fetched = _fetched(tmp_path, monkeypatch)
+    original = tmp_path / "xlsxwriter.xlsx"
+    rewrite_with_xlsxwriter(fetched, original)  # no fills or dropdowns: openpyxl formats it
+    slow, fast = _refresh_both(original, monkeypatch, patched=False)
+    _assert_same(slow, fast)
 
 
 def test_a_refresh_with_more_rows_than_before(tmp_path, monkeypatch):
