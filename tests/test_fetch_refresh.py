@@ -237,3 +237,30 @@ def test_open_for_fetch_picks_the_patch_path_for_a_formatted_workbook(tmp_path, 
     openpyxl.Workbook().save(bare)  # no Faturalar table yet: openpyxl formats it
     with open_for_fetch(bare, None) as grid:
         assert type(grid) is FileGrid
+
+
+def test_formats_a_person_set_inside_the_table_end_as_openpyxl_leaves_them(tmp_path, monkeypatch):
+    original = _fetched(tmp_path, monkeypatch)
+    book = openpyxl.load_workbook(original)
+    ws = book[layout.INVOICES]
+    header = [c.value for c in ws[layout.INVOICE_HEADER_ROW]]
+    mark = header.index(layout.C_MARK.header) + 1
+    total = header.index(layout.C_TOTAL.header) + 1
+    yellow = openpyxl.styles.PatternFill("solid", start_color="FFFF00", end_color="FFFF00")
+    for row in (8, 40, 80):  # a row kept, rows that become spare ones
+        ws.cell(row=row, column=mark).fill = yellow  # their own fill stays on data rows
+        ws.cell(row=row, column=total).number_format = "0.0000"  # ours comes back
+        ws.cell(row=row, column=2).font = openpyxl.styles.Font(bold=True)  # untouched
+    book.save(original)
+    slow, fast = _refresh_both(original, monkeypatch, invoices=INVOICES - 30, seed=SEED + 1)
+    _assert_same(slow, fast)
+
+
+def test_a_header_someone_restyled_is_refreshed_through_openpyxl(tmp_path, monkeypatch):
+    original = _fetched(tmp_path, monkeypatch)
+    book = openpyxl.load_workbook(original)
+    grey = openpyxl.styles.PatternFill("solid", start_color="DDDDDD", end_color="DDDDDD")
+    book[layout.INVOICES].cell(row=layout.INVOICE_HEADER_ROW, column=3).fill = grey
+    book.save(original)
+    slow, fast = _refresh_both(original, monkeypatch, patched=False)
+    _assert_same(slow, fast)

@@ -142,6 +142,8 @@ class TableReformat:
         self.format_bottom = self.data_bottom + max(0, table.spare_rows)
         self.span = range(table.first_column, table.first_column + len(table.columns))
         self.tall: dict[int, int] = {}  # row -> lines its wrapped text needs (rows written)
+        if self.format_bottom > layout.MAX_ROW:
+            raise NotPatchable("the formatted rows run past the sheet's end")  # openpyxl says so
         self._check_plain_xf()
         self._find_fills()
         self._columns()
