@@ -266,6 +266,25 @@ class TableReformat:
             raise NotPatchable("the page setup differs")
         if re.search(rb"<(?:\w+:)?rowBreaks\b[^>]*[^/]>", tail) or self.table.page_breaks:
             raise NotPatchable("page breaks")
+        margins = re.search(rb"<(?:\w+:)?pageMargins\b([^>]*?)/?>", tail)
+        found_margins = attrs(margins.group(1)) if margins else {}
+        wanted = {
+            "left": 0.4,
+            "right": 0.4,
+            "top": 0.6,
+            "bottom": 0.6,
+            "header": 0.25,
+            "footer": 0.25,
+        }
+        if any(abs(float(found_margins.get(k, -1)) - v) > 1e-9 for k, v in wanted.items()):
+            raise NotPatchable("the page margins differ")
+        head = xml[: self.sheet._data_open.start()]
+        fit_to_page = re.search(rb"<(?:\w+:)?pageSetUpPr\b([^>]*?)/?>", head)
+        if (
+            fit_to_page is None
+            or _TRUE.get(attrs(fit_to_page.group(1)).get("fitToPage", "")) != "1"
+        ):
+            raise NotPatchable("the sheet is not fitted to pages")
         paper = layout.PAPER.get(self.name, layout.PAPER_DEFAULT)
         fit = (a.get("fitToWidth", "1"), a.get("fitToHeight", "1"))
         if self.table.print_scale is not None or fit != (
