@@ -313,7 +313,7 @@ class PatchGrid:
         source = self._sheet_xml(sheet)
         reason = _format_replay_reason(source, sheet, table)
         self._reformats.pop(sheet, None)
-        if reason is not None and _reformats(source, table):
+        if reason is not None and _may_reformat(source, table):
             try:  # the table format the sheet already has, made again (fetch's refresh)
                 settings = self._grid(layout.SETTINGS) if layout.SETTINGS in self._names else []
                 self._reformats[sheet] = TableReformat(
@@ -471,7 +471,7 @@ def _covered_by(ref: str) -> set[tuple[int, int]]:
     return {(r, c) for r in rows for c in columns if (r, c) != (top, left)}
 
 
-def _reformats(sheet: Sheet, table: TableFormat) -> bool:
+def _may_reformat(sheet: Sheet, table: TableFormat) -> bool:
     """Whether ``TableReformat`` may make ``table`` on the sheet (it checks the rest)."""
     return sheet.autofilter_ref() is not None and table.autofilter and bool(table.columns)
 
