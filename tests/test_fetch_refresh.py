@@ -268,3 +268,31 @@ def test_a_header_someone_restyled_is_refreshed_through_openpyxl(tmp_path, monke
     book.save(original)
     slow, fast = _refresh_both(original, monkeypatch, patched=False)
     _assert_same(slow, fast)
+
+
+def test_a_persons_own_dropdown_and_conditional_format_are_kept(tmp_path, monkeypatch):
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    first = _fetched(tmp_path, monkeypatch)
+    book = openpyxl.load_workbook(first)
+    ws = book[layout.INVOICES]
+    own = DataValidation(type="list", formula1='"a,b"', allow_blank=True)
+    own.add("X7:X60")  # their own column's dropdown
+    ws.add_data_validation(own)
+    red = openpyxl.styles.PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE")
+    ws.conditional_formatting.add(
+        "L7:L60", CellIsRule(operator="greaterThan", formula=["1000"], fill=red)
+    )
+    book.save(first)
+    # Theirs come after ours now: openpyxl puts ours last again, so this one is replayed...
+    slow, fast = _refresh_both(first, monkeypatch, patched=False)
+    _assert_same(slow, fast)
+    original = tmp_path / "edited.xlsx"
+    shutil.copyfile(fast, original)
+    # ... and the next one is patched, theirs kept as they are.
+    slow, fast = _refresh_both(original, monkeypatch, invoices=INVOICES - 30, seed=SEED + 1)
+    _assert_same(slow, fast)
+    settings = _sheet_settings(fast)[layout.INVOICES]
+    assert any(v[0] == "X7:X60" for v in settings[6])
+    assert any(f[0] == "L7:L60" for f in settings[7])
