@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -296,3 +297,25 @@ def test_a_persons_own_dropdown_and_conditional_format_are_kept(tmp_path, monkey
     settings = _sheet_settings(fast)[layout.INVOICES]
     assert any(v[0] == "X7:X60" for v in settings[6])
     assert any(f[0] == "L7:L60" for f in settings[7])
+
+
+def _rewrite_member(path: Path, name: str, change: Any) -> None:
+    with zipfile.ZipFile(path) as source:
+        members = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in members:
+            target.writestr(info, change(data) if info.filename == name else data)
+
+
+def test_a_print_area_saved_as_whole_columns_is_patched(tmp_path, monkeypatch):
+    original = _fetched(tmp_path, monkeypatch)
+    # As Excel and LibreOffice save it: $A:$V instead of openpyxl's $A$1:$V$1048576.
+    _rewrite_member(
+        original, "xl/workbook.xml", lambda xml: xml.replace(b"$A$1:$V$1048576", b"$A:$V")
+    )
+    slow, fast = _refresh_both(original, monkeypatch, invoices=INVOICES - 30, seed=SEED + 1)
+    _assert_same(slow, fast)
+    # The same columns, kept as they were written (openpyxl cannot read this form back).
+    assert openpyxl.load_workbook(slow)[layout.INVOICES].print_area.endswith("$A$1:$V$1048576")
+    with zipfile.ZipFile(fast) as book:
+        assert b"'Faturalar'!$A:$V<" in book.read("xl/workbook.xml")

@@ -303,8 +303,10 @@ class TableReformat:
             if f"${first}:${last}" not in titles:
                 raise NotPatchable("print title columns differ")
         area = self.book.local_name("_xlnm.Print_Area", index) or ""
+        last = get_column_letter(paper.print_columns or 1)
+        # Whole columns, as openpyxl writes them or as Excel and LibreOffice save them.
         if paper.print_columns and not area.endswith(
-            f"$A$1:${get_column_letter(paper.print_columns)}${layout.MAX_ROW}"
+            (f"$A$1:${last}${layout.MAX_ROW}", f"$A:${last}")
         ):
             raise NotPatchable("the print area differs")
         header_code = layout.header_footer_code(layout.page_header(self.channel), bold_centre=True)
