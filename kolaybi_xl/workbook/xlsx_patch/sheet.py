@@ -15,6 +15,7 @@ from .errors import NotPatchable
 from .xmlbits import attrs, main_prefix, render_attrs
 
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
+_STYLE = re.compile(rb"""\ss\s*=\s*["'](\d*)["']""")
 _CELL_REF = re.compile(rb"""\sr\s*=\s*["']\$?([A-Z]{1,3})\$?\d+["']""")
 
 
@@ -36,9 +37,10 @@ class Cell:
     def attributes(self) -> dict[str, str]:
         return attrs(self.head)  # of the original start tag: read once
 
-    @property
+    @cached_property
     def style(self) -> int:
-        return int(self.attributes.get("s", "0") or 0)
+        found = _STYLE.search(b" " + self.head)  # every cell of a rewritten row: no full parse
+        return int(found.group(1) or 0) if found else 0
 
     def has_formula(self, p: bytes) -> bool:
         return b"<" + p + b"f" in self.xml
@@ -102,7 +104,11 @@ class Sheet:
 
     def _locate(self, row: int, low: int) -> tuple[int, int, int, int] | None:
         """The first row numbered ``row`` or more, its start tag at or after ``low``: a
-        bisection over the bytes (rows are in order), so a 50 MB sheet is not walked."""
+        bisection over the bytes (rows are in order), so a 50 MB sheet is not walked. The row
+        right at ``low`` is tried first: patching every row in order finds each at once."""
+        first = self._row_from(low)
+        if first is None or first[0] >= row:
+            return first
         high = self._data_end
         while low < high:
             middle = (low + high) // 2

@@ -115,40 +115,28 @@ class SheetPatch:
         return edits, self.calc_chain
 
     def _reformat_rows(self, rows: dict[int, dict[int, CellPatch]]) -> None:
-        """The table format made again over the rows (``TableReformat``): every cell it may
-        restyle or create gets a patch that runs after the written value's."""
+        """The table format made again over the rows (``TableReformat``): a written cell gets
+        its style in its value's patch; every other cell it may restyle or create, here."""
         reformat = self.reformat
         assert reformat is not None
         reformat.fit_rows(sorted(rows), self.values)
         for row, columns in reformat.rows_to_visit().items():
             line = rows.setdefault(row, {})
             for column in columns:
-                line.setdefault(column, _no_value)
-        for line in rows.values():
-            for column, patch in line.items():
-                line[column] = self._restyled(patch)
+                line.setdefault(column, self._format_only)
 
-    def _restyled(self, patch: CellPatch) -> CellPatch:
+    def _format_only(self, cell: Cell | None, row: int, column: int) -> bytes | None:
+        """A cell no value is written to, restyled (or created) as the table format says."""
         reformat = self.reformat
         assert reformat is not None
-
-        def create(cell: Cell | None, row: int, column: int) -> bytes | None:
-            new = patch(cell, row, column)
-            xml = new if new is not None else cell.xml if cell is not None else None
-            if xml is None:
-                style = reformat.blank(row, column)
-                if style is None:
-                    return None
-                empty = cell_content(None, self.epoch)
-                return render_cell(self.sheet.p, _ref(row, column), style, empty)
-            found = _STYLE.search(xml, 0, xml.find(b">"))
-            style = int(found.group(1)) if found else 0
-            wanted = reformat.target(style, row, column)
-            if wanted == style:
-                return new
-            return _restyle(Cell(column, xml, b""), wanted)
-
-        return create
+        if cell is None:
+            style = reformat.blank(row, column)
+            if style is None:
+                return None
+            empty = cell_content(None, self.epoch)
+            return render_cell(self.sheet.p, _ref(row, column), style, empty)
+        wanted = reformat.target(cell.style, row, column)
+        return None if wanted == cell.style else _restyle(cell, wanted)
 
     def _height(self, row: int) -> float | None:
         lines = self._lines.get(row, 1)
@@ -189,13 +177,17 @@ class SheetPatch:
         def create(cell: Cell | None, row: int, column: int) -> bytes | None:
             p = self.sheet.p
             styles = self.styles
+            reformat = self.reformat
             if value is CLEARED:
                 if cell is None:
-                    return None
+                    return self._format_only(cell, row, column) if reformat else None
                 if cell.has_formula(p):
                     self._formula_goes(cell)
-                return _emptied(cell, p)
+                style = reformat.target(cell.style, row, column) if reformat else cell.style
+                return _emptied(cell, p, style)
             content = cell_content(value, self.epoch)
+            if reformat is not None and cell is None and content.kind == EMPTY:
+                return self._format_only(cell, row, column)
             style = cell.style if cell is not None else self._base_style(row, column)
             style = styles.with_quote(style, content.quoted)
             if content.date_format is not None and not styles.is_date(style):
@@ -203,6 +195,8 @@ class SheetPatch:
             code = self._format_for(row, column)
             if code is not None:
                 style = styles.with_format(style, code)
+            if reformat is not None:
+                style = reformat.target(style, row, column)
             if cell is None:
                 if content.kind == EMPTY and code is None:
                     return None  # nothing into a cell that is not there: no cell needed
@@ -215,13 +209,6 @@ class SheetPatch:
             return render_cell(p, _ref(row, column), style, content)
 
         return create
-
-
-_STYLE = re.compile(rb"""\ss\s*=\s*["'](\d+)["']""")
-
-
-def _no_value(cell: Cell | None, row: int, column: int) -> bytes | None:
-    return None  # a cell only the table format may change
 
 
 def _ref(row: int, column: int) -> str:
@@ -247,9 +234,8 @@ def _restyle(cell: Cell, style: int) -> bytes:
     return xml[: head.end()] + attribute + xml[head.end() :]
 
 
-def _emptied(cell: Cell, p: bytes) -> bytes:
-    """The cell with its value (and formula) gone, its reference and style kept."""
-    style = cell.style
+def _emptied(cell: Cell, p: bytes, style: int) -> bytes:
+    """The cell with its value (and formula) gone, its reference kept, ``style`` given."""
     return (
         b"<"
         + p

@@ -142,6 +142,8 @@ class TableReformat:
         self.format_bottom = self.data_bottom + max(0, table.spare_rows)
         self.span = range(table.first_column, table.first_column + len(table.columns))
         self.tall: dict[int, int] = {}  # row -> lines its wrapped text needs (rows written)
+        self._single_rows = {row for (row, _column), _code in table.cell_formats}
+        self._targets: dict[tuple[int, int, int], int] = {}
         if self.format_bottom > layout.MAX_ROW:
             raise NotPatchable("the formatted rows run past the sheet's end")  # openpyxl says so
         self._check_plain_xf()
@@ -346,6 +348,24 @@ class TableReformat:
 
     def target(self, style: int, row: int, column: int) -> int:
         """The style ``format_sheet_table`` leaves a cell of this style with."""
+        if self.tall.get(row, 1) > 1 or row in self._single_rows:
+            return self._target(style, row, column)
+        zone = (
+            -1
+            if row < self.top
+            else 0
+            if row <= self.data_bottom
+            else 1
+            if row <= self.format_bottom
+            else 2
+        )
+        key = (style, zone, column)  # a whole table's cells share a few dozen answers
+        found = self._targets.get(key)
+        if found is None:
+            found = self._targets[key] = self._target(style, row, column)
+        return found
+
+    def _target(self, style: int, row: int, column: int) -> int:
         parts, styles = self.parts, self.styles
         spec = self.formats.get(column)
         if spec is not None and self.top <= row:
