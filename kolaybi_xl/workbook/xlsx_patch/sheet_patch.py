@@ -8,6 +8,7 @@ from typing import Any
 
 from openpyxl.utils.cell import get_column_letter
 
+from ...gcpause import paused_gc
 from ..cell_values import cell_value
 from ..grid import TableFormat
 from ..xlsx_format import DEFAULT_WIDTH, LINE_HEIGHT, MAX_WRAPPED_LINES, wrapped_lines
@@ -80,6 +81,13 @@ class SheetPatch:
         self, writes: dict[tuple[int, int], Any], before: dict[tuple[int, int], Any]
     ) -> tuple[list[Edit], bool]:
         """The sheet's edits (in order), and whether a formula gave way to a value."""
+        # A patch per written cell, a rebuilt row per changed row, none of them garbage cycles.
+        with paused_gc(len(writes)):
+            return self._run(writes, before)
+
+    def _run(
+        self, writes: dict[tuple[int, int], Any], before: dict[tuple[int, int], Any]
+    ) -> tuple[list[Edit], bool]:
         rows: dict[int, dict[int, CellPatch]] = {}
         for (r, c), value in writes.items():
             rows.setdefault(r, {})[c] = self._value_patch(value, before.get((r, c)))
