@@ -348,45 +348,46 @@ class TableReformat:
 
     def target(self, style: int, row: int, column: int) -> int:
         """The style ``format_sheet_table`` leaves a cell of this style with."""
-        if self.tall.get(row, 1) > 1 or row in self._single_rows:
-            return self._target(style, row, column)
-        zone = (
-            -1
-            if row < self.top
-            else 0
-            if row <= self.data_bottom
-            else 1
-            if row <= self.format_bottom
-            else 2
-        )
-        key = (style, zone, column)  # a whole table's cells share a few dozen answers
-        found = self._targets.get(key)
-        if found is None:
-            found = self._targets[key] = self._target(style, row, column)
-        return found
+        style = self.column_target(style, self._zone(row), column)
+        if row in self._single_rows:
+            for (r, c), code in self.table.cell_formats:
+                if (r, c) == (row, column):
+                    style = self.styles.with_format(style, code)
+        parts = self.parts
+        if self.tall.get(row, 1) > 1 and column in self.span and not parts.alignment(style):
+            style = parts.with_alignment(style, _TOP)  # xlsx_format._align_top
+        return style
 
-    def _target(self, style: int, row: int, column: int) -> int:
+    def _zone(self, row: int) -> int:
+        """-1 above the data, 0 a data row, 1 a spare row, 2 below."""
+        if row < self.top:
+            return -1
+        return 0 if row <= self.data_bottom else 1 if row <= self.format_bottom else 2
+
+    def column_target(self, style: int, zone: int, column: int) -> int:
+        """``target`` for what a column's format does in a stretch of rows (memoised: a whole
+        table's cells share a few dozen answers)."""
+        key = (style, zone, column)
+        found = self._targets.get(key)
+        if found is not None:
+            return found
         parts, styles = self.parts, self.styles
         spec = self.formats.get(column)
-        if spec is not None and self.top <= row:
+        if spec is not None and zone >= 0:
             code, fill, wrap = spec
-            if row <= self.format_bottom:
+            if zone < 2:
                 if code:
                     style = styles.with_format(style, code)
                 if wrap:
                     style = parts.with_alignment(style, _norm(_WRAP))
             if fill is not None:
                 current = parts.fill_id(style)
-                if row <= self.data_bottom:
+                if zone == 0:
                     if current == 0 or current in self.our_fills:
                         style = parts.with_fill(style, fill)
                 elif current in self.our_fills:
                     style = parts.with_fill(style, 0)
-        for (r, c), code in self.table.cell_formats:
-            if (r, c) == (row, column):
-                style = styles.with_format(style, code)
-        if self.tall.get(row, 1) > 1 and column in self.span and not parts.alignment(style):
-            style = parts.with_alignment(style, _TOP)
+        self._targets[key] = style
         return style
 
     def blank(self, row: int, column: int) -> int | None:
@@ -426,7 +427,7 @@ class TableReformat:
                 if column is None or (zone == 2 and column not in self.fill_columns):
                     continue
                 style = int(s) if s else 0
-                if self.target(style, low, column) != style:
+                if self.column_target(style, zone, column) != style:
                     for row in self._rows_of(xml, letter, s):
                         found.setdefault(row, set()).add(column)
             if zone == 2:
