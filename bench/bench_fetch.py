@@ -143,6 +143,7 @@ def case_product(out: Path, profile: Path | None = None) -> dict[str, Any]:
     from kolaybi_xl.api.client import KolayBiClient  # and requests are for the baseline
     from kolaybi_xl.jobs import fetch  # noqa: F401
     from kolaybi_xl.workbook.xlsx_file import FileGrid
+    from kolaybi_xl.workbook.xlsx_patch.grid import PatchGrid
     from kolaybi_xl.workbook.xlsx_stream import StreamGrid
 
     phases: dict[str, float] = {}
@@ -159,6 +160,10 @@ def case_product(out: Path, profile: Path | None = None) -> dict[str, Any]:
         timed(FileGrid, "save", "save")
         timed(StreamGrid, "write", "write")  # the streaming path's own (nested time: the header)
         timed(StreamGrid, "format_table", "format")
+        timed(PatchGrid, "open", "open")  # a refresh's fast path
+        timed(PatchGrid, "write", "write")
+        timed(PatchGrid, "format_table", "format")
+        timed(PatchGrid, "save", "save")
 
     start_mb = rss_mb()
     profiler = cProfile.Profile() if profile is not None else None
@@ -337,6 +342,38 @@ def measure_issue_table(
     return found
 
 
+def measure_refresh(runs: int, size: int) -> dict[str, list[dict[str, Any]]]:
+    """Only the refresh of a ``size``-invoice workbook, both paths, ``runs`` times each."""
+    raw: dict[str, list[dict[str, Any]]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="kolaybi-bench-refresh-") as folder,
+        SandboxProcess(sales=size) as sb,
+    ):
+        book = Path(folder) / "fetched.xlsx"
+        run_measurement([__file__, "--case", "product", "--out", str(book)], env=sb.env())
+        for _run in range(runs):
+            for case in ("fast", "openpyxl"):
+                out = Path(folder) / f"refresh-{case}.xlsx"
+                shutil.copyfile(book, out)
+                env = {**sb.env(), "KOLAYBI_XL_FAST": PATHS[case]}
+                args = [__file__, "--case", "product", "--out", str(out)]
+                raw.setdefault(case, []).append(run_measurement(args, env=env))
+                out.unlink()
+    return raw
+
+
+def print_refresh(raw: dict[str, list[dict[str, Any]]], size: int, file: Any = sys.stdout) -> None:
+    print(
+        f"refresh of a {size:,}-invoice workbook (median wall, phases of the last run)", file=file
+    )
+    for case, runs in raw.items():
+        phases = ", ".join(f"{k} {v:.1f}" for k, v in runs[-1].get("phases", {}).items())
+        wall = median([r["wall"] for r in runs])
+        print(f"  {case:9} {wall:6.1f} s  ({phases})", file=file)
+    fast, slow = (median([r["wall"] for r in raw[c]]) for c in ("fast", "openpyxl"))
+    print(f"  openpyxl / fast: {slow / fast:.2f}x", file=file)
+
+
 def print_issue_table(found: dict[str, Any], file: Any = sys.stdout) -> None:
     raw = found["raw"]
 
@@ -402,6 +439,9 @@ def main() -> None:
     parser.add_argument(
         "--table", action="store_true", help="the issue's table: new 10k, refresh 50k, both paths"
     )
+    parser.add_argument(
+        "--refresh", type=int, metavar="SIZE", help="only a refresh of SIZE invoices, both paths"
+    )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--case", choices=["baseline", "product"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -418,6 +458,9 @@ def main() -> None:
         print(json.dumps(case_product(args.out, args.profile_to)))
         return
 
+    if args.refresh:
+        print_refresh(measure_refresh(args.runs, args.refresh), args.refresh)
+        return
     if args.table:
         found = measure_issue_table(args.runs)
         print_issue_table(found)

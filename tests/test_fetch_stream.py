@@ -25,6 +25,7 @@ from kolaybi_xl.workbook import layout
 from kolaybi_xl.workbook.xlsx_file import FileGrid
 from kolaybi_xl.workbook.xlsx_patch import FAST_ENV
 from kolaybi_xl.workbook.xlsx_patch.errors import NotPatchable
+from kolaybi_xl.workbook.xlsx_patch.grid import PatchGrid
 from kolaybi_xl.workbook.xlsx_stream import StreamGrid, open_for_fetch
 from kolaybi_xl.workbook.xlsx_stream import grid as stream_grid
 from kolaybi_xl.workbook.xlsx_stream import rows as stream_rows
@@ -133,7 +134,7 @@ def test_fetch_into_an_existing_workbook_uses_openpyxl(tmp_path, monkeypatch):
         assert type(grid) is StreamGrid
         grid.save()
     with open_for_fetch(path, None) as grid:
-        assert type(grid) is FileGrid  # a refresh: today's path
+        assert type(grid) is PatchGrid  # a refresh: patched (see test_fetch_refresh)
     path.unlink()
     monkeypatch.setenv(FAST_ENV, "0")
     with open_for_fetch(path, template_for(path)) as grid:

@@ -13,6 +13,7 @@ from ..errors import UserError
 from ..jobs.settings import Settings, load_settings
 from ..workbook.grid import Grid
 from ..workbook.xlsx_file import FileGrid
+from ..workbook.xlsx_patch.grid import PatchGrid
 
 
 class CommandError(UserError):
@@ -22,8 +23,9 @@ class CommandError(UserError):
 @contextmanager
 def open_workbook(
     path: Path, *, create: bool = False, for_writing: bool = True, streamed: bool = False
-) -> Iterator[FileGrid]:
-    """``streamed``: a new workbook's invoice table is written as a stream (fetch)."""
+) -> Iterator[FileGrid | PatchGrid]:
+    """``streamed``: fetch's backends (a new workbook's invoice table written as a stream, a
+    refresh patched)."""
     from ..template import template_for
     from ..workbook.xlsx_stream import open_for_fetch
 
@@ -77,7 +79,7 @@ def _invoice_type(text: str) -> InvoiceType:
 @contextmanager
 def workbook_with_client(
     path: Path, args: argparse.Namespace, *, create: bool = False, streamed: bool = False
-) -> Iterator[tuple[FileGrid, Settings, KolayBiClient]]:
+) -> Iterator[tuple[FileGrid | PatchGrid, Settings, KolayBiClient]]:
     """The workbook, its settings and a client; the workbook is saved when the block succeeds."""
     with open_workbook(path, create=create, streamed=streamed) as grid:
         settings = settings_for(grid, args)

@@ -406,10 +406,13 @@ def grow_wrapped_rows(ws: Any, top: int, left: int, rows: Any) -> None:
     dimensions = ws.row_dimensions
     for r, row in enumerate(rows, start=top):
         lines = 1
-        for c, value in enumerate(row, start=left):
+        for c in range(left, left + len(row)):
+            # The text as stored (control characters cleaned), as ``_fit_row_heights`` sees it.
+            cell = cells.get((r, c))
+            value = cell._value if cell is not None else None
             if not isinstance(value, str) or len(value) < 8:
                 continue
-            style = cells[r, c]._style
+            style = cell._style
             if style is None or not alignments[style.alignmentId].wrapText:
                 continue
             lines = max(lines, wrapped_lines(value, _column_width(ws, c)))

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from .errors import NotPatchable
 from .sheet import Sheet
 from .sheet_patch import CLEARED, SheetPatch
 from .styles import Styles
+from .table_format import TableReformat, channel_of
 from .values import open_book, read_values, trimmed
 from .workbook_xml import WorkbookXml
 
@@ -89,6 +91,7 @@ class PatchGrid:
         # Sheets whose row lists ``read_shared`` handed out: (rows lent, rows copied since).
         self._lent: dict[str, tuple[int, set[int]]] = {}
         self._formats: dict[str, TableFormat] = {}
+        self._reformats: dict[str, TableReformat] = {}
         self._ops: list[tuple[str, tuple[Any, ...]]] = []  # every change, for a replay
         self._replay_reason: str | None = None
         self._early: dict[str, EarlyDeflate] = {}  # part -> deflated ahead (``prepare_save``)
@@ -326,14 +329,30 @@ class PatchGrid:
         if self._book.sheet_part(sheet) is None:
             self._replay_needed(f"formatting the new sheet {sheet}")
             return
-        reason = _format_replay_reason(self._sheet_xml(sheet), sheet, table)
+        source = self._sheet_xml(sheet)
+        reason = _format_replay_reason(source, sheet, table)
+        self._reformats.pop(sheet, None)
+        if reason is not None and _may_reformat(source, table):
+            try:  # the table format the sheet already has, made again (fetch's refresh)
+                settings = self._grid(layout.SETTINGS) if layout.SETTINGS in self._names else []
+                self._reformats[sheet] = TableReformat(
+                    self._styles, self._book, sheet, source, table, channel_of(settings)
+                )
+                reason = None
+            except NotPatchable as exc:
+                reason = f"{reason}: {exc}"
         if reason is not None:
             self._replay_needed(reason)
         self._formats[sheet] = table
 
     def define_name(self, name: str, formula: str) -> None:
+        """A workbook-wide name the workbook has already is pointed at ``formula`` here; a
+        new one needs openpyxl."""
         self._ops.append(("define_name", (name, formula)))
-        self._replay_needed("a defined name")
+        try:
+            self._book.set_name(name, formula)
+        except NotPatchable as exc:
+            self._replay_needed(str(exc))
 
     def add_bar_chart(self, sheet: str, chart: BarChart) -> None:
         self._grid(sheet)
@@ -408,9 +427,16 @@ class PatchGrid:
                 continue
             part = self._part(sheet)
             source = self._sheet_xml(sheet)
-            edits, calc = SheetPatch(self._styles, self._book, sheet, source, table).run(
-                writes, self._before.get(sheet, {})
+            patch = SheetPatch(
+                self._styles,
+                self._book,
+                sheet,
+                source,
+                table,
+                self._reformats.get(sheet),
+                self._values.get(sheet),
             )
+            edits, calc = patch.run(writes, self._before.get(sheet, {}))
             drop_calc_chain |= calc
             if not edits:
                 continue
@@ -449,7 +475,15 @@ def _reads_back(line: list[Any], column: int, value: Any, shown: Any) -> bool:
     if type(value) is str and looks_like_formula(value):
         return False
     current = line[column - 1] if column <= len(line) else None
-    return type(current) is type(shown) and current == shown
+    if type(current) is type(shown):
+        return bool(current == shown)
+    # The same number or day stored the same way: a whole number reads back as an int, and a
+    # date in a date-formatted cell as a datetime at midnight (a refresh rewrites every row).
+    if type(current) is int and type(shown) is float:
+        return current == shown
+    if type(current) is datetime and type(shown) is date:
+        return current == datetime.combine(shown, time())
+    return False
 
 
 def _merge_covered(sheet: Sheet) -> set[tuple[int, int]]:
@@ -467,6 +501,11 @@ def _covered_by(ref: str) -> set[tuple[int, int]]:
     rows = range(top or 1, (bottom or top or 1) + 1)
     columns = range(left or 1, (right or left or 1) + 1)
     return {(r, c) for r in rows for c in columns if (r, c) != (top, left)}
+
+
+def _may_reformat(sheet: Sheet, table: TableFormat) -> bool:
+    """Whether ``TableReformat`` may make ``table`` on the sheet (it checks the rest)."""
+    return sheet.autofilter_ref() is not None and table.autofilter and bool(table.columns)
 
 
 def _format_replay_reason(sheet: Sheet, name: str, table: TableFormat) -> str | None:

@@ -38,7 +38,7 @@ class Cell:
     def attributes(self) -> dict[str, str]:
         return attrs(self.head)  # of the original start tag: read once
 
-    @property
+    @cached_property
     def style(self) -> int:
         # The plain ``s="12"`` of every writer read directly (2,000 rows: 10,000 cells);
         # anything else through the full attribute parse.
@@ -79,6 +79,7 @@ class Sheet:
         self._row_tag = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
         self._cell_tag = re.compile(rb"<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
         self._row_number = re.compile(rb'\sr\s*=\s*["\'](\d+)')
+        self._fit: Callable[[int, dict[str, str]], None] | None = None
 
     def check(self) -> None:
         """Refuse now what ``patch`` could not handle (rows or cells without their reference)."""
@@ -110,11 +111,12 @@ class Sheet:
 
     def _locate(self, row: int, low: int) -> tuple[int, int, int, int] | None:
         """The first row numbered ``row`` or more, its start tag at or after ``low``: a
-        bisection over the bytes (rows are in order), so a 50 MB sheet is not walked."""
-        high = self._data_end
+        bisection over the bytes (rows are in order), so a 50 MB sheet is not walked. The row
+        right at ``low`` is tried first: patching every row in order finds each at once."""
         first = self._row_from(low)
         if first is None or first[0] >= row:
-            return first  # the next row already: rows written in order are often adjacent
+            return first
+        high = self._data_end
         low = first[3]
         while low < high:
             middle = (low + high) // 2
@@ -176,10 +178,13 @@ class Sheet:
         self,
         rows: dict[int, dict[int, CellPatch]],
         height: Callable[[int], float | None] = lambda row: None,
+        fit: Callable[[int, dict[str, str]], None] | None = None,
     ) -> tuple[list[Edit], tuple[int, int]]:
         """The changes ``rows`` (row -> column -> patch) make, as (start, end, new bytes) of the
         original XML in order; and the bottom-right corner of the rows written ((0, 0): none).
-        ``height(row)``, asked once the row's cells are patched: the height it needs at least."""
+        ``height(row)``, asked once the row's cells are patched: the height it needs at least;
+        ``fit(row, attributes)`` then may set or drop a patched row's height exactly."""
+        self._fit = fit
         edits: list[Edit] = []
         pos = self._data_open.end() if not self._empty_data else self._data_end
         inserted: list[bytes] = []
@@ -287,6 +292,8 @@ class Sheet:
         if needed is not None and float(a.get("ht") or 0) < needed:
             a["ht"] = f"{needed:g}"  # files are not re-flowed on opening: size it now
             a["customHeight"] = "1"
+        if self._fit is not None:
+            self._fit(row, a)
         return b"<" + p + b"row" + render_attrs(a)
 
     # -- refs outside sheetData ---------------------------------------------------------------

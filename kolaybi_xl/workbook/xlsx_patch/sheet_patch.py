@@ -8,6 +8,7 @@ from typing import Any
 
 from openpyxl.utils.cell import get_column_letter
 
+from ...gcpause import paused_gc
 from ..cell_values import cell_value
 from ..grid import TableFormat
 from ..xlsx_format import DEFAULT_WIDTH, LINE_HEIGHT, MAX_WRAPPED_LINES, wrapped_lines
@@ -15,6 +16,7 @@ from .errors import NotPatchable
 from .render import EMPTY, TEXT, cell_content, render_cell
 from .sheet import Cell, CellPatch, Edit, Sheet
 from .styles import Styles
+from .table_format import TableReformat
 from .workbook_xml import WorkbookXml
 
 
@@ -35,8 +37,12 @@ class SheetPatch:
         name: str,
         sheet: Sheet,
         table: TableFormat | None,
+        reformat: TableReformat | None = None,
+        values: list[list[Any]] | None = None,
     ):
         self.book = book
+        self.reformat = reformat
+        self.values = values or []
         self.name = name
         self.sheet = sheet
         self.table = table
@@ -49,7 +55,7 @@ class SheetPatch:
         self._format_rows = (0, -1)
         self._lines: dict[int, int] = {}  # row -> lines its new wrapped text needs
         self._widths: dict[int, float] | None = None
-        if table is not None:
+        if table is not None and reformat is None:
             header = table.header_row
             self._format_rows = (header + 1, header + max(0, table.data_rows) + table.spare_rows)
             for offset, column in enumerate(table.columns):
@@ -75,6 +81,13 @@ class SheetPatch:
         self, writes: dict[tuple[int, int], Any], before: dict[tuple[int, int], Any]
     ) -> tuple[list[Edit], bool]:
         """The sheet's edits (in order), and whether a formula gave way to a value."""
+        # A patch per written cell, a rebuilt row per changed row, none of them garbage cycles.
+        with paused_gc(len(writes)):
+            return self._run(writes, before)
+
+    def _run(
+        self, writes: dict[tuple[int, int], Any], before: dict[tuple[int, int], Any]
+    ) -> tuple[list[Edit], bool]:
         rows: dict[int, dict[int, CellPatch]] = {}
         for (r, c), value in writes.items():
             rows.setdefault(r, {})[c] = self._value_patch(value, before.get((r, c)))
@@ -85,7 +98,11 @@ class SheetPatch:
                 line = rows.setdefault(r, {})
                 for c in self._formats:
                     line.setdefault(c, self._format_patch())
-        edits, corner = self.sheet.edits(rows, self._height)
+        fit = None
+        if self.reformat is not None:
+            self._reformat_rows(rows)
+            fit = self.reformat.fit
+        edits, corner = self.sheet.edits(rows, self._height, fit)
         if edits:
             dimension = self.sheet.dimension_edit(corner)
             if dimension is not None:
@@ -100,7 +117,34 @@ class SheetPatch:
                 edits.append(self.sheet.autofilter_edit(ref))
                 absolute = f"${first}${table.header_row}:${last}${bottom}"
                 self.book.set_filter_database(self.name, absolute)
+        if self.reformat is not None:
+            edits.extend(self.reformat.outside_edits())
+            edits.sort(key=lambda edit: (edit[0], edit[1]))  # Sheet.apply takes them in order
         return edits, self.calc_chain
+
+    def _reformat_rows(self, rows: dict[int, dict[int, CellPatch]]) -> None:
+        """The table format made again over the rows (``TableReformat``): a written cell gets
+        its style in its value's patch; every other cell it may restyle or create, here."""
+        reformat = self.reformat
+        assert reformat is not None
+        reformat.fit_rows(sorted(rows), self.values)
+        for row, columns in reformat.rows_to_visit().items():
+            line = rows.setdefault(row, {})
+            for column in columns:
+                line.setdefault(column, self._format_only)
+
+    def _format_only(self, cell: Cell | None, row: int, column: int) -> bytes | None:
+        """A cell no value is written to, restyled (or created) as the table format says."""
+        reformat = self.reformat
+        assert reformat is not None
+        if cell is None:
+            style = reformat.blank(row, column)
+            if style is None:
+                return None
+            empty = cell_content(None, self.epoch)
+            return render_cell(self.sheet.p, _ref(row, column), style, empty)
+        wanted = reformat.target(cell.style, row, column)
+        return None if wanted == cell.style else _restyle(cell, wanted)
 
     def _height(self, row: int) -> float | None:
         lines = self._lines.get(row, 1)
@@ -141,13 +185,17 @@ class SheetPatch:
         def create(cell: Cell | None, row: int, column: int) -> bytes | None:
             p = self.sheet.p
             styles = self.styles
+            reformat = self.reformat
             if value is CLEARED:
                 if cell is None:
-                    return None
+                    return self._format_only(cell, row, column) if reformat else None
                 if cell.has_formula(p):
                     self._formula_goes(cell)
-                return _emptied(cell, p)
+                style = reformat.target(cell.style, row, column) if reformat else cell.style
+                return _emptied(cell, p, style)
             content = cell_content(value, self.epoch)
+            if reformat is not None and cell is None and content.kind == EMPTY:
+                return self._format_only(cell, row, column)
             style = cell.style if cell is not None else self._base_style(row, column)
             style = styles.with_quote(style, content.quoted)
             if content.date_format is not None and not styles.is_date(style):
@@ -155,6 +203,8 @@ class SheetPatch:
             code = self._format_for(row, column)
             if code is not None:
                 style = styles.with_format(style, code)
+            if reformat is not None:
+                style = reformat.target(style, row, column)
             if cell is None:
                 if content.kind == EMPTY and code is None:
                     return None  # nothing into a cell that is not there: no cell needed
@@ -192,9 +242,8 @@ def _restyle(cell: Cell, style: int) -> bytes:
     return xml[: head.end()] + attribute + xml[head.end() :]
 
 
-def _emptied(cell: Cell, p: bytes) -> bytes:
-    """The cell with its value (and formula) gone, its reference and style kept."""
-    style = cell.style
+def _emptied(cell: Cell, p: bytes, style: int) -> bytes:
+    """The cell with its value (and formula) gone, its reference kept, ``style`` given."""
     return (
         b"<"
         + p

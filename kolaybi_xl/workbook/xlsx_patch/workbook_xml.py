@@ -11,7 +11,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
 from .container import Package
 from .errors import NotPatchable
-from .xmlbits import attrs, main_prefix
+from .xmlbits import attrs, main_prefix, text_escape, unescape
 
 WORKBOOK = "xl/workbook.xml"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -79,3 +79,26 @@ class WorkbookXml:
                 self.changed = True
                 return self.xml
         raise NotPatchable("no _xlnm._FilterDatabase name for the autofilter")
+
+    def _names(self) -> list[tuple[re.Match[bytes], dict[str, str]]]:
+        p = self.p
+        element = re.compile(rb"<" + p + rb"definedName\b([^>]*)>(.*?)</" + p + rb"definedName>")
+        return [(m, attrs(m.group(1))) for m in element.finditer(self.xml)]
+
+    def local_name(self, name: str, index: int) -> str | None:
+        """The formula of the sheet-local defined ``name`` of sheet ``index`` (None: none)."""
+        for m, a in self._names():
+            if a.get("name") == name and a.get("localSheetId") == str(index):
+                return unescape(m.group(2))
+        return None
+
+    def set_name(self, name: str, formula: str) -> None:
+        """The workbook-wide defined ``name`` pointed at ``formula`` (it must exist already)."""
+        for m, a in self._names():
+            if a.get("name") == name and "localSheetId" not in a:
+                if unescape(m.group(2)) != formula:
+                    new = text_escape(formula)
+                    self.xml = self.xml[: m.start(2)] + new + self.xml[m.end(2) :]
+                    self.changed = True
+                return
+        raise NotPatchable(f"no defined name {name} yet")
