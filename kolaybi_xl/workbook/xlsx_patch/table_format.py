@@ -1,12 +1,11 @@
 """A table format applied again to a sheet that already carries it (``fetch``'s refresh): the
 same result ``xlsx_format.format_sheet_table`` gives, made as byte edits.
 
-What stays the same from one refresh to the next (widths, header styles, frozen panes, the
-title and labels, how the sheet prints) is *checked* here; any difference raises
-``NotPatchable`` and the save goes through openpyxl. What moves with the row count is made:
-each cell's number format, alignment and fill over the data and spare rows (our fill dropped
-below the data), missing cells of the formatted range created, wrapped rows sized (and a row
-sized by us earlier given its height back), the dropdowns' and the grey rows' ranges.
+What stays the same from one refresh to the next is *checked* first (``table_checks``); any
+difference raises ``NotPatchable`` and the save goes through openpyxl. What moves with the row
+count is made: each cell's number format, alignment and fill over the data and spare rows (our
+fill dropped below the data), missing cells of the formatted range created, wrapped rows sized
+(and a row sized by us earlier given its height back), the dropdowns' and the grey rows' ranges.
 """
 
 from __future__ import annotations
@@ -26,94 +25,15 @@ from ..xlsx_format import DEFAULT_WIDTH, LINE_HEIGHT, MAX_WRAPPED_LINES, wrapped
 from ..xlsx_validation import VALIDATION_TAG
 from .errors import NotPatchable
 from .sheet import Edit, Sheet
+from .style_parts import StyleParts, children, norm_flags
 from .styles import Styles
+from .table_checks import KeptFormat
 from .workbook_xml import WorkbookXml
 from .xmlbits import attrs, unescape
 
 OUR_HEIGHTS = {f"{LINE_HEIGHT * n:g}" for n in range(2, MAX_WRAPPED_LINES + 1)}
 _WRAP = {"wrapText": "1", "vertical": "top"}  # xlsx_format.WRAP_ALIGNMENT
 _TOP = {"vertical": "top"}  # xlsx_format.TOP_ALIGNMENT
-_HEADER_ALIGN = {"horizontal": "center", "vertical": "center", "wrapText": "1"}
-_TRUE = {"1": "1", "true": "1", "0": "0", "false": "0"}
-
-
-def _norm(a: dict[str, str]) -> dict[str, str]:
-    return {k: _TRUE.get(v, v) for k, v in a.items() if _TRUE.get(v, v) != "0"}
-
-
-class StyleParts:
-    """The fills and fonts of styles.xml, and xfs changed in their fill or alignment."""
-
-    def __init__(self, styles: Styles) -> None:
-        self.styles = styles
-        xml, p = styles.xml, styles.p
-        self.fills = _children(xml, p, b"fills", b"fill")
-        self.fonts = _children(xml, p, b"fonts", b"font")
-        self._memo: dict[tuple[Any, ...], int] = {}
-
-    def fill_id(self, style: int) -> int:
-        return int(self.styles._xf(style)[0].get("fillId", "0") or 0)
-
-    def solid_fill(self, color: str, *, ours: bool) -> int | None:
-        """The index of the solid fill of ``color``: as openpyxl writes ``PatternFill`` (ours)
-        or any solid fill of that foreground colour."""
-        for index, fill in enumerate(self.fills):
-            if not re.search(rb'patternType="solid"', fill):
-                continue
-            fg = re.search(rb'<(?:\w+:)?fgColor\b[^>]*?rgb="([0-9A-Fa-f]{8})"', fill)
-            if fg is None:
-                continue
-            if ours:
-                want = b'rgb="00' + color.upper().encode() + b'"'
-                bg = re.search(rb"<(?:\w+:)?bgColor\b[^>]*/?>", fill)
-                if fg.group(1).upper() == b"00" + color.upper().encode() and bg and want in bg[0]:
-                    return index
-            elif fg.group(1).upper().endswith(color.upper().encode()):
-                return index
-        return None
-
-    def font(self, style: int) -> bytes:
-        index = int(self.styles._xf(style)[0].get("fontId", "0") or 0)
-        return self.fonts[index] if 0 <= index < len(self.fonts) else b""
-
-    def alignment(self, style: int) -> dict[str, str]:
-        found = re.search(rb"<(?:\w+:)?alignment\b([^>]*?)/?>", self.styles._xf(style)[1])
-        return _norm(attrs(found.group(1))) if found else {}
-
-    def with_fill(self, style: int, fill: int) -> int:
-        if self.fill_id(style) == fill:
-            return style
-        key = ("fill", style, fill)
-        if key not in self._memo:
-            attributes, children = self.styles._xf(style)
-            changed = {**attributes, "fillId": str(fill)}
-            changed["applyFill"] = "1" if fill else "0"
-            self._memo[key] = self.styles._find_or_add(changed, children)
-        return self._memo[key]
-
-    def with_alignment(self, style: int, alignment: dict[str, str]) -> int:
-        if self.alignment(style) == alignment:
-            return style
-        key = ("align", style, tuple(alignment.items()))
-        if key not in self._memo:
-            attributes, children = self.styles._xf(style)
-            p = self.styles.p
-            element = b"<" + p + b"alignment" + b"".join(
-                b' %s="%s"' % (k.encode(), v.encode()) for k, v in alignment.items()
-            ) + b"/>"  # fmt: skip
-            rest = re.sub(rb"<(?:\w+:)?alignment\b[^>]*?(?:/>|>.*?</(?:\w+:)?alignment>)", b"",
-                          children, flags=re.S)  # fmt: skip
-            changed = {**attributes, "applyAlignment": "1"}
-            self._memo[key] = self.styles._find_or_add(changed, element + rest)
-        return self._memo[key]
-
-
-def _children(xml: bytes, p: bytes, section: bytes, item: bytes) -> list[bytes]:
-    found = re.search(rb"<" + p + section + rb"\b[^>]*?>(.*?)</" + p + section + rb">", xml, re.S)
-    if found is None:
-        return []
-    element = rb"<" + p + item + rb"\b[^>]*?(?:/>|>.*?</" + p + item + rb">)"
-    return [m.group(0) for m in re.finditer(element, found.group(1), re.S)]
 
 
 class TableReformat:
@@ -146,22 +66,9 @@ class TableReformat:
         self._targets: dict[tuple[int, int, int], int] = {}
         if self.format_bottom > layout.MAX_ROW:
             raise NotPatchable("the formatted rows run past the sheet's end")  # openpyxl says so
-        self._check_plain_xf()
+        KeptFormat(styles, self.parts, book, name, sheet, table, channel).check()
         self._find_fills()
         self._columns()
-        self._check_widths()
-        self._check_header()
-        self._check_frame()
-        self._check_strip()
-        if table.print_fit:
-            self._check_paper()
-
-    # -- checks: what a refresh leaves as it was must already be so ------------------------------
-
-    def _check_plain_xf(self) -> None:
-        xf = self.styles._xf(0)[0]
-        if any(xf.get(k, "0") != "0" for k in ("fontId", "fillId", "borderId", "numFmtId")):
-            raise NotPatchable("the default cell style is not plain")
 
     def _find_fills(self) -> None:
         parts = self.parts
@@ -186,139 +93,6 @@ class TableReformat:
                 self.wrapped.append((index, column.width or widths.get(index, DEFAULT_WIDTH)))
             if column.number_format or fill is not None or column.wrap:
                 self.formats[index] = (column.number_format, fill, column.wrap)
-
-    def _check_widths(self) -> None:
-        own: dict[int, float] = {}
-        cols = re.search(rb"<" + self.sheet.p + rb"cols>(.*?)</" + self.sheet.p + rb"cols>",
-                         self.sheet.xml, re.S)  # fmt: skip
-        for m in re.finditer(rb"<(?:\w+:)?col\b([^>]*?)/?>", cols.group(1) if cols else b""):
-            a = attrs(m.group(1))
-            if a.get("min") == a.get("max") and "width" in a:
-                own[int(a["min"])] = float(a["width"])
-        for index, column in zip(self.span, self.table.columns, strict=True):
-            if column.width is not None and abs(own.get(index, -1) - column.width) > 1e-6:
-                raise NotPatchable(f"column {get_column_letter(index)}'s width changes")
-
-    def _cell_style(self, row: int, column: int) -> int | None:
-        found = self.sheet._locate(row, self.sheet._data_open.end())
-        if found is None or found[0] != row:
-            return None
-        body = self.sheet.xml[found[2] : found[3]]
-        for cell in self.sheet.cells_of(body):
-            if cell.column == column:
-                return cell.style
-        return None
-
-    def _check_header(self) -> None:
-        parts = self.parts
-        for index, column in zip(self.span, self.table.columns, strict=True):
-            style = self._cell_style(self.table.header_row, index)
-            if style is None:
-                raise NotPatchable("a header cell without its style")
-            color = (
-                layout.INPUT_HEADER_FILL
-                if column.input
-                else layout.OUTPUT_HEADER_FILL
-                if column.output
-                else layout.HEADER_FILL
-            )
-            fill = parts.fill_id(style)
-            xf = self.styles._xf(style)[0]
-            if (
-                fill >= len(parts.fills)
-                or not re.search(rb'rgb="[0-9A-Fa-f]{2}' + color.encode(), parts.fills[fill], re.I)
-                or not re.search(rb"<(?:\w+:)?b\b", parts.font(style))
-                or xf.get("borderId", "0") == "0"
-                or parts.alignment(style) != _norm(_HEADER_ALIGN)
-            ):
-                raise NotPatchable(f"header cell {get_column_letter(index)} is not styled yet")
-
-    def _check_frame(self) -> None:
-        table, xml, p = self.table, self.sheet.xml, self.sheet.p
-        head = xml[: self.sheet._data_open.start()]
-        if table.freeze:
-            pane = re.search(rb"<" + p + rb"pane\b([^>]*?)/?>", head)
-            want = f"{get_column_letter(table.first_column + 1)}{self.top}"
-            a = attrs(pane.group(1)) if pane else {}
-            if a.get("topLeftCell") != want or a.get("state") != "frozen":
-                raise NotPatchable("frozen panes differ")
-        found = self.sheet._locate(table.header_row, self.sheet._data_open.end())
-        if found is None or found[0] != table.header_row:
-            raise NotPatchable("no header row")
-        height = attrs(xml[found[1] : found[2]]).get("ht")
-        if height is None or abs(float(height) - 30.0) > 1e-6:
-            raise NotPatchable("the header row's height differs")
-
-    def _check_strip(self) -> None:
-        for cells, size in ((self.table.title_cells, 16), (self.table.label_cells, None)):
-            for row, column in cells:
-                style = self._cell_style(row, column)
-                font = self.parts.font(style) if style is not None else b""
-                if not re.search(rb"<(?:\w+:)?b\b", font):
-                    raise NotPatchable("a title or label cell is not styled yet")
-                if size is not None and not re.search(rb'<(?:\w+:)?sz val="%d"' % size, font):
-                    raise NotPatchable("the title cell is not styled yet")
-
-    def _check_paper(self) -> None:
-        xml = self.sheet.xml
-        tail = xml[self.sheet._data_end :]
-        setup = re.search(rb"<(?:\w+:)?pageSetup\b([^>]*?)/?>", tail)
-        a = attrs(setup.group(1)) if setup else {}
-        if a.get("orientation") != "landscape" or a.get("paperSize") != str(layout.A4):
-            raise NotPatchable("the page setup differs")
-        if re.search(rb"<(?:\w+:)?rowBreaks\b[^>]*[^/]>", tail) or self.table.page_breaks:
-            raise NotPatchable("page breaks")
-        margins = re.search(rb"<(?:\w+:)?pageMargins\b([^>]*?)/?>", tail)
-        found_margins = attrs(margins.group(1)) if margins else {}
-        wanted = {
-            "left": 0.4,
-            "right": 0.4,
-            "top": 0.6,
-            "bottom": 0.6,
-            "header": 0.25,
-            "footer": 0.25,
-        }
-        if any(abs(float(found_margins.get(k, -1)) - v) > 1e-9 for k, v in wanted.items()):
-            raise NotPatchable("the page margins differ")
-        head = xml[: self.sheet._data_open.start()]
-        fit_to_page = re.search(rb"<(?:\w+:)?pageSetUpPr\b([^>]*?)/?>", head)
-        if (
-            fit_to_page is None
-            or _TRUE.get(attrs(fit_to_page.group(1)).get("fitToPage", "")) != "1"
-        ):
-            raise NotPatchable("the sheet is not fitted to pages")
-        paper = layout.PAPER.get(self.name, layout.PAPER_DEFAULT)
-        fit = (a.get("fitToWidth", "1"), a.get("fitToHeight", "1"))
-        if self.table.print_scale is not None or fit != (
-            str(paper.pages_wide),
-            str(paper.pages_tall),
-        ):
-            raise NotPatchable("the page fitting differs")
-        index = self.book.sheet_names().index(self.name)
-        titles = self.book.local_name("_xlnm.Print_Titles", index) or ""
-        header = self.table.header_row
-        if not self.table.freeze or f"${header}:${header}" not in titles:
-            raise NotPatchable("print titles differ")
-        if paper.repeat_columns:
-            first = get_column_letter(self.table.first_column)
-            last = get_column_letter(self.table.first_column + paper.repeat_columns - 1)
-            if f"${first}:${last}" not in titles:
-                raise NotPatchable("print title columns differ")
-        area = self.book.local_name("_xlnm.Print_Area", index) or ""
-        last = get_column_letter(paper.print_columns or 1)
-        # Whole columns, as openpyxl writes them or as Excel and LibreOffice save them.
-        if paper.print_columns and not area.endswith(
-            (f"$A$1:${last}${layout.MAX_ROW}", f"$A:${last}")
-        ):
-            raise NotPatchable("the print area differs")
-        header_code = layout.header_footer_code(layout.page_header(self.channel), bold_centre=True)
-        for tag, code in (
-            ("oddHeader", header_code),
-            ("oddFooter", layout.header_footer_code(layout.PAGE_FOOTER)),
-        ):
-            found = re.search(rb"<(?:\w+:)?" + tag.encode() + rb">(.*?)</", tail, re.S)
-            if found is None or _hf(unescape(found.group(1))) != _hf(code):
-                raise NotPatchable("the page header or footer differs")
 
     # -- made at save --------------------------------------------------------------------------
 
@@ -379,7 +153,7 @@ class TableReformat:
                 if code:
                     style = styles.with_format(style, code)
                 if wrap:
-                    style = parts.with_alignment(style, _norm(_WRAP))
+                    style = parts.with_alignment(style, norm_flags(_WRAP))
             if fill is not None:
                 current = parts.fill_id(style)
                 if zone == 0:
@@ -400,7 +174,7 @@ class TableReformat:
         code, fill, wrap = spec
         style = self.styles.with_format(0, code) if code else 0
         if wrap:
-            style = self.parts.with_alignment(style, _norm(_WRAP))
+            style = self.parts.with_alignment(style, norm_flags(_WRAP))
         if fill is not None and row <= self.data_bottom:
             style = self.parts.with_fill(style, fill)
         if self.tall.get(row, 1) > 1 and not self.parts.alignment(style):
@@ -418,33 +192,53 @@ class TableReformat:
         """
         found: dict[int, set[int]] = {}
         letters = {get_column_letter(c): c for c in self.formats}
-        zones = self._zones()
-        for zone, (start, end, low, high) in enumerate(zones):
+        for zone, (start, end, low, high) in enumerate(self._zones()):
             xml = self.sheet.xml[start:end]
             tally = Counter(self._pairs.findall(xml))
-            for (letter, s), _count in tally.items():
-                column = letters.get(letter.decode())
-                if column is None or (zone == 2 and column not in self.fill_columns):
-                    continue
-                style = int(s) if s else 0
-                if self.column_target(style, zone, column) != style:
-                    for row in self._rows_of(xml, letter, s):
-                        found.setdefault(row, set()).add(column)
-            if zone == 2:
-                continue
-            for letter, column in letters.items():
-                count = sum(n for (a, _s), n in tally.items() if a == letter.encode())
-                if count < high - low + 1:
-                    present = set(self._rows_of(xml, letter.encode(), None))
-                    for row in range(low, high + 1):
-                        if row not in present:
-                            found.setdefault(row, set()).add(column)
+            self._restyled(found, xml, zone, tally, letters)
+            if zone != 2:
+                self._missing(found, xml, tally, letters, range(low, high + 1))
         for row, lines in self.tall.items():
             if lines > 1:
                 found.setdefault(row, set()).update(self.span)
         for (row, column), _code in self.table.cell_formats:
             found.setdefault(row, set()).add(column)
         return found
+
+    def _restyled(
+        self,
+        found: dict[int, set[int]],
+        xml: bytes,
+        zone: int,
+        tally: Counter[tuple[bytes, bytes]],
+        letters: dict[str, int],
+    ) -> None:
+        """Adds the cells of ``zone`` whose style would change."""
+        for letter, s in tally:
+            column = letters.get(letter.decode())
+            if column is None or (zone == 2 and column not in self.fill_columns):
+                continue
+            style = int(s) if s else 0
+            if self.column_target(style, zone, column) != style:
+                for row in self._rows_of(xml, letter, s):
+                    found.setdefault(row, set()).add(column)
+
+    def _missing(
+        self,
+        found: dict[int, set[int]],
+        xml: bytes,
+        tally: Counter[tuple[bytes, bytes]],
+        letters: dict[str, int],
+        rows: range,
+    ) -> None:
+        """Adds the cells of ``rows`` a formatted column lacks (they are created)."""
+        for letter, column in letters.items():
+            count = sum(n for (a, _s), n in tally.items() if a == letter.encode())
+            if count < len(rows):
+                present = set(self._rows_of(xml, letter.encode(), None))
+                for row in rows:
+                    if row not in present:
+                        found.setdefault(row, set()).add(column)
 
     @cached_property
     def _pairs(self) -> re.Pattern[bytes]:
@@ -570,17 +364,12 @@ class TableReformat:
         found = re.search(rb'\sdxfId="(\d+)"', rules)
         if found is None or b'type="expression"' not in rules:
             return False
-        dxfs = _children(self.styles.xml, self.styles.p, b"dxfs", b"dxf")
+        dxfs = children(self.styles.xml, self.styles.p, b"dxfs", b"dxf")
         index = int(found.group(1))
         if index >= len(dxfs):
             return False
         color = re.search(rb'<(?:\w+:)?color\b[^>]*?rgb="([0-9A-Fa-f]+)"', dxfs[index])
         return color is not None and color.group(1).upper().endswith(layout.MUTED_FONT.encode())
-
-
-def _hf(code: str) -> str:
-    """A header/footer code without the space openpyxl writes after a font size."""
-    return re.sub(r"(&\d+) ", r"\1", code)
 
 
 def channel_of(settings: list[list[Any]]) -> str:
@@ -595,4 +384,4 @@ def _unescaped(raw: bytes) -> str:
     return unescape(raw)
 
 
-__all__ = ["OUR_HEIGHTS", "StyleParts", "TableReformat", "channel_of"]
+__all__ = ["OUR_HEIGHTS", "TableReformat", "channel_of"]
