@@ -366,3 +366,21 @@ def test_a_table_sorted_by_hand_gets_its_row_heights_made_again(tmp_path, monkey
     assert refreshed.cell(row=moved, column=own).value == "benim notum"
     assert refreshed.cell(row=moved, column=own).alignment.vertical == "top"
     assert refreshed.row_dimensions[moved].height > 15
+
+
+@pytest.mark.parametrize("fast", ["0", "1"])
+def test_api_text_no_xml_reader_accepts_leaves_a_workbook_that_opens(tmp_path, monkeypatch, fast):
+    """A lone surrogate ("\\ud800" in the JSON) or U+FFFF in an invoice's text: a new workbook
+    and a refresh of one (each path) open in openpyxl and python-calamine, the rest kept."""
+    original = _fetched(tmp_path, monkeypatch)
+    with Sandbox(invoices=INVOICES, seed=SEED) as sb:
+        first, second = sb.books.invoice_records("sale_invoice")[:2]
+        sb.books.update_invoice(first.id, description="a\ud800b")
+        sb.books.update_invoice(second.id, associate_name="Şirket\uffff A.Ş.")
+        created = tmp_path / "new.xlsx"
+        _fetch(sb, created, monkeypatch, fast)
+        _fetch(sb, original, monkeypatch, fast)
+    for path in (created, original):
+        calamine_values(path)
+        texts = {c.value for row in openpyxl.load_workbook(path)[layout.INVOICES] for c in row}
+        assert {"ab", "Şirket A.Ş."} <= texts
