@@ -383,4 +383,4 @@ def test_api_text_no_xml_reader_accepts_leaves_a_workbook_that_opens(tmp_path, m
     for path in (created, original):
         calamine_values(path)
         texts = {c.value for row in openpyxl.load_workbook(path)[layout.INVOICES] for c in row}
-        assert {"ab", "Şirket A.Ş."} <= texts
+        assert {"a\ufffdb", "Şirket A.Ş."} <= texts  # the API's reading, a cell's cleaning

@@ -349,7 +349,7 @@ class TableReformat:
                 line = values[row - 1]
                 if column <= len(line):
                     text = line[column - 1]
-                    if type(text) is str and (len(text) > per_line or "\n" in text):
+                    if isinstance(text, str) and (len(text) > per_line or "\n" in text):
                         found.add(row)
         p = self.sheet.p
         for m in re.finditer(rb"<" + p + rb"row\b([^>]*?\bht\s*=[^>]*)>", self.sheet.xml):
