@@ -432,3 +432,13 @@ def test_collect_amount_is_a_positive_two_decimal_amount_or_a_row_error(value: o
         message, amount = exc.message, None
     assert message.startswith("Tahsil Tutarı") or message == ""
     assert amount is None or (amount > 0 and amount == amount.quantize(Decimal("0.01")))
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [("\ud800bad", "bad"), ("a\udfffb", "ab"), ("x\ufffey", "xy"), ("x\uffffy", "xy")],
+)
+def test_clean_text_drops_what_no_xml_reader_accepts(text: str, cleaned: str) -> None:
+    # A lone surrogate (JSON can carry "\ud800") or U+FFFE/U+FFFF: written as a character
+    # reference, it left a workbook nothing could open.
+    assert cells.clean_text(text) == cleaned

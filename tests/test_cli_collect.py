@@ -371,3 +371,18 @@ def test_an_unsettled_attempt_is_listed_blocks_sending_and_can_be_resolved(
     capsys.readouterr()
     assert run("journal") == 0
     assert "no unsettled" in capsys.readouterr().out
+
+
+def test_an_invoice_whose_text_holds_a_lone_surrogate_is_collected_once(sandbox, tmp_path):
+    """A party name or serial with "\\ud800" alone in the JSON: fetch writes a workbook that
+    opens, and collect prints its plan, journals and collects as for any row (it stopped with
+    an "unexpected error" before any send, every time)."""
+    path = fetched(tmp_path)
+    docs = open_rows(sandbox)[:2]
+    sandbox.books.update_invoice(docs[0], associate_name="Kötü\ud800 Ad", serial_no="S\udfff1")
+    assert run("fetch", path) == 0
+    edit_rows(path, {d: {"Tahsil Et": "x", "Kasa/Banka": vault_name(sandbox, "TRY")} for d in docs})
+    assert run("collect", path, "--yes") == 0
+    assert run("collect", path, "--yes") == 0
+    assert all(sandbox.books.collected_documents()[d] == 1 for d in docs)
+    assert all(outcomes(path)[d] for d in docs)

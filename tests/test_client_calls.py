@@ -8,6 +8,7 @@ The sample answers in ``tests/fixtures`` are copied verbatim from ``kolaybi-api.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -176,3 +177,20 @@ def test_proceed_parses_the_documented_answer(rsps, client):
     assert result.transaction_status == "Tamamlandı"
     assert result.remaining_amount == Decimal("0.0")
     assert isinstance(result.remaining_amount, Decimal)
+
+
+def test_a_lone_surrogate_in_an_answer_becomes_a_replacement_character(rsps, client):
+    """JSON may carry "\\ud800" alone: not a character any encoding can write (the console,
+    the journal, a workbook's XML each failed on it), so it is read as U+FFFD; a pair
+    escaped the same way stays the one character it is."""
+    add_token(rsps)
+    item = load("invoices_list.json")["data"][0]
+    item["header"]["associate"]["full_name"] = "Kötü\ud800 Ad 😀"
+    body = json.dumps({"success": True, "data": item})  # ASCII: "\\ud800", "\\ud83d\\ude00"
+    assert "\\ud800" in body
+    assert "\\ud83d\\ude00" in body
+    rsps.add(responses.GET, f"{INVOICES_URL}/1854", body=body, content_type="application/json")
+
+    invoice = client.get_invoice(1854)
+
+    assert invoice.header.associate.full_name == "Kötü\ufffd Ad 😀"

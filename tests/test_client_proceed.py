@@ -126,3 +126,12 @@ def test_an_echoed_key_is_redacted_in_every_form(rsps: Any, client: Any, echo: s
     assert "bad key" in text
     assert echo not in text
     assert "Gizli" not in text
+
+
+def test_a_refusal_whose_message_holds_a_lone_surrogate_reads_whole(rsps: Any, client: Any) -> None:
+    body = json.dumps({"success": False, "message": "kalan yok \udc00"})
+    rsps.add(responses.POST, PROCEED_URL, status=422, body=body, content_type="application/json")
+    with pytest.raises(RejectedError) as caught:
+        client.proceed(1854, 2)
+    caught.value.message.encode("utf-8")  # the journal and the workbook write it
+    assert "\ufffd" in caught.value.message

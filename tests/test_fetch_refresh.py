@@ -9,6 +9,7 @@ the control strip's rows; every other zip member stays byte for byte (VBA includ
 from __future__ import annotations
 
 import contextlib
+import copy
 import shutil
 import zipfile
 from pathlib import Path
@@ -319,3 +320,67 @@ def test_a_print_area_saved_as_whole_columns_is_patched(tmp_path, monkeypatch):
     assert openpyxl.load_workbook(slow)[layout.INVOICES].print_area.endswith("$A$1:$V$1048576")
     with zipfile.ZipFile(fast) as book:
         assert b"'Faturalar'!$A:$V<" in book.read("xl/workbook.xml")
+
+
+def test_a_table_sorted_by_hand_gets_its_row_heights_made_again(tmp_path, monkeypatch):
+    """A person sorted the table (Excel moves the cells with their styles, not the rows'
+    heights): the long descriptions now stand in rows of one line, and short ones in rows
+    made tall for others. A refresh that changes no value there sizes those rows again (and
+    aligns their cells to the top), as openpyxl's path does for every row."""
+    first = _fetched(tmp_path, monkeypatch)
+    book = openpyxl.load_workbook(first)
+    ws = book[layout.INVOICES]
+    header_row = layout.INVOICE_HEADER_ROW
+    header = [c.value for c in ws[header_row]]
+    own = len(header) + 1
+    ws.cell(row=header_row, column=own, value="Notum")
+    book.save(first)
+    _, fast = _refresh_both(first, monkeypatch, patched=False)  # their column's first format
+    book = openpyxl.load_workbook(fast)
+    ws = book[layout.INVOICES]
+    description = header.index(layout.C_DESCRIPTION.header) + 1
+    last = max(r for r in range(header_row + 1, ws.max_row + 1) if ws.cell(r, 1).value)
+    tall = next(
+        r
+        for r in range(header_row + 1, last + 1)
+        if len(str(ws.cell(r, description).value or "")) > 200
+    )
+    ws.cell(row=tall, column=own, value="benim notum")
+    rows = [
+        [(c.value, copy.copy(c._style)) for c in ws[r][:own]]
+        for r in range(header_row + 1, last + 1)
+    ]
+    for r, row in enumerate(reversed(rows), start=header_row + 1):  # sorted the other way
+        for c, (value, style) in enumerate(row, start=1):
+            cell = ws.cell(row=r, column=c)
+            cell.value, cell._style = value, style
+    moved = header_row + 1 + last - tall
+    assert moved != tall
+    del ws._cells[(tall, own)]  # no cell there any more: Excel's sort moved it
+    original = tmp_path / "sorted.xlsx"
+    book.save(original)
+    slow, fast = _refresh_both(original, monkeypatch)
+    _assert_same(slow, fast)
+    refreshed = openpyxl.load_workbook(fast)[layout.INVOICES]
+    # The rows stay in their order; the long text now in row ``moved``, the height with it.
+    assert refreshed.cell(row=moved, column=own).value == "benim notum"
+    assert refreshed.cell(row=moved, column=own).alignment.vertical == "top"
+    assert refreshed.row_dimensions[moved].height > 15
+
+
+@pytest.mark.parametrize("fast", ["0", "1"])
+def test_api_text_no_xml_reader_accepts_leaves_a_workbook_that_opens(tmp_path, monkeypatch, fast):
+    """A lone surrogate ("\\ud800" in the JSON) or U+FFFF in an invoice's text: a new workbook
+    and a refresh of one (each path) open in openpyxl and python-calamine, the rest kept."""
+    original = _fetched(tmp_path, monkeypatch)
+    with Sandbox(invoices=INVOICES, seed=SEED) as sb:
+        first, second = sb.books.invoice_records("sale_invoice")[:2]
+        sb.books.update_invoice(first.id, description="a\ud800b")
+        sb.books.update_invoice(second.id, associate_name="Şirket\uffff A.Ş.")
+        created = tmp_path / "new.xlsx"
+        _fetch(sb, created, monkeypatch, fast)
+        _fetch(sb, original, monkeypatch, fast)
+    for path in (created, original):
+        calamine_values(path)
+        texts = {c.value for row in openpyxl.load_workbook(path)[layout.INVOICES] for c in row}
+        assert {"a\ufffdb", "Şirket A.Ş."} <= texts  # the API's reading, a cell's cleaning

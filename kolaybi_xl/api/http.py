@@ -99,12 +99,34 @@ def body_text(response: requests.Response) -> str:
 def json_or_none(response: requests.Response) -> Any:
     try:
         if _declares_charset(response):
-            return response.json()
-        # JSON is UTF-8 (or UTF-16/32, which json.loads detects from the bytes), even when
-        # a server labels it text/html without a charset.
-        return json_module.loads(response.content) if response.content else None
+            body = response.json()
+        else:
+            # JSON is UTF-8 (or UTF-16/32, which json.loads detects from the bytes), even when
+            # a server labels it text/html without a charset.
+            body = json_module.loads(response.content) if response.content else None
     except (ValueError, UnicodeDecodeError):
         return None
+    if _SURROGATE_ESCAPE.search(response.content or b""):
+        body = _whole_characters(body)
+    return body
+
+
+# "\ud800" alone in a JSON string is a lone surrogate: no text encoding can write it (the
+# console, the journal, a workbook's XML would all fail on it). Only an escape makes one, and
+# a body without such an escape is left as parsed.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_characters(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) made U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_whole_characters(v) for v in value]
+    if isinstance(value, dict):
+        return {_whole_characters(k): _whole_characters(v) for k, v in value.items()}
+    return value
 
 
 def excerpt(response: requests.Response, redact: Redactor) -> str:

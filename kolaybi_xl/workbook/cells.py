@@ -19,8 +19,10 @@ from typing import Any
 from .layout import MARK_NO, MARK_UNDO, MARK_YES
 
 EXCEL_MAX_TEXT = 32_767
-# openpyxl refuses these (XML 1.0 forbids them); Excel cannot show them either.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# openpyxl refuses these (XML 1.0 forbids them); Excel cannot show them either. A lone
+# surrogate (JSON may carry "\ud800") or U+FFFE/U+FFFF would be written as a character
+# reference no XML reader accepts: the whole workbook would no longer open.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 # Strings Excel would read as a formula when typed or written through COM.
 FORMULA_STARTS = ("=", "+", "-", "@")
 EXCEL_EPOCH = datetime(1899, 12, 30)

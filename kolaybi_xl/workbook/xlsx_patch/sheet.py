@@ -255,8 +255,28 @@ class Sheet:
         """The row rebuilt with ``patches`` made, and its last column; None if none changed."""
         cells = self._patched_cells(row, body, patches)
         if cells is None:
-            return None
+            return self._refitted(row, tag, body, height)
         head = self._row_head(row, tag, cells, height)
+        content = b"".join(c.xml for c in cells)
+        right = max((c.column for c in cells), default=0)
+        return head + b">" + content + b"</" + self.p + b"row>", right
+
+    def _refitted(
+        self, row: int, tag: bytes | None, body: bytes, height: Callable[[int], float | None]
+    ) -> tuple[bytes, int] | None:
+        """A row none of whose cells changes, rebuilt when ``fit`` changes its height (its
+        text was sorted away from the height made for it); None if it keeps its height."""
+        if tag is None or self._fit is None:
+            return None
+        cells = self.cells_of(body) if body else []
+        head = self._row_head(row, tag, cells, height)
+        start = len(self.p) + 4
+
+        def size(a: dict[str, str]) -> tuple[str | None, str | None]:
+            return a.get("ht"), a.get("customHeight")
+
+        if size(attrs(head[start:])) == size(attrs(tag[start:-1].rstrip(b"/"))):
+            return None
         content = b"".join(c.xml for c in cells)
         right = max((c.column for c in cells), default=0)
         return head + b">" + content + b"</" + self.p + b"row>", right

@@ -127,6 +127,10 @@ class SheetPatch:
         its style in its value's patch; every other cell it may restyle or create, here."""
         reformat = self.reformat
         assert reformat is not None
+        for row in reformat.rows_to_fit(self.values) - rows.keys():
+            line = rows.setdefault(row, {})  # its height, and its cells' alignment, anew
+            for column in reformat.span:
+                line.setdefault(column, self._format_only)
         reformat.fit_rows(sorted(rows), self.values)
         for row, columns in reformat.rows_to_visit().items():
             line = rows.setdefault(row, {})

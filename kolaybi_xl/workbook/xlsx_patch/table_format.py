@@ -108,6 +108,33 @@ class TableReformat:
                     lines = max(lines, wrapped_lines(line[column - 1], width))
             self.tall[row] = lines
 
+    def rows_to_fit(self, values: list[list[Any]]) -> set[int]:
+        """Rows of the formatted range whose height may be wrong though none of their values
+        changes: a wrapped text longer than a line, or one of our heights (rows a person
+        sorted carry their texts away from the heights made for them; openpyxl sizes every
+        row of the range again)."""
+        if not self.wrapped:
+            return set()
+        found: set[int] = set()
+        low, high = self.top, min(self.format_bottom, len(values))
+        for column, width in self.wrapped:
+            per_line = max(1, int(width * 1.1))  # as ``wrapped_lines``: shorter is one line
+            for row in range(low, high + 1):
+                line = values[row - 1]
+                if column <= len(line):
+                    text = line[column - 1]
+                    if isinstance(text, str) and (len(text) > per_line or "\n" in text):
+                        found.add(row)
+        p = self.sheet.p
+        for m in re.finditer(rb"<" + p + rb"row\b([^>]*?\bht\s*=[^>]*)>", self.sheet.xml):
+            a = attrs(m.group(1))
+            number = a.get("r")
+            if number is not None and f"{float(a['ht']):g}" in OUR_HEIGHTS:
+                row = int(number)
+                if self.top <= row <= self.format_bottom:
+                    found.add(row)
+        return found
+
     def fit(self, row: int, a: dict[str, str]) -> None:
         """A written row's height, as ``xlsx_format._fit_row_heights`` leaves it."""
         lines = self.tall.get(row)
