@@ -9,6 +9,7 @@ The sample answers in ``tests/fixtures`` are copied verbatim from ``kolaybi-api.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -194,3 +195,26 @@ def test_a_lone_surrogate_in_an_answer_becomes_a_replacement_character(rsps, cli
     invoice = client.get_invoice(1854)
 
     assert invoice.header.associate.full_name == "Kötü\ufffd Ad 😀"
+
+
+@pytest.mark.parametrize(
+    ("text", "lone"),
+    [
+        ("😀 and 𝄞", False),  # escaped pairs: whole characters
+        ("ğüşiöç", False),
+        ("\ud800", True),
+        ("a\udc00b", True),
+        ("\ud800\ud800", True),
+        ("😀\udfff", True),
+        ("\udc00😀", True),
+    ],
+)
+def test_only_a_lone_surrogate_makes_the_answer_walked_again(text, lone):
+    """The whole answer is walked (a copy of a 50,000-invoice list) only when it holds a lone
+    half: a seeded list or a real one with one emoji in it read as it was parsed."""
+    from kolaybi_xl.api.http import _SURROGATE_ESCAPE
+
+    raw = json.dumps({"data": [{"name": text}]}).encode()  # ASCII escapes, as PHP writes them
+    assert bool(_SURROGATE_ESCAPE.search(raw)) is lone
+    upper = re.sub(rb"\\u([0-9a-f]{4})", lambda m: b"\\u" + m.group(1).upper(), raw)
+    assert bool(_SURROGATE_ESCAPE.search(upper)) is lone  # "\uD83D\uDE00" too

@@ -113,8 +113,13 @@ def json_or_none(response: requests.Response) -> Any:
 
 # "\ud800" alone in a JSON string is a lone surrogate: no text encoding can write it (the
 # console, the journal, a workbook's XML would all fail on it). Only an escape makes one, and
-# a body without such an escape is left as parsed.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# a body without a lone one is left as parsed: an escaped pair (an emoji, as PHP's json_encode
+# writes every character beyond U+FFFF) is a whole character and must not cost a walk of a
+# 50,000-invoice answer.
+_SURROGATE_ESCAPE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"  # a high half without its low half
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a low one alone
+)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
