@@ -180,8 +180,6 @@ def _run(out: Path, work: Path, invoices: int, stream: TextIO) -> int:
             confirm=confirm,
         )
         say(f"5. {collected.summary()}")  # the summary names the step itself
-        table = read_invoice_table(grid)
-        assert table is not None
         for outcome in collected.outcomes:
             row = _("row {row}").format(row=outcome.sheet_row)
             say(f"     {row}: {outcome.outcome}")
