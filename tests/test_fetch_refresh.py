@@ -98,6 +98,19 @@ def _invoice_part(path: Path) -> str:
     return part
 
 
+def _replayed_then_patched(first: Path, tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    """A refresh of ``first`` that goes through openpyxl (a column of theirs gets its first
+    format), then one of its result against other books (30 invoices fewer) that is patched;
+    each compared with openpyxl's. Returns the second pair (openpyxl's, the patched one)."""
+    slow, fast = _refresh_both(first, monkeypatch, patched=False)
+    _assert_same(slow, fast)
+    original = tmp_path / "edited.xlsx"
+    shutil.copyfile(fast, original)
+    slow, fast = _refresh_both(original, monkeypatch, invoices=INVOICES - 30, seed=SEED + 1)
+    _assert_same(slow, fast)
+    return slow, fast
+
+
 @pytest.mark.parametrize("suffix", [".xlsx", ".xlsm"])
 def test_a_refresh_that_changes_nothing_touches_only_the_control_strip(
     tmp_path, monkeypatch, suffix
@@ -139,14 +152,9 @@ def test_a_refresh_with_changed_added_and_no_longer_listed_invoices(tmp_path, mo
     first = _fetched(tmp_path, monkeypatch)
     _user_edits(first)
     # Their new column's header is not styled yet: that first refresh goes through openpyxl.
-    slow, fast = _refresh_both(first, monkeypatch, patched=False)
-    _assert_same(slow, fast)
-    original = tmp_path / "edited.xlsx"
-    shutil.copyfile(fast, original)
     # Other books: some invoices gone (rows with the user's marks kept at the end, grey),
     # others new, fewer rows in all (the leftover rows cleared).
-    slow, fast = _refresh_both(original, monkeypatch, invoices=INVOICES - 30, seed=SEED + 1)
-    _assert_same(slow, fast)
+    slow, fast = _replayed_then_patched(first, tmp_path, monkeypatch)
     settings = _sheet_settings(fast)[layout.INVOICES]
     assert settings[7]  # the grey rows' conditional format
     cells = openpyxl_cells(fast)
@@ -288,13 +296,8 @@ def test_a_persons_own_dropdown_and_conditional_format_are_kept(tmp_path, monkey
     )
     book.save(first)
     # Theirs come after ours now: openpyxl puts ours last again, so this one is replayed...
-    slow, fast = _refresh_both(first, monkeypatch, patched=False)
-    _assert_same(slow, fast)
-    original = tmp_path / "edited.xlsx"
-    shutil.copyfile(fast, original)
     # ... and the next one is patched, theirs kept as they are.
-    slow, fast = _refresh_both(original, monkeypatch, invoices=INVOICES - 30, seed=SEED + 1)
-    _assert_same(slow, fast)
+    _, fast = _replayed_then_patched(first, tmp_path, monkeypatch)
     settings = _sheet_settings(fast)[layout.INVOICES]
     assert any(v[0] == "X7:X60" for v in settings[6])
     assert any(f[0] == "L7:L60" for f in settings[7])
