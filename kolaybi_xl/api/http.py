@@ -106,7 +106,7 @@ def json_or_none(response: requests.Response) -> Any:
             body = json_module.loads(response.content) if response.content else None
     except (ValueError, UnicodeDecodeError):
         return None
-    if _SURROGATE_ESCAPE.search(response.content or b""):
+    if has_lone_surrogate(response.content or b""):
         body = _whole_characters(body)
     return body
 
@@ -116,10 +116,17 @@ def json_or_none(response: requests.Response) -> Any:
 # a body without a lone one is left as parsed: an escaped pair (an emoji, as PHP's json_encode
 # writes every character beyond U+FFFF) is a whole character and must not cost a walk of a
 # 50,000-invoice answer.
-_SURROGATE_ESCAPE = re.compile(
-    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"  # a high half without its low half
-    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a low one alone
-)
+# One scan with a literal start ("\\u"), a pair taken as one match: a lookbehind alternative
+# made the scan of a 10,000-invoice answer (12 MB) take 0.3 s instead of 7 ms.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD](?:[89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F]|[89a-fA-F])")
+_PAIR_MATCH = len(b"\\ud83d\\ude")  # a whole pair's match; a lone half's is shorter
+
+
+def has_lone_surrogate(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` escapes a surrogate half without its other half."""
+    return any(len(m.group()) != _PAIR_MATCH for m in _SURROGATE_ESCAPE.finditer(raw))
+
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
