@@ -458,7 +458,7 @@ def plan_collection(
 
     Documents with an earlier attempt whose outcome is not settled are reported, not planned.
     """
-    table = _read_table(grid)
+    table = _read_table(grid, marked_only=True)  # no earlier outcome is written here
     journal = journal if journal is not None else Journal.default()
     blocked: dict[int, float | None] = {a.document_id: None for a in journal.pending(key)}
     return _build_plan(

@@ -33,6 +33,7 @@ from ...workbook.cells import (
 from ...workbook.grid import Grid, is_live
 from ..errors import JobError
 from ..journal import Journal
+from ..marked_table import read_marked_table
 from ..table import InvoiceTable, read_invoice_table, require_columns
 from .records import REQUIRED_COLUMNS, CollectClient
 from .waits import DETAIL_LIMIT, SALE, Waits
@@ -40,11 +41,17 @@ from .waits import DETAIL_LIMIT, SALE, Waits
 log = logging.getLogger(__name__)
 
 
-def _read_table(grid: Grid) -> InvoiceTable:
+def _read_table(grid: Grid, *, marked_only: bool = False) -> InvoiceTable:
+    """The invoice table; ``marked_only``: whole rows may be read only where ``Tahsil Et`` holds
+    something (see ``marked_table``), for a run that looks at no other row."""
     if layout.INVOICES not in grid.sheet_names():
         raise JobError(
             "the workbook has no '{sheet}' sheet; fetch invoices first", sheet=layout.INVOICES
         )
+    table = read_marked_table(grid) if marked_only else None
+    if table is not None:
+        require_columns(table, REQUIRED_COLUMNS)
+        return table
     # Shared: a run never changes its table's rows (``_as_recovered`` copies the few it
     # adjusts), so a workbook file's grid lends them instead of copying 50,000 rows.
     table = read_invoice_table(grid, shared=True)

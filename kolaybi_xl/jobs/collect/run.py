@@ -75,7 +75,10 @@ def run_marked(
         prefetched = (
             _prefetch_sales(grid, client, journal, key, workbook, waits) if steps.prefetch else None
         )
-        table = _read_table(grid)  # a bad workbook fails before any other API call
+        # A bad workbook fails before any other API call. Whole rows are read only where marked,
+        # unless an earlier attempt (pending, or final but not written) may need its row found.
+        open_work = any(not (a.final and a.written) for a in journal.attempts(key))
+        table = _read_table(grid, marked_only=not open_work)
         horizon = proceed_horizon(client, waits)
         evidence = _Evidence(client, journal, key, waits)
         settler = _Settler(

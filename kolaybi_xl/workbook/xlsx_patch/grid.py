@@ -37,6 +37,7 @@ from .early_deflate import EarlyDeflate
 from .errors import NotPatchable
 from .sheet import Sheet
 from .sheet_patch import CLEARED, SheetPatch
+from .sparse import SomeRows, filled_rows, last_value_row, read_some
 from .styles import Styles
 from .table_format import TableReformat, channel_of
 from .values import open_book, read_values, trimmed
@@ -85,6 +86,9 @@ class PatchGrid:
         self._names = self._book.sheet_names()
         self._sheets: dict[str, Sheet] = {}
         self._values: dict[str, list[list[Any]]] = {}
+        # Sheets read in part (``read_marked``): the rows read so far, by number; a whole read
+        # replaces them (the writes made meanwhile applied to it).
+        self._partial: dict[str, dict[int, list[Any]]] = {}
         self._merged: dict[str, set[tuple[int, int]]] = {}
         self._writes: dict[str, dict[tuple[int, int], Any]] = {}
         self._before: dict[str, dict[tuple[int, int], Any]] = {}
@@ -219,7 +223,20 @@ class PatchGrid:
             else:
                 sheet = self._sheet_xml(name)
                 self._values[name] = read_values(self._calamine, name, sheet.xml, sheet.p)
+                if self._partial.pop(name, None) is not None:
+                    self._apply_writes(name)
         return self._values[name]
+
+    def _apply_writes(self, name: str) -> None:
+        """The values written to a sheet read in part, shown in its whole read (made later)."""
+        grid = self._values[name]
+        for (row, column), value in self._writes.get(name, {}).items():
+            while len(grid) < row:
+                grid.append([])
+            line = grid[row - 1]
+            if len(line) < column:
+                line.extend([None] * (column - len(line)))
+            line[column - 1] = None if value is CLEARED else cell_value(value)
 
     def sheet_names(self) -> list[str]:
         return list(self._names)
@@ -237,6 +254,37 @@ class PatchGrid:
             return self.read(sheet)  # lent once already, or not the trimmed block as read
         self._lent[sheet] = (len(block), set())
         return list(block)
+
+    def read_marked(
+        self, sheet: str, head: int, column_of: Callable[[list[list[Any]]], int | None]
+    ) -> SomeRows | None:
+        """The first ``head`` rows of ``sheet`` and, below them, only the rows whose cell in the
+        column ``column_of(first rows)`` holds something — each as ``read`` gives it — and how
+        many rows ``read`` would give. None (read the whole sheet instead) when ``column_of``
+        says None, the sheet was read whole already, or the scan is unsure (``sparse``).
+
+        50,000 rows with 200 marked: 0.2 s instead of 2. The rows returned are copies."""
+        if sheet in self._values or sheet in self._partial or sheet not in self._names:
+            return None
+        if self._book.sheet_part(sheet) is None:
+            return None
+        part, xml = self._part(sheet), self._sheet_xml(sheet)
+        rows = read_some(self._package, part, sheet, xml, range(1, head + 1))
+        column = column_of([rows[r] for r in range(1, head + 1)])
+        if column is None:
+            return None
+        filled, last = filled_rows(xml, column, head), last_value_row(xml)
+        if filled is None or last is None:
+            return None
+        rows.update(read_some(self._package, part, sheet, xml, [*filled, last]))
+        if last and all(v is None for v in rows[last]):
+            return None  # its "value" reads as nothing: the whole read knows where rows end
+        self._partial[sheet] = rows
+        return SomeRows({r: list(line) for r, line in rows.items() if r <= last}, last)
+
+    def read_row(self, sheet: str, row: int) -> list[Any]:
+        """Row ``row`` as this grid holds it now (a copy; not padded)."""
+        return list(self._current(sheet, row))
 
     # -- changing -----------------------------------------------------------------------------
 
@@ -261,7 +309,21 @@ class PatchGrid:
             self._merged[name] = covered
         return self._merged[name]
 
-    def _set(self, sheet: str, row: int, column: int, value: Any, shown: Any) -> None:
+    def _current(self, sheet: str, row: int) -> list[Any]:
+        """Row ``row`` as read and written since (not to be changed: see ``_line``)."""
+        if sheet in self._partial:
+            return self._line(sheet, row)
+        grid = self._grid(sheet)
+        return grid[row - 1] if row <= len(grid) else []
+
+    def _line(self, sheet: str, row: int) -> list[Any]:
+        """The list this grid keeps for row ``row`` of ``sheet``, to be changed."""
+        partial = self._partial.get(sheet)
+        if partial is not None:
+            if row not in partial:  # a row the partial read left out: read it now
+                xml = self._sheet_xml(sheet)
+                partial.update(read_some(self._package, self._part(sheet), sheet, xml, [row]))
+            return partial[row]
         grid = self._grid(sheet)
         while len(grid) < row:
             grid.append([])
@@ -270,6 +332,10 @@ class PatchGrid:
         if lent is not None and row <= lent[0] and row not in lent[1]:
             line = grid[row - 1] = list(line)  # the caller keeps the row as it was read
             lent[1].add(row)
+        return line
+
+    def _set(self, sheet: str, row: int, column: int, value: Any, shown: Any) -> None:
+        line = self._line(sheet, row)
         if len(line) < column:
             line.extend([None] * (column - len(line)))
         self._before.setdefault(sheet, {}).setdefault((row, column), line[column - 1])
@@ -277,7 +343,8 @@ class PatchGrid:
         line[column - 1] = shown
 
     def write(self, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]) -> None:
-        grid = self._grid(sheet)
+        if sheet not in self._partial:
+            self._grid(sheet)  # KeyError for a sheet that is not there
         if top < 1 or left < 1 or top + len(rows) - 1 > MAX_ROW:
             raise ValueError(f"cells outside the sheet: row {top}, column {left}")
         merged = self._merged_cells(sheet)
@@ -285,8 +352,7 @@ class PatchGrid:
         for r, values in enumerate(rows, start=top):
             if left + len(values) - 1 > MAX_COLUMN:
                 raise ValueError(f"cells outside the sheet: row {r}")
-            line = grid[r - 1] if r <= len(grid) else []
-            self._write_line(sheet, r, left, values, line, merged, pending)
+            self._write_line(sheet, r, left, values, self._current(sheet, r), merged, pending)
         self._ops.append(("write", (sheet, top, left, [list(v) for v in rows])))
 
     def _write_line(

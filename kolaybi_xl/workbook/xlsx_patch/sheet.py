@@ -127,6 +127,33 @@ class Sheet:
                 low = found[3]
         return self._row_from(low)
 
+    @property
+    def data_span(self) -> tuple[int, int]:
+        """Where the rows are: from the end of the ``sheetData`` start tag to its end tag."""
+        return self._data_open.end(), self._data_end
+
+    @property
+    def data_head(self) -> bytes:
+        """The part's XML up to and including the ``sheetData`` start tag."""
+        return self.xml[: self._data_open.end()]
+
+    def find_row(self, row: int, low: int) -> tuple[int, int, int, int] | None:
+        """The first row numbered ``row`` or more, its start tag at or after ``low``: (number,
+        start, end of the start tag, end of the row)."""
+        return self._locate(row, low)
+
+    def row_holding(self, position: int) -> int | None:
+        """The number of the row whose XML holds the byte at ``position`` (in ``sheetData``)."""
+        start = self.xml.rfind(b"<" + self.p + b"row", self._data_open.end(), position + 1)
+        while start >= 0:
+            found = self._row_from(start)
+            if found is not None and found[1] <= position < found[3]:
+                return found[0]
+            if found is not None and found[1] == start:
+                return None  # the row tag before ``position`` ends before it
+            start = self.xml.rfind(b"<" + self.p + b"row", self._data_open.end(), start)
+        return None
+
     def last_row(self) -> int:
         start = self.xml.rfind(b"<" + self.p + b"row", self._data_open.end(), self._data_end)
         while start >= 0:

@@ -42,6 +42,21 @@ def open_book(data: bytes) -> CalamineWorkbook:
 
 
 def read_values(book: CalamineWorkbook, name: str, sheet_xml: bytes, p: bytes) -> list[list[Any]]:
+    rows = python_rows(book, name)
+    exact = {**errors(sheet_xml, p), **formulas(sheet_xml, p)}
+    for (row_number, column), formula in exact.items():
+        while len(rows) < row_number:
+            rows.append([])
+        line = rows[row_number - 1]
+        if len(line) < column:
+            line.extend([None] * (column - len(line)))
+        line[column - 1] = formula
+    return _trim(rows)
+
+
+def python_rows(book: CalamineWorkbook, name: str) -> list[list[Any]]:
+    """The sheet's cells as openpyxl reads them, errors and formulas aside (see ``errors`` and
+    ``formulas``): one list per row from A1, not trimmed."""
     try:
         raw = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except Exception as exc:
@@ -50,7 +65,7 @@ def read_values(book: CalamineWorkbook, name: str, sheet_xml: bytes, p: bytes) -
     # One comprehension with the common cells (text, numbers) inline: a call per cell would
     # make this 3x slower on a big sheet.
     with paused_gc(len(raw)):  # 50,000 row lists that all live on
-        rows: list[list[Any]] = [
+        return [
             [
                 (v or None)
                 if (kind := type(v)) is str
@@ -63,15 +78,6 @@ def read_values(book: CalamineWorkbook, name: str, sheet_xml: bytes, p: bytes) -
             ]
             for source in cast(list[list[Any]], raw)
         ]
-    exact = {**errors(sheet_xml, p), **formulas(sheet_xml, p)}
-    for (row_number, column), formula in exact.items():
-        while len(rows) < row_number:
-            rows.append([])
-        line = rows[row_number - 1]
-        if len(line) < column:
-            line.extend([None] * (column - len(line)))
-        line[column - 1] = formula
-    return _trim(rows)
 
 
 def _trim(rows: list[list[Any]]) -> list[list[Any]]:

@@ -1,0 +1,119 @@
+"""Reading a few rows of a big sheet: collect needs every row's mark but whole rows only for
+the marked ones (200 of 50,000). The rows whose cell in one column holds anything are found by
+a scan of the sheet's bytes; their values are read by python-calamine from a copy of the sheet
+that holds only them (renumbered one after another), inside a copy of the package, so each is
+exactly what the whole read gives: shared strings, styles, dates, errors and formulas alike.
+
+Anything the scan cannot be sure of (cells written in another form, a sheet without rows, a
+last row that reads empty) answers None: the caller then reads the whole sheet."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl.utils.cell import get_column_letter
+from python_calamine import CalamineWorkbook
+
+from .container import Package
+from .errors import NotPatchable
+from .sheet import Sheet
+from .values import errors, formulas, python_rows
+
+# A cell in any form but ``<c r="...`` (another attribute first, a tab or a newline after the
+# tag's name) makes the scan unsure: the whole sheet is read instead.
+_OTHER_CELL_FORMS = (b"c\t", b"c\n", b"c\r", b"c>", b"c/>")
+
+
+@dataclass
+class SomeRows:
+    """Rows of a sheet as a whole read gives them (not padded), by sheet row number."""
+
+    rows: dict[int, list[Any]]
+    length: int  # how many rows the whole read gives: the last row holding a value
+
+
+def filled_rows(sheet: Sheet, column: int, below: int) -> list[int] | None:
+    """Rows after ``below`` whose cell in ``column`` holds anything (a value, an inline string,
+    a formula; a superset: an empty ``<v/>`` counts), in order; None when unsure."""
+    xml, p = sheet.xml, sheet.p
+    start, end = sheet.data_span
+    if any(xml.find(b"<" + p + form, start, end) >= 0 for form in _OTHER_CELL_FORMS):
+        return None
+    if xml.count(b"<" + p + b"c ", start, end) != xml.count(b"<" + p + b'c r="', start, end):
+        return None
+    letter = get_column_letter(column).encode()
+    cell = re.compile(rb"<" + re.escape(p) + rb'c r="' + letter + rb'(\d+)"[^>]*?(/?)>')
+    found = []
+    for m in cell.finditer(xml, start, end):
+        if not m.group(2) and int(m.group(1)) > below:
+            found.append(int(m.group(1)))
+    return found
+
+
+def last_value_row(sheet: Sheet) -> int | None:
+    """The last row with a value, a string or a formula in it (0: none); None when unsure."""
+    xml, p = sheet.xml, sheet.p
+    start, end = sheet.data_span
+    ends = (b"</" + p + b"v>", b"</" + p + b"t>", b"<" + p + b"f")
+    last = max(xml.rfind(tag, start, end) for tag in ends)
+    if last < 0:
+        return 0
+    return sheet.row_holding(last)
+
+
+def read_some(
+    package: Package, part: str, name: str, sheet: Sheet, wanted: Iterable[int]
+) -> dict[int, list[Any]]:
+    """The values of the rows ``wanted`` (sheet row numbers) as the whole read gives them,
+    errors and formulas included; a row that is not in the sheet reads as ``[]``."""
+    numbers = sorted(set(wanted))
+    pieces = [re.sub(rb"<" + re.escape(sheet.p) + rb"dimension\b[^>]*/>", b"", sheet.data_head)]
+    copied: dict[int, int] = {}  # position in the copy -> sheet row
+    low = sheet.data_span[0]
+    for number in numbers:
+        found = sheet.find_row(number, low)
+        if found is None or found[0] != number:
+            continue
+        _, row_start, _, row_end = found
+        low = row_end
+        position = len(copied) + 1
+        copied[position] = number
+        pieces.append(_renumbered(sheet.xml[row_start:row_end], sheet.p, position))
+    pieces.append(b"</" + sheet.p + b"sheetData></" + sheet.p + b"worksheet>")
+    values: dict[int, list[Any]] = {n: [] for n in numbers}
+    if not copied:
+        return values
+    copy = package.rebuild({part: b"".join(pieces)})
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(copy))
+    except Exception as exc:
+        raise NotPatchable(f"calamine cannot read the workbook: {exc}") from None
+    read = python_rows(book, name)
+    for position, number in copied.items():
+        values[number] = read[position - 1] if position <= len(read) else []
+    exact = {**errors(sheet.xml, sheet.p), **formulas(sheet.xml, sheet.p)}
+    for (row, column), value in exact.items():
+        line = values.get(row)
+        if line is None:
+            continue
+        if len(line) < column:
+            line.extend([None] * (column - len(line)))
+        line[column - 1] = value
+    for line in values.values():
+        while line and line[-1] is None:
+            line.pop()
+    return values
+
+
+def _renumbered(row_xml: bytes, p: bytes, number: int) -> bytes:
+    """A row's XML with its number, and each of its cells' references, made ``number``: only
+    inside ``<row>`` and ``<c>`` start tags (text cannot hold a ``<``)."""
+    tag = re.compile(
+        rb"(<" + re.escape(p) + rb"(?:row|c)\b[^>]*?\sr\s*=\s*[\"'])([A-Z]{0,3})\d+([\"'])"
+    )
+    new = str(number).encode()
+    return tag.sub(lambda m: m.group(1) + m.group(2) + new + m.group(3), row_xml)
