@@ -46,6 +46,38 @@ class _Unread(Sequence[Any]):
         return self._line[index]
 
 
+class _Rows(Sequence[list[Any]]):
+    """The table's rows: those read whole, and an ``_Unread`` made when any other is asked for."""
+
+    def __init__(
+        self,
+        lines: dict[int, list[Any]],
+        length: int,
+        unread: Callable[[int], _Unread],
+    ) -> None:
+        self._lines, self._length, self._unread = lines, length, unread
+        self.read_indexes = sorted(lines)  # every other row's mark is empty
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> list[Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[list[Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        line = self._lines.get(index)
+        if line is not None:
+            return line
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        return self._unread(index)
+
+
 def read_marked_table(grid: Grid) -> InvoiceTable | None:
     """The invoice table with whole rows only where ``Tahsil Et`` holds something, or None:
     the grid cannot read rows in part, or the table is not one this can be sure of (no header,
@@ -63,22 +95,23 @@ def read_marked_table(grid: Grid) -> InvoiceTable | None:
     if top is None or mark is None:
         return None
     width = max([len(top.header), *(len(line) for line in found.rows.values())])
-    rows: list[list[Any]] = []
-    marked = False
+    first = top.header_row + 1
+    lines = {
+        row - first: line + [None] * (width - len(line))
+        for row, line in found.rows.items()
+        if row >= first
+    }
+    if not any(not is_blank(line[mark - 1]) for line in lines.values()):
+        return None  # nothing to collect: the whole read says whether the table is empty
 
     def read(row: int) -> list[Any]:
         return cast(list[Any], read_row(layout.INVOICES, row))
 
-    for row in range(top.header_row + 1, found.length + 1):
-        line = found.rows.get(row)
-        if line is None:
-            # A stand-in for a list: every step reads a row by index (``InvoiceTable.get``).
-            rows.append(cast(list[Any], _Unread(mark - 1, width, read, row)))
-            continue
-        marked = marked or not is_blank(line[mark - 1] if len(line) >= mark else None)
-        rows.append(line + [None] * (width - len(line)))
-    if not marked:
-        return None  # nothing to collect: the whole read says whether the table is empty
+    def unread(index: int) -> _Unread:
+        return _Unread(mark - 1, width, read, first + index)
+
+    # A sequence standing in for the list of rows: every step reads rows by index.
+    rows = cast(list[list[Any]], _Rows(lines, found.length - top.header_row, unread))
     return InvoiceTable(top.header_row, top.header + [None] * (width - len(top.header)), rows)
 
 

@@ -42,6 +42,11 @@ class InvoiceTable:
         column = self.columns.get(header)
         return None if column is None else self.rows[index][column - 1]
 
+    def indexes(self) -> Sequence[int]:
+        """The indexes of the rows that may be marked: all of them, or — a table read in part
+        (``marked_table``) — those read whole (every other row's mark is empty)."""
+        return getattr(self.rows, "read_indexes", None) or range(len(self.rows))
+
     def sheet_row(self, index: int) -> int:
         return self.header_row + 1 + index
 

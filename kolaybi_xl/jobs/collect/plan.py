@@ -83,7 +83,7 @@ def _marked_ids(
     """Step 1: marks and ids -> (index, document id) of each usable marked row, rows marked."""
     candidates: list[tuple[int, int]] = []
     marked = 0
-    for index in range(len(table.rows)):
+    for index in table.indexes():
         try:
             if not is_marked(table, index):
                 continue

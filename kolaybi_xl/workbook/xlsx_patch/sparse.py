@@ -23,10 +23,6 @@ from .errors import NotPatchable
 from .sheet import Sheet
 from .values import errors, formulas, python_rows
 
-# A cell in any form but ``<c r="...`` (another attribute first, a tab or a newline after the
-# tag's name) makes the scan unsure: the whole sheet is read instead.
-_OTHER_CELL_FORMS = (b"c\t", b"c\n", b"c\r", b"c>", b"c/>")
-
 
 @dataclass
 class SomeRows:
@@ -41,25 +37,24 @@ def filled_rows(sheet: Sheet, column: int, below: int) -> list[int] | None:
     a formula; a superset: an empty ``<v/>`` counts), in order; None when unsure."""
     xml, p = sheet.xml, sheet.p
     start, end = sheet.data_span
-    if any(xml.find(b"<" + p + form, start, end) >= 0 for form in _OTHER_CELL_FORMS):
-        return None
-    if xml.count(b"<" + p + b"c ", start, end) != xml.count(b"<" + p + b'c r="', start, end):
+    # Every tag starting "<c" a cell written ``<c r="...`` (every known writer's form), or the
+    # scan could miss a mark: another attribute first, a newline after the name, a ``<color>``
+    # of rich text make it unsure.
+    if xml.count(b"<" + p + b"c", start, end) != xml.count(b"<" + p + b'c r="', start, end):
         return None
     letter = get_column_letter(column).encode()
-    cell = re.compile(rb"<" + re.escape(p) + rb'c r="' + letter + rb'(\d+)"[^>]*?(/?)>')
-    found = []
-    for m in cell.finditer(xml, start, end):
-        if not m.group(2) and int(m.group(1)) > below:
-            found.append(int(m.group(1)))
-    return found
+    # Only cells with content: a start tag that does not close itself.
+    cell = re.compile(rb"<" + re.escape(p) + rb'c r="' + letter + rb'(\d+)"[^>]*?(?<!/)>')
+    return [row for m in cell.finditer(xml, start, end) if (row := int(m.group(1))) > below]
 
 
 def last_value_row(sheet: Sheet) -> int | None:
     """The last row with a value, a string or a formula in it (0: none); None when unsure."""
     xml, p = sheet.xml, sheet.p
     start, end = sheet.data_span
-    ends = (b"</" + p + b"v>", b"</" + p + b"t>", b"<" + p + b"f")
-    last = max(xml.rfind(tag, start, end) for tag in ends)
+    last = max(xml.rfind(b"</" + p + b"v>", start, end), xml.rfind(b"</" + p + b"t>", start, end))
+    # A formula without a value after that (looked for only there: formulas may be rare)
+    last = max(last, xml.rfind(b"<" + p + b"f", max(last, start), end))
     if last < 0:
         return 0
     return sheet.row_holding(last)
@@ -87,7 +82,8 @@ def read_some(
     values: dict[int, list[Any]] = {n: [] for n in numbers}
     if not copied:
         return values
-    copy = package.rebuild({part: b"".join(pieces)})
+    copied_xml = b"".join(pieces)
+    copy = package.rebuild({part: copied_xml})
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(copy))
     except Exception as exc:
@@ -95,8 +91,7 @@ def read_some(
     read = python_rows(book, name)
     for position, number in copied.items():
         values[number] = read[position - 1] if position <= len(read) else []
-    exact = {**errors(sheet.xml, sheet.p), **formulas(sheet.xml, sheet.p)}
-    for (row, column), value in exact.items():
+    for (row, column), value in _exact(sheet, copied_xml, copied).items():
         line = values.get(row)
         if line is None:
             continue
@@ -107,6 +102,16 @@ def read_some(
         while line and line[-1] is None:
             line.pop()
     return values
+
+
+def _exact(sheet: Sheet, copied_xml: bytes, copied: dict[int, int]) -> dict[tuple[int, int], Any]:
+    """Errors and formulas as the whole read gives them, by sheet row: found in the copy (a
+    shared formula's text needs the cell that holds it, maybe in a row left out: the sheet)."""
+    p = sheet.p
+    if b"shared" not in copied_xml:
+        exact = {**errors(copied_xml, p), **formulas(copied_xml, p)}
+        return {(copied[r], c): value for (r, c), value in exact.items() if r in copied}
+    return {**errors(sheet.xml, p), **formulas(sheet.xml, p)}
 
 
 def _renumbered(row_xml: bytes, p: bytes, number: int) -> bytes:
