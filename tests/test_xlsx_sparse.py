@@ -205,3 +205,20 @@ def test_writes_save_the_same_file_either_way(tmp_path: Path) -> None:
     assert members[0] == members[1]
     with PatchGrid.open(paths[0], for_writing=False) as grid:
         assert grid.read(INV)[unread_row - 1][6] == "elle"
+
+
+@pytest.mark.parametrize("partial", [True, False])
+def test_a_merged_outcome_cell_is_refused_either_way(tmp_path: Path, partial: bool) -> None:
+    """The merged ranges (after the rows in the sheet's XML) cover cells a write must not
+    split: one clear error, whichever way the rows were read."""
+    path = _book(tmp_path / "book.xlsx")
+    book = openpyxl.load_workbook(path)
+    book[INV].merge_cells("G14:H14")
+    book.save(path)
+    with PatchGrid.open(path) as grid:
+        if partial:
+            assert grid.read_marked(INV, HEAD, _mark_column) is not None
+        grid.write(INV, 14, 8, [[None]])  # nothing to write there: fine
+        with pytest.raises(Exception, match="H14") as caught:
+            grid.write(INV, 14, 7, [["Tamamlandı", "x"]])
+    assert "merged" in str(getattr(caught.value, "reason", "merged"))

@@ -555,8 +555,8 @@ def _reads_back(line: list[Any], column: int, value: Any, shown: Any) -> bool:
 def _merge_covered(sheet: Sheet) -> set[tuple[int, int]]:
     """The cells the sheet's merged ranges cover, their top-left cells excepted."""
     covered: set[tuple[int, int]] = set()
-    tag = rb"<" + sheet.p + rb'mergeCell\b[^>]*?\bref="([^"]+)"'
-    for m in re.finditer(tag, sheet.xml):
+    tag = re.compile(rb"<" + sheet.p + rb'mergeCell\b[^>]*?\bref="([^"]+)"')
+    for m in tag.finditer(sheet.xml, sheet.data_span[1]):  # they follow the rows
         covered.update(_covered_by(m.group(1).decode()))
     return covered
 
