@@ -120,28 +120,26 @@ def run_marked(
         )
         log.info("recovery: %d earlier attempt(s) settled, %d to write", settled, len(taken))
 
-        # 2. confirm
+        # 2. confirm (below, with the sends)
         if dry_run:
             return result
-        if _declined(plan, confirm):
-            result.cancelled = True
-            return result
-
-        # 3. send
-        _prepare_save(grid)
-        sender = steps.sender(
-            client,
-            journal,
-            key=key,
-            workbook=workbook,
-            workbook_id=workbook_id,
-            now=now,
-            waits=waits,
-            settler=settler,
-        )
-        # The table, the listing and the plan live on unchanged: the collector need not walk
-        # them again and again while the sends and the write-back allocate.
+        # 3. send. The table, the listing and the plan live on unchanged: the collector need
+        # not walk them again and again while the plan is shown and the sends allocate.
         with frozen_heap():
+            if _declined(plan, confirm):
+                result.cancelled = True
+                return result
+            _prepare_save(grid)
+            sender = steps.sender(
+                client,
+                journal,
+                key=key,
+                workbook=workbook,
+                workbook_id=workbook_id,
+                now=now,
+                waits=waits,
+                settler=settler,
+            )
             sent = _send_all(
                 sender,
                 plan,
