@@ -37,7 +37,7 @@ from .early_deflate import EarlyDeflate
 from .errors import NotPatchable
 from .sheet import Sheet
 from .sheet_patch import CLEARED, SheetPatch
-from .sparse import SomeRows, filled_rows, last_value_row, read_some
+from .sparse import RowReader, SomeRows
 from .styles import Styles
 from .table_format import TableReformat, channel_of
 from .values import open_book, read_values, trimmed
@@ -268,19 +268,14 @@ class PatchGrid:
             return None
         if self._book.sheet_part(sheet) is None:
             return None
-        part, xml = self._part(sheet), self._sheet_xml(sheet)
-        rows = read_some(self._package, part, sheet, xml, range(1, head + 1))
-        column = column_of([rows[r] for r in range(1, head + 1)])
-        if column is None:
+        found = self._rows_of(sheet).marked(head, column_of)
+        if found is None:
             return None
-        filled, last = filled_rows(xml, column, head), last_value_row(xml)
-        if filled is None or last is None:
-            return None
-        rows.update(read_some(self._package, part, sheet, xml, [*filled, last]))
-        if last and all(v is None for v in rows[last]):
-            return None  # its "value" reads as nothing: the whole read knows where rows end
-        self._partial[sheet] = rows
-        return SomeRows({r: list(line) for r, line in rows.items() if r <= last}, last)
+        self._partial[sheet] = found.rows
+        return SomeRows({r: list(line) for r, line in found.rows.items()}, found.length)
+
+    def _rows_of(self, sheet: str) -> RowReader:
+        return RowReader(self._package, self._part(sheet), sheet, self._sheet_xml(sheet))
 
     def read_row(self, sheet: str, row: int) -> list[Any]:
         """Row ``row`` as this grid holds it now (a copy; not padded)."""
@@ -321,8 +316,7 @@ class PatchGrid:
         partial = self._partial.get(sheet)
         if partial is not None:
             if row not in partial:  # a row the partial read left out: read it now
-                xml = self._sheet_xml(sheet)
-                partial.update(read_some(self._package, self._part(sheet), sheet, xml, [row]))
+                partial.update(self._rows_of(sheet).read([row]))
             return partial[row]
         grid = self._grid(sheet)
         while len(grid) < row:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,48 +60,73 @@ def last_value_row(sheet: Sheet) -> int | None:
     return sheet.row_holding(last)
 
 
-def read_some(
-    package: Package, part: str, name: str, sheet: Sheet, wanted: Iterable[int]
-) -> dict[int, list[Any]]:
-    """The values of the rows ``wanted`` (sheet row numbers) as the whole read gives them,
-    errors and formulas included; a row that is not in the sheet reads as ``[]``."""
-    numbers = sorted(set(wanted))
-    pieces = [re.sub(rb"<" + re.escape(sheet.p) + rb"dimension\b[^>]*/>", b"", sheet.data_head)]
-    copied: dict[int, int] = {}  # position in the copy -> sheet row
-    low = sheet.data_span[0]
-    for number in numbers:
-        found = sheet.find_row(number, low)
-        if found is None or found[0] != number:
-            continue
-        _, row_start, _, row_end = found
-        low = row_end
-        position = len(copied) + 1
-        copied[position] = number
-        pieces.append(_renumbered(sheet.xml[row_start:row_end], sheet.p, position))
-    pieces.append(b"</" + sheet.p + b"sheetData></" + sheet.p + b"worksheet>")
-    values: dict[int, list[Any]] = {n: [] for n in numbers}
-    if not copied:
+class RowReader:
+    """Reads rows of one worksheet part by number (see the module docstring)."""
+
+    def __init__(self, package: Package, part: str, name: str, sheet: Sheet) -> None:
+        self.package, self.part, self.name, self.sheet = package, part, name, sheet
+
+    def marked(
+        self, head: int, column_of: Callable[[list[list[Any]]], int | None]
+    ) -> SomeRows | None:
+        """The first ``head`` rows and, below them, the rows whose cell in the column
+        ``column_of(first rows)`` holds something, with the whole read's length; None (read
+        the sheet whole) when ``column_of`` says None or the scan is unsure."""
+        rows = self.read(range(1, head + 1))
+        column = column_of([rows[r] for r in range(1, head + 1)])
+        if column is None:
+            return None
+        filled, last = filled_rows(self.sheet, column, head), last_value_row(self.sheet)
+        if filled is None or last is None:
+            return None
+        rows.update(self.read([*filled, last]))
+        if last and all(v is None for v in rows[last]):
+            return None  # its "value" reads as nothing: the whole read knows where rows end
+        return SomeRows({r: line for r, line in rows.items() if r <= last}, last)
+
+    def read(self, wanted: Iterable[int]) -> dict[int, list[Any]]:
+        """The values of the rows ``wanted`` (sheet row numbers) as the whole read gives them,
+        errors and formulas included, not padded; a row that is not in the sheet reads as []."""
+        numbers = sorted(set(wanted))
+        values: dict[int, list[Any]] = {n: [] for n in numbers}
+        copied_xml, copied = self._copy(numbers)
+        if not copied:
+            return values
+        try:
+            book = CalamineWorkbook.from_filelike(
+                io.BytesIO(self.package.rebuild({self.part: copied_xml}))
+            )
+        except Exception as exc:
+            raise NotPatchable(f"calamine cannot read the workbook: {exc}") from None
+        read = python_rows(book, self.name)
+        for position, number in copied.items():
+            values[number] = read[position - 1] if position <= len(read) else []
+        for (row, column), value in _exact(self.sheet, copied_xml, copied).items():
+            line = values.get(row)
+            if line is not None:
+                line.extend([None] * (column - len(line)))
+                line[column - 1] = value
+        for line in values.values():
+            while line and line[-1] is None:
+                line.pop()
         return values
-    copied_xml = b"".join(pieces)
-    copy = package.rebuild({part: copied_xml})
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(copy))
-    except Exception as exc:
-        raise NotPatchable(f"calamine cannot read the workbook: {exc}") from None
-    read = python_rows(book, name)
-    for position, number in copied.items():
-        values[number] = read[position - 1] if position <= len(read) else []
-    for (row, column), value in _exact(sheet, copied_xml, copied).items():
-        line = values.get(row)
-        if line is None:
-            continue
-        if len(line) < column:
-            line.extend([None] * (column - len(line)))
-        line[column - 1] = value
-    for line in values.values():
-        while line and line[-1] is None:
-            line.pop()
-    return values
+
+    def _copy(self, numbers: list[int]) -> tuple[bytes, dict[int, int]]:
+        """The sheet's XML with only the rows ``numbers`` (those it has), renumbered 1, 2, …;
+        position in the copy -> sheet row."""
+        sheet, p = self.sheet, self.sheet.p
+        pieces = [re.sub(rb"<" + re.escape(p) + rb"dimension\b[^>]*/>", b"", sheet.data_head)]
+        copied: dict[int, int] = {}
+        low = sheet.data_span[0]
+        for number in numbers:
+            found = sheet.find_row(number, low)
+            if found is None or found[0] != number:
+                continue
+            _, row_start, _, low = found
+            copied[len(copied) + 1] = number
+            pieces.append(_renumbered(sheet.xml[row_start:low], p, len(copied)))
+        pieces.append(b"</" + p + b"sheetData></" + p + b"worksheet>")
+        return b"".join(pieces), copied
 
 
 def _exact(sheet: Sheet, copied_xml: bytes, copied: dict[int, int]) -> dict[tuple[int, int], Any]:
