@@ -11,7 +11,9 @@ import json
 import math
 import random
 import struct
+from types import SimpleNamespace
 from typing import Any
+from unittest.mock import patch
 
 import orjson
 import pytest
@@ -23,6 +25,9 @@ from hypothesis import strategies as st
 
 from kolaybi_xl.api import fast_json
 from kolaybi_xl.api.http import _whole_characters, has_lone_surrogate, json_or_none
+from kolaybi_xl.sandbox import Books
+from kolaybi_xl.sandbox.render import invoice_item
+from kolaybi_xl.sandbox.wire import dumps
 
 
 def _before(response: requests.Response) -> Any:
@@ -187,6 +192,12 @@ def test_an_ordinary_answer_takes_orjson(monkeypatch):
         b"-0",
         b"-0.0",
         b"[0.1, 1e-400, 4.9e-324, 1.7976931348623157e308, 123456789.12345678e-5]",
+        # Either side of the rounding to infinity and to zero: orjson refuses or agrees.
+        b"[1.797693134862315807e308, 179769313486231580e291, 17976931348623157e292]",
+        b"1.797693134862315808e308",
+        b"179769313486231581e291",
+        b"[2.470328229206232720e-324, 2.470328229206232721e-324, 2.4703282292062327e-324]",
+        b"[1e05, 1.5E-07, 0e0, -0e-0, 0.0e+00, 1e-0, 1.000000000000000000]",
         b'"\\u0000\\/\\"\\\\\\b\\f\\n\\r\\t"',
         b'"a\x00"',  # a raw control character in a string
         b'"\x1f"',
@@ -233,6 +244,69 @@ def test_another_charset_keeps_requests_decoding():
     assert json_or_none(_response('{"a": "Bakım"}'.encode("iso-8859-9"), latin5)) == {"a": "Bakım"}
     # Valid UTF-8 that orjson would read, but the server said Latin-5: read as before.
     assert json_or_none(_response('{"a": "Bakım"}'.encode(), latin5)) == {"a": "BakÄ±m"}
+
+
+# -- a big list answer, decoded a piece at a time -------------------------------------------
+
+_ITEMS = st.lists(
+    st.fixed_dictionaries(
+        {"commercial_doc_id": st.integers(0, 10**6)},
+        optional={
+            "lines": st.lists(  # nested objects starting with the items' first key: a bad cut
+                st.fixed_dictionaries({"commercial_doc_id": _SCALARS}), max_size=3
+            ),
+            "note": _TEXT | st.just('},{"commercial_doc_id":'),  # the cut's bytes in a string
+            "extra": _VALUES,
+        },
+    ),
+    max_size=12,
+)
+_TAILS = st.sampled_from(
+    [
+        b"}",
+        b',"links":{"next":null},"meta":{"total":3}}',
+        b',"data":[7]}',  # a later "data" key: it wins, the items are dropped
+        b',"data":[]}',
+        b',"data":{"commercial_doc_id":1}}',
+        b',"data":[1]',  # not JSON
+        b"}x",
+        b'},{"commercial_doc_id":1}]}',
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=_ITEMS, tail=_TAILS, piece=st.integers(1, 200), ascii_only=st.booleans())
+def test_a_list_answer_in_pieces_reads_as_json_reads_it(items, tail, piece, ascii_only):
+    try:
+        raw = json.dumps(items, separators=(",", ":"), ensure_ascii=ascii_only).encode()
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8
+        return
+    raw = b'{"success":true,"data":' + raw + tail
+    with patch.object(fast_json, "_PIECE_BYTES", piece):
+        got = fast_json.loads(raw)
+        if got is not fast_json.MISS:
+            assert _same(got, json.loads(raw))
+        _assert_as_before(raw)
+
+
+def test_a_sandbox_list_answer_is_decoded_in_pieces(monkeypatch):
+    records = Books.seeded(invoices=200, seed=3).invoice_records("sale_invoice")
+    raw = b'{"success":true,"data":[' + b",".join(dumps(invoice_item(r)) for r in records) + b"]}"
+    decoded: list[int] = []
+
+    def spy(piece: bytes) -> Any:
+        decoded.append(len(piece))
+        return orjson.loads(piece)
+
+    monkeypatch.setattr(fast_json, "_PIECE_BYTES", 4096)
+    monkeypatch.setattr(
+        fast_json, "orjson", SimpleNamespace(loads=spy, JSONDecodeError=orjson.JSONDecodeError)
+    )
+    assert _same(fast_json.loads(raw), json.loads(raw))
+    assert len(decoded) > 10
+    assert max(decoded) < 3 * 4096  # never the whole answer at once
+    assert _same(json_or_none(_response(raw)), json.loads(raw))
 
 
 # -- digit runs: the guard in front of orjson ---------------------------------------------
@@ -314,3 +388,17 @@ def test_a_declared_charset_with_simplejson_installed_keeps_requests_decoding(mo
     assert calls == []
     assert json_or_none(_response(b'{"a": 1}')) == {"a": 1}  # no charset: json.loads, as ever
     assert calls == [b'{"a": 1}']
+
+
+def test_a_nesting_too_deep_for_json_but_not_for_orjson_is_read_not_raised():
+    """The one deliberate difference: between Python's recursion limit (json raises
+    RecursionError, a crash before) and orjson's 1,024 levels, the value is read."""
+    raw = b'{"a":' + b"[" * 1010 + b"]" * 1010 + b"}"
+    with pytest.raises(RecursionError):
+        _before(_response(raw))
+    value = json_or_none(_response(raw))
+    depth = 0
+    value = value["a"]
+    while value:
+        value, depth = value[0], depth + 1
+    assert depth == 1009
