@@ -5,7 +5,9 @@
 
 The body is the sandbox's own list answer for a seeded book of N sale invoices. Both paths run
 in this one process, alternately, with the cyclic collector paused as the client pauses it
-around a listing; the best and the median of the runs are printed. Prints; asserts nothing.
+around a listing; the best and the median of the runs are printed. Peak memory: each path once
+more in a fresh interpreter (its peak and what stays, over the memory before decoding).
+Prints; asserts nothing.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import gc
 import json
 import re
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import requests
-from _common import sale_books
+from _common import peak_mb, rss_mb, run_measurement, sale_books
 
 from kolaybi_xl.api import fast_json
 from kolaybi_xl.api.http import has_lone_surrogate, json_or_none
@@ -83,7 +87,8 @@ def measure(sales: int, runs: int) -> None:
         "before: json.loads + lone-surrogate scan": lambda: before(answer),
         "now: json_or_none (guard + orjson)": lambda: json_or_none(answer),
         "  of which the guard": lambda: fast_json.has_long_digit_run(raw),
-        "  of which orjson.loads": lambda: fast_json.orjson.loads(raw),
+        "  of which orjson, a piece at a time": lambda: fast_json._decode(raw),
+        "(orjson.loads of the whole body at once)": lambda: fast_json.orjson.loads(raw),
     }
     times: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(runs):
@@ -98,13 +103,34 @@ def measure(sales: int, runs: int) -> None:
     print("  guards weighed (best of 3):")
     for name, work in guards(raw).items():
         print(f"    {name:42s} {min(timed(work) for _ in range(3)) * 1000:7.1f} ms")
+    with tempfile.TemporaryDirectory() as folder:
+        body = Path(folder) / "answer.json"
+        body.write_bytes(raw)
+        print("  memory over the body alone, MB (fresh interpreter each):")
+        for case in ("before", "now"):
+            got = run_measurement([__file__, "--case", case, "--body", str(body)])
+            print(f"    {case:7s} peak {got['peak']:6.0f}   kept {got['kept']:6.0f}")
+
+
+def case_memory(case: str, body: Path) -> None:
+    """One decoding in this fresh interpreter: its peak and kept memory over the start."""
+    answer = response(body.read_bytes())
+    start = rss_mb()
+    gc.disable()
+    value = before(answer) if case == "before" else json_or_none(answer)
+    print(json.dumps({"peak": peak_mb() - start, "kept": rss_mb() - start, "ok": bool(value)}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--case", choices=["before", "now"], help=argparse.SUPPRESS)
+    parser.add_argument("--body", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.case:
+        case_memory(args.case, args.body)
+        return
     for sales in args.sizes:
         measure(sales, args.runs)
 
