@@ -31,15 +31,15 @@ _LONG_RUN = b"0" * 19  # 10**18 and beyond: past int64 from 19 digits, past uint
 _DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 # Translated piece by piece: one 62 MB translation page-faults its fresh copy (0.1 s); pieces
 # this small reuse the same memory (60 ms for 62 MB).
-_PIECE = 32 * 1024
+_GUARD_PIECE = 32 * 1024
 
 
 def has_long_digit_run(raw: bytes) -> bool:
     """Whether ``raw`` holds 19 or more ASCII digits in a row."""
     overlap = len(_LONG_RUN) - 1
     return any(
-        _LONG_RUN in raw[start : start + _PIECE + overlap].translate(_DIGITS_AS_ZEROS)
-        for start in range(0, len(raw), _PIECE)
+        _LONG_RUN in raw[start : start + _GUARD_PIECE + overlap].translate(_DIGITS_AS_ZEROS)
+        for start in range(0, len(raw), _GUARD_PIECE)
     )
 
 
@@ -61,7 +61,7 @@ _LIST_ANSWER = b'{"success":true,"data":['
 _ITEM_START = re.compile(rb'\{"[A-Za-z_][A-Za-z0-9_]*":')
 _PIECE_BYTES = 1 << 20
 # A 20-digit int holds the items' place in the last piece's decoding: no body that passed
-# the guard holds one, and an int has no other way of being written.
+# the guard holds one, and JSON has no other spelling of an int (no exponent, no leading 0).
 _SLOT = 12345678901234567890
 
 
@@ -74,8 +74,9 @@ def _decode(raw: bytes) -> Any:
     orjson refuses the piece and the whole body is decoded at once. Each piece is decoded at
     its depth in the body (inside ``_LIST_ANSWER``), so orjson's depth limit stays put.
     """
-    first = _ITEM_START.match(raw, len(_LIST_ANSWER))
-    if len(raw) < 2 * _PIECE_BYTES or first is None or not raw.startswith(_LIST_ANSWER):
+    big = len(raw) >= 2 * _PIECE_BYTES and raw.startswith(_LIST_ANSWER)
+    first = _ITEM_START.match(raw, len(_LIST_ANSWER)) if big else None
+    if first is None:
         return orjson.loads(raw)
     between = b"}," + first.group()
     items: list[Any] = []
