@@ -6,6 +6,7 @@ Nothing here sends a request; ``answers`` and ``client`` use these pieces.
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import json as json_module
 import random
@@ -16,6 +17,9 @@ from urllib.parse import quote, quote_plus
 
 import requests
 import requests.auth
+import requests.compat
+
+from . import fast_json
 
 MAX_RETRY_AFTER = 60.0
 USER_AGENT = "kolaybi-xl/0.1 (+python-requests)"
@@ -97,6 +101,11 @@ def body_text(response: requests.Response) -> str:
 
 
 def json_or_none(response: requests.Response) -> Any:
+    """The body's JSON value (lone surrogates made U+FFFD), None when it is not JSON."""
+    if response.content and _read_as_utf8(response):
+        body = fast_json.loads(response.content)
+        if body is not fast_json.MISS:
+            return body  # orjson refuses a lone surrogate escape: nothing to make whole
     try:
         if _declares_charset(response):
             body = response.json()
@@ -109,6 +118,22 @@ def json_or_none(response: requests.Response) -> Any:
     if has_lone_surrogate(response.content or b""):
         body = _whole_characters(body)
     return body
+
+
+def _read_as_utf8(response: requests.Response) -> bool:
+    """Whether ``json_or_none``'s standard path reads the body as its UTF-8 bytes, so that
+    ``fast_json`` (which reads only valid UTF-8) gives the same value: ``json.loads`` of the
+    bytes (UTF-8 unless a BOM or NUL bytes say UTF-16/32; orjson refuses both), or a declared
+    UTF-8 charset, for which requests decodes with ``errors="replace"`` (nothing to replace in
+    valid UTF-8) and reads the text with ``json`` (not simplejson, when that is installed)."""
+    if not _declares_charset(response):
+        return True
+    try:
+        utf8 = codecs.lookup(response.encoding or "").name == "utf-8"
+    except LookupError:
+        return False
+    # Not in the type stubs: the json module requests reads with.
+    return utf8 and getattr(requests.compat, "json", None) is json_module
 
 
 # "\ud800" alone in a JSON string is a lone surrogate: no text encoding can write it (the
