@@ -386,3 +386,41 @@ def test_an_invoice_whose_text_holds_a_lone_surrogate_is_collected_once(sandbox,
     assert run("collect", path, "--yes") == 0
     assert all(sandbox.books.collected_documents()[d] == 1 for d in docs)
     assert all(outcomes(path)[d] for d in docs)
+
+
+@pytest.mark.parametrize("fast", ["1", "0"])
+def test_merged_outcome_cells_are_refused_before_any_money_moves(
+    sandbox, tmp_path, capsys, monkeypatch, fast
+):
+    """Two marked rows whose ``Tahsilat Durumu`` cells a person merged could not take their
+    outcomes: said before anything is sent (the save after the sends used to refuse it), the
+    file unchanged; unmerged, the same run collects them."""
+    monkeypatch.setenv("KOLAYBI_XL_FAST", fast)
+    path = fetched(tmp_path)
+    first, second = open_rows(sandbox)[:2]
+    vault = vault_name(sandbox, "TRY")
+    edit_rows(path, {doc: {"Tahsil Et": "x", "Kasa/Banka": vault} for doc in (first, second)})
+    book = openpyxl.load_workbook(path)
+    sheet = book[layout.INVOICES]
+    columns = {c.value: c.column for c in sheet[layout.INVOICE_HEADER_ROW] if c.value}
+    row = next(r[0].row for r in sheet.iter_rows(min_row=7) if r[0].value == first)
+    assert sheet.cell(row + 1, columns["Belge ID"]).value == second  # the next row
+    letter = openpyxl.utils.get_column_letter(columns["Tahsilat Durumu"])
+    sheet.merge_cells(f"{letter}{row}:{letter}{row + 1}")
+    book.save(path)
+    before = path.read_bytes()
+    capsys.readouterr()
+
+    assert run("collect", path, "--yes") == 2
+
+    err = capsys.readouterr().err.strip()
+    assert "merged" in err
+    assert f"{letter}{row + 1}" in err
+    assert sandbox.books.ledger == []
+    assert path.read_bytes() == before
+
+    book = openpyxl.load_workbook(path)
+    book[layout.INVOICES].unmerge_cells(f"{letter}{row}:{letter}{row + 1}")
+    book.save(path)
+    assert run("collect", path, "--yes") == 0
+    assert sandbox.books.collected_documents() == {first: 1, second: 1}

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from .xlsx_format import format_sheet_table
 from .xlsx_load import Snapshot, load, new_workbook, read_bytes, read_with_snapshot
 from .xlsx_locks import Lock, find_lock, lock_file, locked_error, writer_lock
 from .xlsx_save import TEMP_PREFIX, check_writable, save_atomically, serialise
-from .xlsx_store import MAX_ROW, clear_block, read_block, write_block
+from .xlsx_store import MAX_ROW, clear_block, read_block, refuse_merged, write_block
 
 __all__ = [
     "MAX_ROW",
@@ -197,6 +197,11 @@ class FileGrid:
     def write(self, sheet: str, top: int, left: int, rows: Sequence[Sequence[CellValue]]) -> None:
         """Write a block of values; ``str`` is always text, ``Formula`` a formula."""
         write_block(self._sheet(sheet), self.path, sheet, top, left, rows)
+
+    def refuse_merged(self, sheet: str, cells: Iterable[tuple[int, int]]) -> None:
+        """The error ``write`` would give for a value on any of ``cells`` (row, column) that
+        is inside merged cells, raised now (collect: before any money moves)."""
+        refuse_merged(self._sheet(sheet), self.path, sheet, cells)
 
     def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
         """Empty the values of a block; formats (and the cells' styles) stay."""

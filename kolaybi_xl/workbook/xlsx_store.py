@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,14 @@ def write_block(
     if last_row > ws._current_row:
         ws._current_row = last_row
     grow_wrapped_rows(ws, top, left, rows)
+
+
+def refuse_merged(ws: Any, path: Path, sheet: str, cells: Iterable[tuple[int, int]]) -> None:
+    """``merged_error`` for the first of ``cells`` (row, column) inside merged cells."""
+    for r, c in sorted(cells):
+        cell = ws._cells.get((r, c))
+        if type(cell) is MergedCell:
+            raise merged_error(path, sheet, cell.coordinate)
 
 
 def _write_checked(

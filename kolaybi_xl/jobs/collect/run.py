@@ -28,7 +28,7 @@ from .recover import _adopted_id, _recover_pending, _recovered_rows
 from .send import _report_wait, _send_all, _Sender
 from .settle import _Evidence, _Settler
 from .waits import Waits, _clamp, proceed_horizon
-from .write_back import _append_log, _log_rows, _write_rows
+from .write_back import _append_log, _log_rows, _refuse_merged_outcomes, _write_rows
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +120,12 @@ def run_marked(
         )
         log.info("recovery: %d earlier attempt(s) settled, %d to write", settled, len(taken))
 
-        # 2. confirm (below, with the sends)
+        # 2. what the write-back could not write is refused now; the confirmation is below
         if dry_run:
             return result
+        touched = [r.index for r in plan.rows] + [o.index for o in [*plan.issues, *plan.recovered]]
+        _refuse_merged_outcomes(grid, table, touched)
+
         # 3. send. The table, the listing and the plan live on unchanged: the collector need
         # not walk them again and again while the plan is shown and the sends allocate.
         with frozen_heap():

@@ -24,6 +24,17 @@ _WRITE_COLUMNS = (
 )
 
 
+def _refuse_merged_outcomes(grid: Grid, table: InvoiceTable, indexes: Iterable[int]) -> None:
+    """A row whose outcome cells lie inside merged cells could not take its outcome: the save
+    after the sends would refuse it (the money moved, the outcome only in the journal). The
+    grid's error now instead, before anything is sent. (Excel's grid has no such check.)"""
+    refuse = getattr(grid, "refuse_merged", None)
+    if refuse is None:
+        return
+    columns = [c for header, _ in _WRITE_COLUMNS if (c := table.col(header)) is not None]
+    refuse(layout.INVOICES, [(table.sheet_row(i), c) for i in set(indexes) for c in columns])
+
+
 def _target_rows(table: InvoiceTable, original: InvoiceTable, outcome: RowOutcome) -> list[int]:
     """Where an outcome goes in the table as it is now (rows may have moved in Excel)."""
     if _still_in_place(table, original, outcome):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -371,6 +371,14 @@ class PatchGrid:
             if (r, c) not in pending and _reads_back(line, c, value, shown):
                 continue
             self._set(sheet, r, c, value, shown)
+
+    def refuse_merged(self, sheet: str, cells: Iterable[tuple[int, int]]) -> None:
+        """The error ``write`` would give for a value on any of ``cells`` (row, column) that
+        is inside merged cells, raised now (collect: before any money moves)."""
+        merged = self._merged_cells(sheet)
+        for r, c in sorted(cells):
+            if (r, c) in merged:
+                raise merged_error(self.path, sheet, f"{get_column_letter(c)}{r}")
 
     def clear(self, sheet: str, top: int, left: int, bottom: int, right: int) -> None:
         grid = self._grid(sheet)
