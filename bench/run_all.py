@@ -6,8 +6,9 @@
 Sections: fetch against a plain requests + openpyxl script (1k / 10k / 50k invoices: time,
 peak memory, phases, a cProfile of the 10k case), collect against the docs' sequential loop
 (500 of 20,000 rows at 50 ms latency), the xlwings backend's Excel calls (10 / 1k / 50k
-rows), and the openpyxl backend's own phases (20,000 rows). Each measurement runs in a fresh
-interpreter; the sandbox runs in a process of its own. Prints; asserts nothing.
+rows), the list answer's decoding (10k / 50k invoices) and the openpyxl backend's own phases
+(20,000 rows). Each measurement runs in a fresh interpreter; the sandbox runs in a process of
+its own. Prints; asserts nothing.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def main() -> None:
 
     section("xlwings backend: Excel calls per refresh")
     run_script("bench_excel_calls.py", *(["10", "1000"] if quick else ["10", "1000", "50000"]))
+
+    section("the invoice list answer's decoding: json alone vs json_or_none (orjson)")
+    run_script("bench_json.py", "--sizes", *(["2000"] if quick else ["10000", "50000"]))
 
     section("openpyxl backend (FileGrid) phases")
     run_script("bench_filegrid.py", "--rows", "2000" if quick else "20000")
