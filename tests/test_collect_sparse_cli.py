@@ -145,3 +145,36 @@ def test_partial_and_whole_reads_collect_and_undo_alike(
     assert fast_run[2] == whole_run[2]
     assert len({doc for doc, _, _ in fast_run[2]}) >= 4  # money moved, and came back once
     assert fast_run[3] == whole_run[3]
+
+
+@pytest.mark.parametrize("fast", ["1", "0"])
+def test_a_table_moved_up_into_the_strip_keeps_its_header_and_rows(
+    start_sandbox: Callable[..., Sandbox],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fast: str,
+) -> None:
+    """A person deleted the rows above the table (header on row 2): the status line that
+    collect writes above the table has no room and is left out, as fetch does; it used to
+    be written over the header and the first rows (the next command found no table)."""
+    monkeypatch.setenv("KOLAYBI_XL_FAST", fast)
+    sb = start_sandbox(invoices=60, seed=SEED)
+    path = tmp_path / "book.xlsx"
+    assert main(["fetch", str(path)]) == 0
+    book = openpyxl.load_workbook(path)
+    sheet = book[layout.INVOICES]
+    sheet.delete_rows(1, 4)
+    assert sheet.cell(2, 1).value == layout.ID_HEADER  # the header is in the strip's rows now
+    columns = {c.value: c.column for c in sheet[2] if c.value}
+    vaults = {v.currency.upper(): v.name for v in sb.books.vault_records()}
+    sheet.cell(5, columns["Tahsil Et"], "x")
+    sheet.cell(5, columns["Kasa/Banka"], vaults[str(sheet.cell(5, columns["Para Birimi"]).value)])
+    book.save(path)
+    before = _values(path)[layout.INVOICES][:4]
+
+    assert main(["collect", str(path), "--yes"]) in (0, 1)
+
+    after = _values(path)[layout.INVOICES]
+    assert after[:4] == before  # title, header and the first rows as they were
+    assert str(after[4][columns["Tahsilat Durumu"] - 1]).startswith(("Tamamlandı", "Atlandı"))
+    assert main(["collect", str(path), "--dry-run"]) == 0  # the table is still found
