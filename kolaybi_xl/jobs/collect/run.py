@@ -285,7 +285,8 @@ def _write_back(
         _write_rows(grid, table, result.outcomes)
         _append_log(grid, _log_rows(to_log, times))
         stamp = now().strftime("%d.%m.%Y %H:%M")
-        write_status(grid, f"{result.summary('tr')} ({stamp})")
+        # Above the table as found: a table moved up into the strip's rows leaves no room.
+        write_status(grid, f"{result.summary('tr')} ({stamp})", header_row=table.header_row)
         grid.save()  # under the workbook's writer lock: the saved file holds them now
     except Exception as exc:
         log.error("writing the outcomes failed: %s", exc)
