@@ -411,6 +411,8 @@ def test_merged_outcome_cells_are_refused_before_any_money_moves(
     before = path.read_bytes()
     capsys.readouterr()
 
+    assert run("collect", path, "--dry-run") == 2  # what the run would do
+    assert "merged" in capsys.readouterr().err
     assert run("collect", path, "--yes") == 2
 
     err = capsys.readouterr().err.strip()
@@ -424,3 +426,32 @@ def test_merged_outcome_cells_are_refused_before_any_money_moves(
     book.save(path)
     assert run("collect", path, "--yes") == 0
     assert sandbox.books.collected_documents() == {first: 1, second: 1}
+
+
+@pytest.mark.parametrize("fast", ["1", "0"])
+def test_a_run_killed_after_saving_is_not_logged_twice(sandbox, tmp_path, monkeypatch, fast):
+    """A run killed after its save, before the journal noted the outcomes saved: the next run
+    writes them again (the journal cannot know the file holds them) — the same cells, and no
+    second log row for one attempt (the log is one row per attempt; Özet sums it)."""
+    monkeypatch.setenv("KOLAYBI_XL_FAST", fast)
+    path = fetched(tmp_path)
+    docs = open_rows(sandbox)[:3]
+    vault = vault_name(sandbox, "TRY")
+    edit_rows(path, {doc: {"Tahsil Et": "x", "Kasa/Banka": vault} for doc in docs})
+    assert run("collect", path, "--yes") == 0
+    first = log_rows(path)
+    assert sorted(r[1] for r in first) == sorted(docs)
+    journal = tmp_path / "journal" / "journal.jsonl"
+    lines = journal.read_text(encoding="utf-8").splitlines(keepends=True)
+    journal.write_text(
+        "".join(line for line in lines if '"written"' not in line), encoding="utf-8"
+    )  # as if killed between the save and the journal's note
+
+    assert run("collect", path, "--yes") == 0
+
+    assert log_rows(path) == first
+    assert sandbox.books.collected_documents() == dict.fromkeys(docs, 1)
+    assert all(outcomes(path)[doc].startswith("Tamamlandı") for doc in docs)
+    from kolaybi_xl.jobs.journal import Journal
+
+    assert all(a.written for a in Journal(journal).attempts())

@@ -120,11 +120,12 @@ def run_marked(
         )
         log.info("recovery: %d earlier attempt(s) settled, %d to write", settled, len(taken))
 
-        # 2. what the write-back could not write is refused now; the confirmation is below
-        if dry_run:
-            return result
+        # 2. what the write-back could not write is refused now (a dry run too: it says what
+        # the run would do); the confirmation is below
         touched = [r.index for r in plan.rows] + [o.index for o in [*plan.issues, *plan.recovered]]
         _refuse_merged_outcomes(grid, table, touched)
+        if dry_run:
+            return result
 
         # 3. send. The table, the listing and the plan live on unchanged: the collector need
         # not walk them again and again while the plan is shown and the sends allocate.
@@ -159,7 +160,7 @@ def run_marked(
         new_id = workbook_id if id_to_write else ""
         if result.outcomes or to_log:
             with paused_gc(len(result.outcomes) + len(to_log)):  # cells and rows that live on
-                _write_back(grid, table, result, to_log, sender.times, new_id, now)
+                _write_back(grid, table, result, to_log, len(taken), sender.times, new_id, now)
             _mark_written(journal, to_log, workbook)
         return result
 
@@ -273,17 +274,20 @@ def _write_back(
     table: InvoiceTable,
     result: CollectResult,
     to_log: list[Attempt],
+    recovered: int,
     times: dict[str, datetime],
     new_workbook_id: str,
     now: Callable[[], datetime],
 ) -> None:
-    """Outcomes, log rows, the status line, saved; ``OutcomesNotSaved`` when that failed."""
+    """Outcomes, log rows (of ``to_log``, the first ``recovered`` of them earlier runs'), the
+    status line, saved; ``OutcomesNotSaved`` when that failed."""
     grid.progress("Sonuçlar yazılıyor…")
     try:
         if new_workbook_id:
             write_workbook_id(grid, new_workbook_id)
         _write_rows(grid, table, result.outcomes)
-        _append_log(grid, _log_rows(to_log, times))
+        earlier = _log_rows(to_log[:recovered], times)
+        _append_log(grid, earlier + _log_rows(to_log[recovered:], times), len(earlier))
         stamp = now().strftime("%d.%m.%Y %H:%M")
         # Above the table as found: a table moved up into the strip's rows leaves no room.
         write_status(grid, f"{result.summary('tr')} ({stamp})", header_row=table.header_row)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...workbook import layout
+from ...workbook.cell_values import cell_value
 from ...workbook.cells import cell_text
 from ...workbook.grid import Grid, is_live, layout_table
 from ..journal import Attempt
@@ -203,11 +204,18 @@ def _log_word(attempt: Attempt, result: RowStatus) -> str:
     return result.word(undo=attempt.is_undo)
 
 
-def _append_log(grid: Grid, rows: list[list[Any]]) -> None:
+def _append_log(grid: Grid, rows: list[list[Any]], recovered: int = 0) -> None:
+    """Append ``rows`` to the log; the first ``recovered`` are earlier runs' attempts, which a
+    run killed after saving (before the journal noted it) may have logged already: those
+    already there are not logged twice."""
     if not rows:
         return
     created = grid.ensure_sheet(layout.COLLECTION_LOG)
     block = [] if created else grid.read(layout.COLLECTION_LOG)
+    if recovered and block:
+        rows = [r for r in rows[:recovered] if not _logged(block, r)] + rows[recovered:]
+        if not rows:
+            return
     header = [c.header for c in layout.LOG_COLUMNS]
     if not block:
         grid.write(layout.COLLECTION_LOG, layout.LOG_HEADER_ROW, 1, [header])
@@ -224,6 +232,29 @@ def _append_log(grid: Grid, rows: list[list[Any]]) -> None:
             spare_rows=LOG_ROWS_SPARE,
         ),
     )
+
+
+# Log columns that tell one attempt's row: time, invoice, vault, amount, currency, result.
+_TIME, _DOCUMENT, _VAULT, _AMOUNT, _CURRENCY, _RESULT = 0, 1, 4, 6, 7, 8
+_SAME_MOMENT = timedelta(seconds=2)  # the journal's time of an outcome against the run's
+
+
+def _logged(block: Sequence[Sequence[Any]], row: list[Any]) -> bool:
+    """Whether the log already holds ``row``: the same invoice, vault, amount, currency and
+    result at the same moment (one invoice is never in flight twice, so two attempts of it
+    cannot end within seconds of each other)."""
+    at = row[_TIME]
+    if not isinstance(at, datetime):
+        return False
+    wanted = [cell_value(row[i]) for i in (_DOCUMENT, _VAULT, _AMOUNT, _CURRENCY, _RESULT)]
+    for line in reversed(block):
+        if len(line) <= _RESULT or not isinstance(line[_TIME], datetime):
+            continue
+        if abs(line[_TIME] - at) > _SAME_MOMENT:
+            continue
+        if [line[i] for i in (_DOCUMENT, _VAULT, _AMOUNT, _CURRENCY, _RESULT)] == wanted:
+            return True
+    return False
 
 
 # -- the job ----------------------------------------------------------------------------------
