@@ -202,3 +202,22 @@ def test_connection_options_work_before_and_after_the_command(sandbox, tmp_path,
     assert run("--channel", sandbox.channel, "vaults", path) == 0
     assert run("--channel", "wrong", "vaults", path, "--channel", sandbox.channel) == 0
     assert run("vaults", path) == 2  # no channel anywhere: a settings error
+
+
+def test_a_library_warning_goes_to_the_log_file_not_the_terminal(tmp_path, capsys):
+    """openpyxl warns on stderr about what it cannot read (a print area LibreOffice wrote):
+    noise a person cannot act on. A command sends such warnings to its log file."""
+    import argparse
+    import warnings
+
+    cli_main = sys.modules["kolaybi_xl.cli.main"]  # the package exports the function "main"
+
+    def command(args: argparse.Namespace) -> int:
+        warnings.warn("Print area cannot be set to Defined name: Faturalar!$A:$V.", stacklevel=1)
+        return 0
+
+    args = argparse.Namespace(func=command, command="test", verbose=0, lang=None)
+    assert cli_main._run(args) == 0
+    assert "Print area" not in capsys.readouterr().err
+    logs = list((tmp_path / "state").rglob("*.log"))
+    assert any("Print area" in p.read_text(encoding="utf-8") for p in logs)

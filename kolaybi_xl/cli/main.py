@@ -6,8 +6,10 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from .. import __version__, i18n, logfile
 from ..errors import explain
@@ -35,13 +37,31 @@ def _run(args: argparse.Namespace) -> int:
     sys.stdout = PipeGuard(stdout)
     try:
         log.info("kolaybi-xl %s: %s (%s)", __version__, args.command, i18n.current())
-        return int(func(args))
+        with warnings.catch_warnings():  # restored afterwards (tests run commands in-process)
+            warnings.showwarning = _warning_to_log_file
+            return int(func(args))
     except BaseException as exc:
         if isinstance(exc, SystemExit):
             raise
         return _failed(args, exc, log_path)
     finally:
         sys.stdout = stdout
+
+
+def _warning_to_log_file(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A library's Python warning (openpyxl's "Print area cannot be set…" on a LibreOffice
+    file) is for the log file, not the person at the terminal."""
+    log.info(
+        "%s: %s (%s:%s)", category.__name__, message, filename, lineno,
+        extra={"log_file_only": True},
+    )  # fmt: skip
 
 
 def _failed(args: argparse.Namespace, exc: BaseException, log_path: Path | None) -> int:
