@@ -18,7 +18,7 @@ from ..workbook import layout
 from ..workbook.cells import is_blank
 from ..workbook.grid import Grid
 from .errors import JobError
-from .table import InvoiceTable, parse_invoice_table
+from .table import InvoiceTable, padded, parse_invoice_table
 
 
 class _Unread(Sequence[Any]):
@@ -90,13 +90,17 @@ def read_marked_table(grid: Grid) -> InvoiceTable | None:
     found = read_marked(layout.INVOICES, layout.HEADER_SEARCH_ROWS, _mark_column)
     if found is None:
         return None
-    header_and_mark = _header_and_mark(found.rows)
+    header_and_mark = _header_and_mark(
+        [found.rows.get(r, []) for r in range(1, layout.HEADER_SEARCH_ROWS + 1)]
+    )
     if header_and_mark is None:
         return None
     top, mark = header_and_mark
     width = max([len(top.header), *(len(line) for line in found.rows.values())])
     first = top.header_row + 1
-    lines = {r - first: _padded(line, width) for r, line in found.rows.items() if r >= first}
+    lines = {
+        r - first: padded(line, width, owned=True) for r, line in found.rows.items() if r >= first
+    }
     if not any(not is_blank(line[mark - 1]) for line in lines.values()):
         return None  # nothing to collect: the whole read says whether the table is empty
 
@@ -105,24 +109,20 @@ def read_marked_table(grid: Grid) -> InvoiceTable | None:
 
     # A sequence standing in for the list of rows: every step reads rows by index.
     rows = cast(list[list[Any]], _Rows(lines, found.length - top.header_row, unread))
-    return InvoiceTable(top.header_row, _padded(top.header, width), rows)
+    return InvoiceTable(top.header_row, padded(top.header, width, owned=True), rows)
 
 
-def _header_and_mark(rows: dict[int, list[Any]]) -> tuple[InvoiceTable, int] | None:
-    """The table as found in the sheet's first rows, and the column of its marks."""
-    top = parse_invoice_table([rows.get(r, []) for r in range(1, layout.HEADER_SEARCH_ROWS + 1)])
+def _header_and_mark(head: list[list[Any]]) -> tuple[InvoiceTable, int] | None:
+    """The table as found in the sheet's first rows and the 1-based column of its marks, if
+    those rows hold our table."""
+    try:
+        top = parse_invoice_table(head)
+    except JobError:
+        return None
     mark = top.col(layout.C_MARK.header) if top is not None else None
     return None if top is None or mark is None else (top, mark)
 
 
-def _padded(line: list[Any], width: int) -> list[Any]:
-    return line + [None] * (width - len(line))
-
-
 def _mark_column(head: list[list[Any]]) -> int | None:
-    """The 1-based column of ``Tahsil Et`` in the sheet's first rows, if they hold our table."""
-    try:
-        table = parse_invoice_table(head)
-    except JobError:
-        return None
-    return None if table is None else table.col(layout.C_MARK.header)
+    found = _header_and_mark(head)
+    return None if found is None else found[1]

@@ -87,7 +87,7 @@ def parse_invoice_table(
     header = _header_cells(block[found])
     width = max(len(header), max((len(r) for r in block[found + 1 :]), default=0))
     header += [None] * (width - len(header))
-    rows = [_padded(r, width, owned=owned) for r in block[found + 1 :]]
+    rows = [padded(r, width, owned=owned) for r in block[found + 1 :]]
     return InvoiceTable(header_row=found + 1, header=header, rows=rows)
 
 
@@ -121,7 +121,7 @@ def _header_cells(row: Sequence[Any]) -> list[Any]:
     return header
 
 
-def _padded(row: Sequence[Any], width: int, *, owned: bool) -> list[Any]:
+def padded(row: Sequence[Any], width: int, *, owned: bool) -> list[Any]:
     """The row as a list of ``width`` cells; an owned list of that width is kept as it is."""
     if owned and type(row) is list and len(row) == width:
         return row

@@ -40,7 +40,7 @@ from .sheet_patch import CLEARED, SheetPatch
 from .sparse import RowReader, SomeRows
 from .styles import Styles
 from .table_format import TableReformat, channel_of
-from .values import open_book, read_values, trimmed
+from .values import open_book, put, read_values, trimmed
 from .workbook_xml import WorkbookXml
 
 log = logging.getLogger(__name__)
@@ -229,14 +229,8 @@ class PatchGrid:
 
     def _apply_writes(self, name: str) -> None:
         """The values written to a sheet read in part, shown in its whole read (made later)."""
-        grid = self._values[name]
         for (row, column), value in self._writes.get(name, {}).items():
-            while len(grid) < row:
-                grid.append([])
-            line = grid[row - 1]
-            if len(line) < column:
-                line.extend([None] * (column - len(line)))
-            line[column - 1] = None if value is CLEARED else cell_value(value)
+            put(self._values[name], row, column, None if value is CLEARED else cell_value(value))
 
     def sheet_names(self) -> list[str]:
         return list(self._names)

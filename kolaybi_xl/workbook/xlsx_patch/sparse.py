@@ -21,7 +21,7 @@ from python_calamine import CalamineWorkbook
 from .container import Package
 from .errors import NotPatchable
 from .sheet import Sheet
-from .values import errors, formulas, python_rows
+from .values import errors, formulas, put_in, python_rows
 
 
 @dataclass
@@ -37,9 +37,9 @@ def filled_rows(sheet: Sheet, column: int, below: int) -> list[int] | None:
     a formula; a superset: an empty ``<v/>`` counts), in order; None when unsure."""
     xml, p = sheet.xml, sheet.p
     start, end = sheet.data_span
-    # Every tag starting "<c" a cell written ``<c r="...`` (every known writer's form), or the
-    # scan could miss a mark: another attribute first, a newline after the name, a ``<color>``
-    # of rich text make it unsure.
+    # Every tag that starts "<c" must be a cell written ``<c r="...`` (every known writer's
+    # form), or the scan could miss a mark: another attribute first, a newline after the
+    # name, rich text's ``<color>`` all make it unsure.
     if xml.count(b"<" + p + b"c", start, end) != xml.count(b"<" + p + b'c r="', start, end):
         return None
     letter = get_column_letter(column).encode()
@@ -102,10 +102,8 @@ class RowReader:
         for position, number in copied.items():
             values[number] = read[position - 1] if position <= len(read) else []
         for (row, column), value in _exact(self.sheet, copied_xml, copied).items():
-            line = values.get(row)
-            if line is not None:
-                line.extend([None] * (column - len(line)))
-                line[column - 1] = value
+            if row in values:
+                put_in(values[row], column, value)
         for line in values.values():
             while line and line[-1] is None:
                 line.pop()

@@ -44,14 +44,23 @@ def open_book(data: bytes) -> CalamineWorkbook:
 def read_values(book: CalamineWorkbook, name: str, sheet_xml: bytes, p: bytes) -> list[list[Any]]:
     rows = python_rows(book, name)
     exact = {**errors(sheet_xml, p), **formulas(sheet_xml, p)}
-    for (row_number, column), formula in exact.items():
-        while len(rows) < row_number:
-            rows.append([])
-        line = rows[row_number - 1]
-        if len(line) < column:
-            line.extend([None] * (column - len(line)))
-        line[column - 1] = formula
+    for (row, column), formula in exact.items():
+        put(rows, row, column, formula)
     return _trim(rows)
+
+
+def put(rows: list[list[Any]], row: int, column: int, value: Any) -> None:
+    """``value`` into cell (row, column) of a block of row lists, growing it as needed."""
+    while len(rows) < row:
+        rows.append([])
+    put_in(rows[row - 1], column, value)
+
+
+def put_in(line: list[Any], column: int, value: Any) -> None:
+    """``value`` into column ``column`` of a row list, padding it with None as needed."""
+    if len(line) < column:
+        line.extend([None] * (column - len(line)))
+    line[column - 1] = value
 
 
 def python_rows(book: CalamineWorkbook, name: str) -> list[list[Any]]:
